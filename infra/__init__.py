@@ -1,0 +1,1 @@
+"""CDK constructs and stacks. ``definitions`` is plain Python (no CDK) so the devstack can import it."""

@@ -1,0 +1,93 @@
+"""The routing table: which EventBridge event pattern feeds which function.
+
+Read by the CDK stacks (one rule per entry, exact pattern) and by the devstack (one rule per
+entry, targeting a local SQS queue that the lambda runner drains). Nothing else repeats a pattern.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from legs.eventbridge import DEFAULT_SOURCE
+
+#: ``custom_param`` of every leg dialled for a two-party call plan: ``call:<plan_id>``.
+PLAN_PARAM_PREFIX = "call:"
+
+LEG_AND_BRIDGE_EVENTS = [
+    "leg_incoming",
+    "incoming_leg",
+    "leg_connecting",
+    "leg_ringing",
+    "leg_answered",
+    "amd_result_success",
+    "leg_terminated",
+    "leg_failed_to_create",
+    "leg_joined_bridge",
+    "leg_left_bridge",
+    "bridge_created",
+    "bridge_failed_to_create",
+    "bridge_terminal",
+    "bridge_terminated",
+    "bridge_failed_to_stop",
+]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One event-driven function and the events it receives."""
+
+    function: str  # package under lambdas/, e.g. "connect"
+    description: str
+    pattern: dict[str, Any]
+    calls_exotel: bool = False  # gets reserved concurrency to respect Exotel's rate limits
+    timeout_seconds: int = 30
+    memory_mb: int = 256
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def handler(self) -> str:
+        """Dotted path of the handler function, relative to the asset root."""
+        return f"lambdas.{self.function}.handler.handler"
+
+
+def _plan_events(detail_types: list[str], data_filter: dict[str, Any] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"custom_param": [{"prefix": PLAN_PARAM_PREFIX}]}
+    data.update(data_filter or {})
+    return {"source": [DEFAULT_SOURCE], "detail-type": detail_types, "detail": {"data": data}}
+
+
+ROUTES: tuple[Route, ...] = (
+    Route(
+        function="leg_state",
+        description="Records every leg and bridge event: current state per leg plus its timeline",
+        pattern={"source": [DEFAULT_SOURCE], "detail-type": LEG_AND_BRIDGE_EVENTS},
+    ),
+    Route(
+        function="connect",
+        description="Two-party calls: answered -> hold message -> second leg -> bridge; ends the other side",
+        pattern=_plan_events(
+            ["leg_answered", "amd_result_success", "leg_terminated", "leg_failed_to_create", "leg_joined_bridge"]
+        ),
+        calls_exotel=True,
+    ),
+    Route(
+        function="retry",
+        description="Dials a plan's leg again after busy / no-answer / failed, up to the plan's limit",
+        pattern=_plan_events(["leg_terminated", "leg_failed_to_create"]),
+        calls_exotel=True,
+    ),
+    Route(
+        function="amd",
+        description="A plan's leg answered by a machine: hang up, or play a message then hang up",
+        pattern=_plan_events(["leg_answered", "amd_result_success"], {"answered_by": ["MACHINE"]}),
+        calls_exotel=True,
+    ),
+)
+
+
+def route(function: str) -> Route:
+    for candidate in ROUTES:
+        if candidate.function == function:
+            return candidate
+    raise KeyError(function)

@@ -1,0 +1,55 @@
+"""Event -> EventBridge ``PutEvents`` entry: the public interface subscribers see (DESIGN.md)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from legs.events import SCHEMA_VERSION, BridgeMeta, LegEvent
+
+DEFAULT_SOURCE = "exotel.legs"
+DEFAULT_BUS_NAME = "exotel-legs"
+#: PutEvents limits: 10 entries per call, 256 KiB per call (entries' sizes added up).
+MAX_ENTRIES_PER_CALL = 10
+MAX_REQUEST_BYTES = 256 * 1024
+
+
+def to_put_events_entry(
+    event: LegEvent,
+    *,
+    bus_name: str = DEFAULT_BUS_NAME,
+    source: str = DEFAULT_SOURCE,
+    received_at: datetime | None = None,
+) -> dict[str, Any]:
+    """``Source`` = configured source, ``DetailType`` = ``event_name`` verbatim, ``Time`` = event time."""
+    received = (received_at or datetime.now(UTC)).astimezone(UTC)
+    detail = event.to_detail()
+    detail["bridge"] = BridgeMeta(
+        received_at=received.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        schema_version=SCHEMA_VERSION,
+    ).model_dump()
+    return {
+        "Source": source,
+        "DetailType": event.event_name,
+        "Detail": json.dumps(detail, separators=(",", ":"), ensure_ascii=False),
+        "EventBusName": bus_name,
+        "Time": event.event_timestamp.to_datetime(),
+    }
+
+
+def entry_size(entry: dict[str, Any]) -> int:
+    """Size of one entry as EventBridge counts it (AWS docs, "Calculating PutEvents entry size")."""
+    size = 14 if entry.get("Time") is not None else 0
+    for key in ("Source", "DetailType", "Detail"):
+        value = entry.get(key)
+        if value:
+            size += len(value.encode("utf-8"))
+    for resource in entry.get("Resources") or ():
+        size += len(resource.encode("utf-8"))
+    return size
+
+
+def event_from_detail(detail: dict[str, Any]) -> LegEvent:
+    """What a subscriber (a Lambda) gets back from ``detail``."""
+    return LegEvent.model_validate(detail)

@@ -1,0 +1,242 @@
+"""Exotel leg and bridge events: one model for every consumer (bridge, lambdas, simulator, schemas).
+
+Unknown fields are kept (``extra="allow"``) so that whatever Exotel adds passes through to the
+bus untouched. The ``data`` object is typed as a leg or a bridge according to ``event_type``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SCHEMA_VERSION = "1"
+
+LEG_LIFECYCLE = "leg_lifecycle_event"
+LEG_ACTION = "leg_action_event"
+BRIDGE_LIFECYCLE = "bridge_lifecycle_event"
+
+#: Leg event names Exotel documents (both spellings where two occur).
+LEG_EVENT_NAMES: tuple[str, ...] = (
+    "leg_incoming",
+    "incoming_leg",
+    "leg_connecting",
+    "leg_ringing",
+    "leg_answered",
+    "amd_result_success",
+    "leg_terminated",
+    "leg_failed_to_create",
+    "leg_joined_bridge",
+    "leg_left_bridge",
+)
+BRIDGE_EVENT_NAMES: tuple[str, ...] = (
+    "bridge_created",
+    "bridge_failed_to_create",
+    "bridge_terminal",
+    "bridge_terminated",
+    "bridge_failed_to_stop",
+)
+ACTION_EVENT_NAMES: tuple[str, ...] = (
+    "play_started",
+    "play_completed",
+    "play_interrupted",
+    "play_failed_to_start",
+    "say_started",
+    "say_completed",
+    "stream_started",
+    "stream_stopped",
+    "recording_started",
+    "recording_stopped",
+)
+
+_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?\s*(Z|[+-]\d{2}:?\d{2}|UTC)?$")
+
+
+class _Open(BaseModel):
+    """Keeps fields it does not know (Exotel may add some) and accepts field names as given."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class EventTimestamp(BaseModel):
+    """Exotel's ``{seconds, nanos}`` timestamp; RFC 3339 text is accepted and produced with nanoseconds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seconds: int = Field(ge=0, le=253402300799)  # up to 9999-12-31
+    nanos: int = Field(default=0, ge=0, le=999_999_999)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return cls.parse_rfc3339(value)
+        if isinstance(value, datetime):
+            dt = value if value.tzinfo else value.replace(tzinfo=UTC)
+            return {"seconds": int(dt.timestamp() // 1), "nanos": dt.microsecond * 1000}
+        return value
+
+    @staticmethod
+    def parse_rfc3339(text: str) -> dict[str, int]:
+        match = _RFC3339.match(text.strip())
+        if not match:
+            raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
+        day, clock, frac, zone = match.groups()
+        offset = "+00:00" if zone in (None, "Z", "UTC") else zone
+        if len(offset) == 5:  # +0530 -> +05:30
+            offset = offset[:3] + ":" + offset[3:]
+        whole = datetime.fromisoformat(f"{day}T{clock}{offset}")
+        return {"seconds": int(whole.timestamp()), "nanos": int((frac or "0").ljust(9, "0"))}
+
+    def to_datetime(self) -> datetime:
+        """Microsecond precision (Python's limit); use :meth:`rfc3339` to keep nanoseconds."""
+        return datetime.fromtimestamp(self.seconds, UTC).replace(microsecond=self.nanos // 1000)
+
+    def rfc3339(self) -> str:
+        base = datetime.fromtimestamp(self.seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{base}.{self.nanos:09d}Z"
+
+    @property
+    def sort_key(self) -> int:
+        """Nanoseconds since the epoch: orders events by their own time."""
+        return self.seconds * 1_000_000_000 + self.nanos
+
+    @classmethod
+    def now(cls) -> EventTimestamp:
+        ns = datetime.now(UTC).timestamp()
+        seconds = int(ns)
+        return cls(seconds=seconds, nanos=int((ns - seconds) * 1e9))
+
+
+class EventError(_Open):
+    error_code: int | str | None = None
+    message: str | None = None
+    description: str | None = None
+
+
+class EventData(_Open):
+    """``event_data``: ``data`` (e.g. ``hangup_cause_code``), ``error``, ``bridge_sid`` for bridge joins."""
+
+    data: dict[str, Any] | None = None
+    error: EventError | None = None
+    bridge_sid: str | None = None
+
+    @property
+    def hangup_cause_code(self) -> int | None:
+        value = (self.data or {}).get("hangup_cause_code")
+        return int(value) if isinstance(value, int | float) else None
+
+
+class LegData(_Open):
+    """The leg resource as carried in an event's ``data``."""
+
+    leg_sid: str | None = None
+    account_sid: str | None = None
+    caller_id: str | None = None
+    contact_uri: str | None = None
+    custom_param: str | None = None
+    date_created: str | None = None
+    date_updated: str | None = None
+    dc_code: str | None = None
+    direction: str | None = None
+    exophone: str | None = None
+    network_type: str | None = None
+    nso_code: str | None = None
+    start_time: str | None = None
+    end_time: str | None = None
+    state: str | None = None
+    time_limit: int | None = None
+    answered_by: str | None = None  # BEEP | HUMAN | MACHINE
+    terminal_status: str | None = None  # completed | busy | no-answer | failed
+
+
+class BridgeData(_Open):
+    """The bridge resource as carried in a bridge event's ``data`` (Exotel uses ``sid`` or ``bridge_sid``)."""
+
+    bridge_sid: str | None = None
+    sid: str | None = None
+    account_sid: str | None = None
+    state: str | None = None
+    terminal_status: str | None = None
+    leg_sids: list[str] | None = None
+    active_legs: list[str] | int | None = None
+    date_created: str | None = None
+    date_updated: str | None = None
+    start_time: str | None = None
+    end_time: str | None = None
+
+
+class BridgeMeta(BaseModel):
+    """What the bridge adds to ``Detail`` on the bus."""
+
+    received_at: str
+    schema_version: str = SCHEMA_VERSION
+
+
+class LegEvent(_Open):
+    """One Exotel event (leg, action or bridge), as pushed over gRPC and as put on the bus."""
+
+    event_sid: str = Field(min_length=1, max_length=256)
+    event_type: str = Field(min_length=1, max_length=128)
+    event_name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")
+    event_timestamp: EventTimestamp
+    action_sid: str | None = None
+    action_custom_parameter: str | None = None
+    event_data: EventData | None = None
+    data: LegData | BridgeData | None = None
+    bridge: BridgeMeta | None = None
+
+    @field_validator("data", mode="wrap")
+    @classmethod
+    def _typed_data(cls, value: Any, handler: Any, info: Any) -> Any:
+        if isinstance(value, dict):
+            is_bridge = str(info.data.get("event_type", "")).startswith("bridge")
+            return BridgeData.model_validate(value) if is_bridge else LegData.model_validate(value)
+        return handler(value)
+
+    # ---- conveniences that every consumer needs -------------------------------------------
+    @property
+    def leg(self) -> LegData | None:
+        return self.data if isinstance(self.data, LegData) else None
+
+    @property
+    def bridge_resource(self) -> BridgeData | None:
+        return self.data if isinstance(self.data, BridgeData) else None
+
+    @property
+    def leg_sid(self) -> str | None:
+        return self.leg.leg_sid if self.leg else None
+
+    @property
+    def bridge_sid(self) -> str | None:
+        if self.bridge_resource:
+            return self.bridge_resource.bridge_sid or self.bridge_resource.sid
+        return self.event_data.bridge_sid if self.event_data else None
+
+    @property
+    def custom_param(self) -> str | None:
+        return self.leg.custom_param if self.leg else None
+
+    @property
+    def answered_by(self) -> str | None:
+        return self.leg.answered_by if self.leg else None
+
+    @property
+    def terminal_status(self) -> str | None:
+        return self.data.terminal_status if self.data else None
+
+    @property
+    def hangup_cause_code(self) -> int | None:
+        return self.event_data.hangup_cause_code if self.event_data else None
+
+    @property
+    def error(self) -> EventError | None:
+        return self.event_data.error if self.event_data else None
+
+    def to_detail(self) -> dict[str, Any]:
+        """Exotel's JSON with ``event_timestamp`` as RFC 3339 (nanoseconds kept)."""
+        detail = self.model_dump(mode="json", exclude_unset=True)
+        detail["event_timestamp"] = self.event_timestamp.rfc3339()
+        return detail
