@@ -11,8 +11,35 @@ from typing import Any
 
 from legs.eventbridge import DEFAULT_SOURCE
 
-#: ``custom_param`` of every leg dialled for a two-party call plan: ``call:<plan_id>``.
+#: ``custom_param`` of every leg dialled for a two-party call plan: ``call:<plan_id>:<role>:<attempt>``.
+#: The role and attempt ride along so that a reactor knows which dial an event belongs to even
+#: when the event arrives before the plan has recorded the new leg's sid.
 PLAN_PARAM_PREFIX = "call:"
+#: answered_by values that mean "not a person" (a beep is a voicemail greeting ending).
+MACHINE_ANSWERS = ["MACHINE", "BEEP"]
+
+
+@dataclass(frozen=True)
+class PlanRef:
+    """Which plan, party and dial attempt a leg belongs to (parsed from its ``custom_param``)."""
+
+    plan_id: str
+    role: str
+    attempt: int
+
+    @property
+    def custom_param(self) -> str:
+        return f"{PLAN_PARAM_PREFIX}{self.plan_id}:{self.role}:{self.attempt}"
+
+
+def parse_plan_param(custom_param: str | None) -> PlanRef | None:
+    """``call:<plan_id>:<role>:<attempt>`` -> :class:`PlanRef`; anything else -> None."""
+    if not custom_param or not custom_param.startswith(PLAN_PARAM_PREFIX):
+        return None
+    parts = custom_param[len(PLAN_PARAM_PREFIX) :].split(":")
+    if len(parts) != 3 or not parts[0] or not parts[1] or not parts[2].isdigit():
+        return None
+    return PlanRef(plan_id=parts[0], role=parts[1], attempt=int(parts[2]))
 
 LEG_AND_BRIDGE_EVENTS = [
     "leg_incoming",
@@ -80,7 +107,7 @@ ROUTES: tuple[Route, ...] = (
     Route(
         function="amd",
         description="A plan's leg answered by a machine: hang up, or play a message then hang up",
-        pattern=_plan_events(["leg_answered", "amd_result_success"], {"answered_by": ["MACHINE"]}),
+        pattern=_plan_events(["leg_answered", "amd_result_success"], {"answered_by": MACHINE_ANSWERS}),
         calls_exotel=True,
     ),
 )

@@ -7,6 +7,7 @@ bus untouched. The ``data`` object is typed as a leg or a bridge according to ``
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,7 +52,10 @@ ACTION_EVENT_NAMES: tuple[str, ...] = (
     "recording_stopped",
 )
 
-_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?\s*(Z|[+-]\d{2}:?\d{2}|UTC)?$")
+# RFC 3339 and Go's time.String() form that Exotel uses in created_at ("... +0000 UTC").
+_RFC3339 = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?\s*(Z|z|[+-]\d{2}:?\d{2}|UTC)?(?:\s+UTC)?$"
+)
 
 
 class _Open(BaseModel):
@@ -84,7 +88,7 @@ class EventTimestamp(BaseModel):
         if not match:
             raise ValueError(f"not an RFC 3339 timestamp: {text!r}")
         day, clock, frac, zone = match.groups()
-        offset = "+00:00" if zone in (None, "Z", "UTC") else zone
+        offset = "+00:00" if zone in (None, "Z", "z", "UTC") else zone
         if len(offset) == 5:  # +0530 -> +05:30
             offset = offset[:3] + ":" + offset[3:]
         whole = datetime.fromisoformat(f"{day}T{clock}{offset}")
@@ -105,9 +109,8 @@ class EventTimestamp(BaseModel):
 
     @classmethod
     def now(cls) -> EventTimestamp:
-        ns = datetime.now(UTC).timestamp()
-        seconds = int(ns)
-        return cls(seconds=seconds, nanos=int((ns - seconds) * 1e9))
+        seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+        return cls(seconds=seconds, nanos=nanos)
 
 
 class EventError(_Open):
@@ -126,7 +129,9 @@ class EventData(_Open):
     @property
     def hangup_cause_code(self) -> int | None:
         value = (self.data or {}).get("hangup_cause_code")
-        return int(value) if isinstance(value, int | float) else None
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 class LegData(_Open):

@@ -45,6 +45,14 @@ class CreateLegRequest(BaseModel):
     async_amd: bool = False
     priority: Literal["normal", "high"] = "normal"
 
+    @field_validator("time_limit", "timeout", "setup_timeout", "ring_timeout", mode="before")
+    @classmethod
+    def _seconds_not_bool(cls, value: Any, info: Any) -> Any:
+        # pydantic's lax mode would read true as 1 second; Exotel documents an integer.
+        if isinstance(value, bool):
+            raise ValueError(f"{info.field_name} must be an integer number of seconds, not a boolean")
+        return value
+
     @field_validator("contact_uri", "exophone")
     @classmethod
     def _contact(cls, value: str, info: Any) -> str:

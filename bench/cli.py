@@ -1,0 +1,96 @@
+"""``python -m bench [--quick] [--sections ...] [--out docs/PERFORMANCE.md]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.machine import describe
+from bench.procs import REPO
+from bench.report import Results, render
+
+SECTIONS = ("bridge", "profile", "e2e", "imports", "synth")
+
+
+def _log(message: str) -> None:
+    print(message, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="Benchmarks; writes docs/PERFORMANCE.md")
+    parser.add_argument("--quick", action="store_true", help="short windows, one repetition (about 2 minutes)")
+    parser.add_argument(
+        "--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}"
+    )
+    parser.add_argument("--out", default=str(REPO / "docs" / "PERFORMANCE.md"), help="where to write the report")
+    parser.add_argument("--json", default=None, help="also write the raw figures as JSON here")
+    parser.add_argument("--client-procs", type=int, default=2, help="load generator processes (closed loop)")
+    parser.add_argument("--no-moto", action="store_true", help="skip the moto-server sink runs")
+    parser.add_argument("--no-unbatched", action="store_true", help="skip the batching-off runs")
+    args = parser.parse_args(argv)
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))} (choose from {', '.join(SECTIONS)})")
+
+    started = time.monotonic()
+    results = Results(
+        command="python -m bench"
+        + (" " + shlex.join(argv if argv is not None else sys.argv[1:]) if (argv or sys.argv[1:]) else ""),
+        machine=describe(REPO),
+        started=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        sections=sections,
+    )
+    if "bridge" in sections:
+        from bench.bridge_figures import run_bridge_figures
+        from bench.moto_sink import start_moto
+
+        _log("bridge: throughput, latency, memory (no-op baseline, in-process sink, batching off, moto sink)")
+        results.bridge = run_bridge_figures(
+            quick=args.quick,
+            client_procs=args.client_procs,
+            include_moto=not args.no_moto,
+            include_unbatched=not args.no_unbatched,
+            moto_url_factory=start_moto,
+            log=_log,
+        )
+    if "profile" in sections:
+        from bench.profile import profile_bridge
+
+        _log("profile: py-spy on the bridge at 64 callers")
+        results.profile = profile_bridge(seconds=4 if args.quick else 8, client_procs=args.client_procs)
+        if results.profile.error:
+            _log(f"  {results.profile.error}")
+    if "e2e" in sections:
+        from bench.e2e import run_e2e
+
+        _log("e2e: devstack, event pushed -> leg_state ran")
+        results.e2e = run_e2e(args.quick)
+        _log(f"  {results.e2e.model_dump_json()}")
+    if "imports" in sections:
+        from bench.imports import run_imports
+
+        _log("imports: cold import of each Lambda handler")
+        results.imports = run_imports(args.quick)
+        for figure in results.imports:
+            _log(f"  {figure.module:<36} {figure.median_ms:8.1f} ms {figure.error or ''}")
+    if "synth" in sections:
+        from bench.synth import run_synth
+
+        _log("synth: python app.py")
+        results.synth = run_synth(args.quick)
+        for figure in results.synth:
+            _log(f"  {figure.label:<48} {figure.seconds:7.2f} s exit {figure.exit_code}")
+    results.duration_s = time.monotonic() - started
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results.model_dump(mode="json"), indent=1))
+    _log(f"wrote {out} in {results.duration_s:.0f} s")
+    return 0

@@ -1,0 +1,48 @@
+"""The baseline: a grpc.aio server with the same proto that acknowledges and does nothing else.
+
+Same process model as the bridge (one asyncio process, the generated servicer, so the request
+is parsed into a ``CallbackEvent``); the bridge's throughput is reported as a ratio of this.
+``python -m bench.noop_server --port N`` prints ``noop ready <port>`` once serving.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+
+import grpc
+
+from legs.pb import exotel_legs_pb2 as pb
+from legs.pb import exotel_legs_pb2_grpc as pb_grpc
+
+
+class NoopService(pb_grpc.LegEventServiceServicer):
+    async def TriggerCallbackEvent(self, request: pb.CallbackEvent, context) -> pb.CallbackEventResponse:
+        return pb.CallbackEventResponse(accepted=True)
+
+
+async def serve(host: str, port: int) -> None:
+    server = grpc.aio.server()
+    pb_grpc.add_LegEventServiceServicer_to_server(NoopService(), server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    await server.start()
+    print(f"noop ready {bound}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop(grace=1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    asyncio.run(serve(args.host, args.port))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Small statistics helpers and the result records the report is built from."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from pydantic import BaseModel, Field
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def ratio(value: float, baseline: float) -> float:
+    return value / baseline if baseline else math.nan
+
+
+class LoadResult(BaseModel):
+    """What one load run (all client processes together) measured."""
+
+    target: str
+    mode: str  # "closed" (N callers back to back) or "open" (fixed offered rate)
+    concurrency: int = 0
+    offered_rate: float = 0.0
+    sent: int = 0
+    total: int = 0  # answered calls including warm-up (what server-side counters saw)
+    ok: int = 0
+    duplicates: int = 0
+    errors: dict[str, int] = Field(default_factory=dict)
+    elapsed_s: float = 0.0
+    throughput: float = 0.0  # acknowledged (OK) events per second
+    p50_ms: float = math.nan
+    p90_ms: float = math.nan
+    p99_ms: float = math.nan
+    max_ms: float = math.nan
+    lag_p99_ms: float = math.nan  # open mode: how late the generator started calls (its own stalls)
+    client_procs: int = 1
+
+    @classmethod
+    def combine(
+        cls, target: str, mode: str, parts: list[dict], concurrency: int = 0, offered_rate: float = 0.0
+    ) -> LoadResult:
+        latencies: list[float] = []
+        lags: list[float] = []
+        errors: dict[str, int] = {}
+        for part in parts:
+            latencies.extend(part["latencies_ms"])
+            lags.extend(part.get("lags_ms") or [])
+            for code, count in part["errors"].items():
+                errors[code] = errors.get(code, 0) + count
+        elapsed = max((p["elapsed_s"] for p in parts), default=0.0)
+        return cls(
+            target=target,
+            mode=mode,
+            concurrency=concurrency,
+            offered_rate=offered_rate,
+            sent=sum(p["sent"] for p in parts),
+            total=sum(p.get("total", 0) for p in parts),
+            ok=sum(p["ok"] for p in parts),
+            duplicates=sum(p["duplicates"] for p in parts),
+            errors=errors,
+            elapsed_s=elapsed,
+            throughput=sum(p["ok"] / p["elapsed_s"] for p in parts if p["elapsed_s"] > 0),
+            p50_ms=percentile(latencies, 50),
+            p90_ms=percentile(latencies, 90),
+            p99_ms=percentile(latencies, 99),
+            max_ms=max(latencies) if latencies else math.nan,
+            lag_p99_ms=percentile(lags, 99),
+            client_procs=len(parts),
+        )

@@ -1,0 +1,1 @@
+"""The gRPC bridge: Exotel's ``TriggerCallbackEvent`` pushes -> the EventBridge bus, losing none."""

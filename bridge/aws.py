@@ -1,0 +1,62 @@
+"""boto3 clients for the bridge, configured for a deadline-driven caller.
+
+The SDK's own retries are off for the hot path (the publisher retries per entry inside its
+deadline; botocore's standard backoff alone can exceed it) and time-outs are short. Endpoints
+follow the SDK's own variables (``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_EVENTS``,
+``AWS_ENDPOINT_URL_SQS``); an endpoint given in :class:`BridgeConfig` applies where no
+service-specific variable is set.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import NoRegionError
+
+from bridge.config import BridgeConfig, ConfigError
+
+
+def _client(service: str, config: BridgeConfig, botocore_config: Config) -> Any:
+    kwargs: dict[str, Any] = {"config": botocore_config}
+    if config.aws_region:
+        kwargs["region_name"] = config.aws_region
+    specific = f"AWS_ENDPOINT_URL_{service.upper()}"
+    if config.aws_endpoint_url and not os.environ.get(specific):
+        kwargs["endpoint_url"] = config.aws_endpoint_url
+    try:
+        return boto3.session.Session().client(service, **kwargs)
+    except NoRegionError:
+        raise ConfigError("invalid bridge configuration: AWS_REGION is not set") from None
+
+
+def events_client(config: BridgeConfig) -> Any:
+    read_timeout = max(1.0, 2 * config.publish_deadline_ms / 1000)
+    return _client(
+        "events",
+        config,
+        Config(
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            connect_timeout=0.5,
+            read_timeout=read_timeout,
+            max_pool_connections=config.max_in_flight + 2,
+            tcp_keepalive=True,
+        ),
+    )
+
+
+def sqs_client(config: BridgeConfig) -> Any:
+    """For the fallback queue (no SDK retries) and the dead-letter queue."""
+    return _client(
+        "sqs",
+        config,
+        Config(
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            connect_timeout=0.5,
+            read_timeout=2.0,
+            max_pool_connections=8,
+            tcp_keepalive=True,
+        ),
+    )

@@ -1,0 +1,150 @@
+"""The hot path: PutEvents entries -> EventBridge in batches, retried per entry inside a deadline.
+
+An entry is resolved ``"bus"`` when EventBridge accepted it. Throttling, 5xx, connection errors
+and per-entry failures (``FailedEntryCount``) are retried with jittered exponential backoff
+while the entry's deadline allows; then, or at once for errors that retrying cannot fix, the
+entry is handed to the fallback queue (or failed with :class:`Unavailable` when there is none).
+boto3 is blocking, so calls run in a thread pool; the SDK's own retries are off (we retry per
+entry, which the SDK cannot do for a partial failure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bridge.batcher import Batcher, Item, Unavailable, backoff_delay
+from bridge.metrics import BridgeMetrics
+from legs.eventbridge import MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES
+
+#: Errors where a retry within the deadline cannot help: spill to the fallback queue at once.
+PERMANENT_ERRORS = frozenset(
+    {
+        "AccessDeniedException",
+        "InvalidArgument",
+        "MalformedDetail",
+        "NotAuthorizedForSourceException",
+        "NotAuthorizedForDetailTypeException",
+        "ResourceNotFoundException",
+        "ValidationException",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "KmsDisabledException",
+        "KMSAccessDeniedException",
+    }
+)
+
+
+class EventsClient(Protocol):
+    """What the publisher needs from an EventBridge client (boto3's, or a benchmark sink)."""
+
+    def put_events(self, *, Entries: list[dict[str, Any]]) -> dict[str, Any]: ...
+
+
+class EventBusPublisher(Batcher):
+    """Batches entries into PutEvents calls; hands what it cannot publish in time to ``spill``."""
+
+    def __init__(
+        self,
+        client: EventsClient,
+        *,
+        executor: Executor,
+        spill: Callable[[Item], None],
+        metrics: BridgeMetrics,
+        max_entries: int = MAX_ENTRIES_PER_CALL,
+        linger_s: float = 0.002,
+        max_in_flight: int = 16,
+    ) -> None:
+        super().__init__(
+            name="eventbridge",
+            max_entries=min(max_entries, MAX_ENTRIES_PER_CALL),
+            max_bytes=MAX_REQUEST_BYTES,
+            linger_s=linger_s,
+            max_in_flight=max_in_flight,
+        )
+        self._client = client
+        self._executor = executor
+        self._spill = spill
+        self._metrics = metrics
+
+    def expired(self, item: Item) -> None:
+        item.last_error = item.last_error or "deadline passed before a PutEvents slot was free"
+        self._spill(item)
+
+    async def send(self, batch: list[Item]) -> None:
+        metrics = self._metrics
+        metrics.put_events_calls += 1
+        metrics.batch_size.add(len(batch))
+        entries = [item.entry for item in batch]
+        call = self._loop.run_in_executor(self._executor, _put_events, self._client, entries)
+        timeout_at = max(item.deadline for item in batch)
+        try:
+            async with asyncio.timeout_at(timeout_at):
+                reply = await asyncio.shield(call)
+        except TimeoutError:
+            # The call may still succeed later; the fallback copy then makes a duplicate, which
+            # consumers tolerate (idempotent on event_sid). Losing the event would be worse.
+            for item in batch:
+                item.last_error = "PutEvents did not answer before the deadline"
+                self._spill(item)
+            await asyncio.wait([call])  # hold the slot until the thread is free again
+            return
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "ClientError")
+            self._retry_all(batch, code, f"{code}: {exc.response.get('Error', {}).get('Message', '')}")
+            return
+        except (BotoCoreError, OSError) as exc:  # connection refused/reset, read time-out, ...
+            self._retry_all(batch, "", f"{type(exc).__name__}: {exc}")
+            return
+        if not reply.get("FailedEntryCount"):
+            for item in batch:
+                item.resolve("bus")
+            metrics.published += len(batch)
+            return
+        results = reply.get("Entries") or []
+        for index, item in enumerate(batch):
+            result = results[index] if index < len(results) else {"ErrorCode": "MissingResult"}
+            code = result.get("ErrorCode")
+            if not code:
+                item.resolve("bus")
+                metrics.published += 1
+            else:
+                self._retry(item, code, f"{code}: {result.get('ErrorMessage', '')}")
+
+    def _retry_all(self, batch: list[Item], code: str, error: str) -> None:
+        for item in batch:
+            self._retry(item, code, error)
+
+    def _retry(self, item: Item, code: str, error: str) -> None:
+        item.last_error = error
+        if item.future.done():
+            return
+        if code in PERMANENT_ERRORS:
+            self._spill(item)
+            return
+        item.attempts += 1
+        delay = backoff_delay(item.attempts)
+        if self._loop.time() + delay >= item.deadline:
+            self._spill(item)
+            return
+        self._metrics.retries += 1
+        self.retry_later(item, delay)
+
+
+def _put_events(client: EventsClient, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    return client.put_events(Entries=entries)
+
+
+def spill_nowhere(metrics: BridgeMetrics) -> Callable[[Item], None]:
+    """The spill target when no fallback queue is configured: the event is not durable."""
+
+    def spill(item: Item) -> None:
+        if not item.future.done():
+            metrics.unavailable += 1
+            item.fail(Unavailable(f"event bus failed ({item.last_error}) and no fallback queue is configured"))
+
+    return spill

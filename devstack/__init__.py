@@ -1,0 +1,1 @@
+"""The embedded local deployment: AWS emulator, simulator, bridge, lambda runner and local API (``make run``)."""

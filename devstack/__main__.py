@@ -1,0 +1,83 @@
+"""``python -m devstack`` (what ``make run`` starts): the whole adapter in the foreground until Ctrl-C/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from pydantic import ValidationError
+
+from devstack.banner import banner
+from devstack.config import DevstackConfig
+from devstack.logs import Printer
+from devstack.stack import Devstack, ReadyInfo
+
+log = logging.getLogger("devstack")
+
+READY_PREFIX = "DEVSTACK READY "
+
+
+def write_ready_file(path: Path, info: ReadyInfo) -> None:
+    """Atomically: a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(info.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    parser.add_argument("--ready-file", type=Path, help="write the ports (JSON) here once everything is up")
+    parser.add_argument("--no-banner", action="store_true", help="only the one-line READY record, no banner")
+    args = parser.parse_args(argv)
+    try:
+        config = DevstackConfig.from_env()
+    except ValidationError as exc:
+        print(f"devstack: bad configuration:\n{exc}", file=sys.stderr)
+        return 2
+
+    printer = Printer(level=config.log_level)
+    stopping = threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        log.info("received %s", signal.Signals(signum).name)
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+
+    stack = Devstack(config, printer)
+    code = 0
+    try:
+        info = stack.start()
+        if not args.no_banner:
+            printer.raw(banner(info, stack.config.sim_time_scale))
+        printer.raw(READY_PREFIX + json.dumps(info.model_dump(), separators=(",", ":")))
+        if args.ready_file:
+            write_ready_file(args.ready_file, info)
+        while not stopping.wait(0.5):
+            dead = [child.name for child in stack.children if not child.alive()]
+            if dead:
+                log.error("%s exited unexpectedly: stopping the devstack", ", ".join(dead))
+                code = 1
+                break
+    except Exception as exc:  # a failed start: say why, then clean up what was started
+        log.error("devstack could not start: %s", exc, exc_info=config.log_level == "DEBUG")
+        code = 1
+    finally:
+        stack.stop()
+        if args.ready_file:
+            args.ready_file.unlink(missing_ok=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""A local stand-in for API Gateway (REST API, Lambda proxy integration) in front of the ``api`` function.
+
+Each HTTP request becomes a v1 proxy event (``resource``/``path``/``httpMethod``/``headers``/
+``multiValueHeaders``/``queryStringParameters``/``pathParameters``/``body``/``isBase64Encoded``/
+``requestContext``), and the function's ``{statusCode, headers, multiValueHeaders, body, isBase64Encoded}``
+becomes the HTTP reply. A function error becomes 502, as API Gateway answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from devstack.config import LOCAL_AWS_ACCOUNT
+from devstack.functions import Invoker, LocalFunction
+
+log = logging.getLogger("devstack.api")
+
+STAGE = "local"
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+_TEXT_TYPES = ("application/json", "text/", "application/xml", "application/problem+json", "application/yaml")
+
+
+def build_proxy_event(
+    method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
+) -> dict[str, Any]:
+    """The REST API ``{proxy+}`` event for one request."""
+    parts = urlsplit(raw_path)
+    path = parts.path or "/"
+    query = parse_qs(parts.query, keep_blank_values=True)
+    single_headers: dict[str, str] = {}
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in headers:
+        single_headers[name] = value  # the last one wins, as in API Gateway
+        multi_headers.setdefault(name, []).append(value)
+    content_type = single_headers.get("Content-Type") or single_headers.get("content-type") or ""
+    is_text = not body or content_type.startswith(_TEXT_TYPES) or not content_type
+    request_id = str(uuid.uuid4())
+    now = time.time()
+    proxy = path.lstrip("/")
+    return {
+        "resource": "/{proxy+}" if proxy else "/",
+        "path": path,
+        "httpMethod": method,
+        "headers": single_headers or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": {"proxy": proxy} if proxy else None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/{proxy+}" if proxy else "/",
+            "httpMethod": method,
+            "path": f"/{STAGE}{path}",
+            "accountId": LOCAL_AWS_ACCOUNT,
+            "apiId": "devstack",
+            "stage": STAGE,
+            "protocol": "HTTP/1.1",
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "requestTimeEpoch": int(now * 1000),
+            "domainName": single_headers.get("Host", "localhost"),
+            "identity": {
+                "sourceIp": source_ip,
+                "userAgent": single_headers.get("User-Agent"),
+                "accountId": None,
+                "caller": None,
+                "user": None,
+                "userArn": None,
+                "apiKey": None,
+                "accessKey": None,
+                "cognitoIdentityId": None,
+                "cognitoIdentityPoolId": None,
+                "cognitoAuthenticationType": None,
+                "cognitoAuthenticationProvider": None,
+            },
+        },
+        "body": (body.decode("utf-8", errors="replace") if is_text else base64.b64encode(body).decode())
+        if body
+        else None,
+        "isBase64Encoded": bool(body) and not is_text,
+    }
+
+
+class ApiFront:
+    """``ThreadingHTTPServer`` on ``host:port`` (0 = any free port), invoking the ``api`` function per request."""
+
+    def __init__(self, host: str, port: int, function: LocalFunction, invoker: Invoker) -> None:
+        front = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "devstack-api"
+
+            def _serve(self) -> None:
+                front.handle(self)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # handle() logs one line per request itself
+
+        self._function = function
+        self._invoker = invoker
+        self._server = ThreadingHTTPServer((host, port), _Handler)
+        self._server.daemon_threads = True
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, name="api-front", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        started = time.monotonic()
+        length = int(request.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._reply(request, 413, {"Content-Type": "application/json"}, b'{"message":"Request Too Long"}')
+            return
+        body = request.rfile.read(length) if length else b""
+        event = build_proxy_event(
+            request.command, request.path, list(request.headers.items()), body, request.client_address[0]
+        )
+        outcome = self._invoker.invoke(self._function, event)
+        status, headers, payload = self._to_http(outcome.result, outcome.error)
+        self._reply(request, status, headers, payload)
+        log.info(
+            "%s %s -> %d (%.0f ms)", request.command, request.path, status, (time.monotonic() - started) * 1000,
+            extra={"source": "api-front"},
+        )  # fmt: skip
+
+    @staticmethod
+    def _to_http(result: Any, error: BaseException | None) -> tuple[int, dict[str, list[str]], bytes]:
+        internal = (502, {"Content-Type": ["application/json"]}, b'{"message": "Internal server error"}')
+        if error is not None or not isinstance(result, dict) or "statusCode" not in result:
+            if error is None:
+                log.error("api returned %r, not a proxy response: API Gateway answers 502", type(result).__name__)
+            return internal
+        headers: dict[str, list[str]] = {k: [str(v)] for k, v in (result.get("headers") or {}).items()}
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            headers[name] = [str(v) for v in values]
+        body = result.get("body") or ""
+        payload = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
+        try:
+            status = int(result["statusCode"])
+        except (TypeError, ValueError):
+            return internal
+        return status, headers, payload
+
+    @staticmethod
+    def _reply(request: BaseHTTPRequestHandler, status: int, headers: dict[str, Any], payload: bytes) -> None:
+        request.send_response(status)
+        for name, values in headers.items():
+            if name.lower() in ("content-length", "connection", "transfer-encoding"):
+                continue
+            for value in values if isinstance(values, list) else [values]:
+                request.send_header(name, value)
+        request.send_header("Content-Length", str(len(payload)))
+        request.end_headers()
+        if request.command != "HEAD":
+            request.wfile.write(payload)

@@ -1,0 +1,80 @@
+"""Devstack settings, read from the environment (AWS SDK names where they exist), with defaults for a human."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+
+from pydantic import BaseModel, Field, field_validator
+
+#: Credentials the simulator accepts and the local Exotel secret holds (INTERFACES.md "Local defaults").
+LOCAL_ACCOUNT_SID = "local-account"
+LOCAL_API_KEY = "local-key"
+LOCAL_API_TOKEN = "local-token"
+#: moto's default account id: ARNs the emulator hands out use it.
+LOCAL_AWS_ACCOUNT = "123456789012"
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class DevstackConfig(BaseModel):
+    """Everything ``python -m devstack`` needs; port 0 means "pick a free one" (see :meth:`with_free_ports`)."""
+
+    host: str = "127.0.0.1"
+    aws_emulator_port: int = Field(default=4566, ge=0, le=65535)
+    sim_port: int = Field(default=8080, ge=0, le=65535)
+    bridge_port: int = Field(default=50051, ge=0, le=65535)
+    api_port: int = Field(default=3000, ge=0, le=65535)
+    aws_region: str = "us-east-1"
+    sim_time_scale: float = Field(default=0.2, gt=0, description="simulator timers x this; 0.2 = 5x faster")
+    log_level: str = "INFO"
+    max_receive_count: int = Field(default=3, ge=1, le=20, description="attempts before a rule's DLQ")
+    metrics_namespace: str = "ExotelLegs"
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        upper = value.strip().upper()
+        if upper not in LOG_LEVELS:
+            raise ValueError(f"DEVSTACK_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (got {value!r})")
+        return upper
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> DevstackConfig:
+        env = os.environ if environ is None else environ
+        names = {
+            "aws_emulator_port": "AWS_EMULATOR_PORT",
+            "sim_port": "SIM_PORT",
+            "bridge_port": "BRIDGE_PORT",
+            "api_port": "API_PORT",
+            "aws_region": "AWS_REGION",
+            "sim_time_scale": "SIM_TIME_SCALE",
+            "log_level": "DEVSTACK_LOG_LEVEL",
+            "max_receive_count": "DEVSTACK_MAX_RECEIVE_COUNT",
+            "metrics_namespace": "POWERTOOLS_METRICS_NAMESPACE",
+        }
+        given = {field: env[name] for field, name in names.items() if env.get(name, "").strip()}
+        return cls.model_validate(given)
+
+    def with_free_ports(self) -> DevstackConfig:
+        """Port 0 for the simulator or the bridge becomes a free port now (their processes get a number).
+
+        The emulator and the local API bind port 0 themselves and report the port they got.
+        """
+        updates = {name: free_port(self.host) for name in ("sim_port", "bridge_port") if getattr(self, name) == 0}
+        return self.model_copy(update=updates)
+
+    @property
+    def sim_url(self) -> str:
+        return f"http://{self.host}:{self.sim_port}"
+
+    @property
+    def bridge_endpoint(self) -> str:
+        return f"grpc://{self.host}:{self.bridge_port}"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,187 @@
+"""``make demo``: a two-party call and a busy call with a retry, on the local stack, each leg's timeline as a table.
+
+Uses a devstack already answering on ``API_PORT`` (``make run`` in another terminal), or starts one for the
+demo's duration. Talks to the local API only, as a caller would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from devstack.banner import AGENT, BUSY, EXOPHONE, HUMAN
+from devstack.launcher import DevstackProcess
+
+FINAL = {"completed", "failed"}
+CALL_TIMEOUT = 120.0
+SECOND_CHOICE = "09163810077"
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+def request(base: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(base + path, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            status, raw = resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        status, raw = err.code, err.read()
+    try:
+        return status, json.loads(raw) if raw else None
+    except ValueError:
+        return status, raw.decode(errors="replace")
+
+
+def data_of(reply: Any) -> Any:
+    """The local API answers in Exotel's envelope or plainly: take ``response.data`` when it is there."""
+    if isinstance(reply, dict) and isinstance(reply.get("response"), dict) and "data" in reply["response"]:
+        return reply["response"]["data"]
+    return reply.get("data", reply) if isinstance(reply, dict) else reply
+
+
+def place_call(base: str, title: str, body: dict[str, Any]) -> dict[str, Any]:
+    print(f"\n== {title}\n   POST /calls {json.dumps(body)}")
+    status, reply = request(base, "POST", "/calls", body)
+    if status >= 300:
+        raise DemoError(f"POST /calls answered {status}: {reply}")
+    plan = data_of(reply)
+    call_id = plan.get("plan_id") or plan.get("call_id") or plan.get("id")
+    print(f"   -> {status}, call {call_id}")
+    seen: list[str] = []
+    deadline = time.monotonic() + CALL_TIMEOUT
+    while time.monotonic() < deadline:
+        status, reply = request(base, "GET", f"/calls/{call_id}")
+        plan = data_of(reply)
+        state = str(plan.get("status"))
+        if not seen or seen[-1] != state:
+            seen.append(state)
+            print(f"   {time.strftime('%H:%M:%S')} call is {state}")
+        if state in FINAL:
+            outcome = plan.get("outcome") or plan.get("reason")
+            print(f"   call {call_id}: {' -> '.join(seen)}" + (f" ({outcome})" if outcome else ""))
+            return plan
+        time.sleep(0.2)
+    raise DemoError(f"call {call_id} did not finish within {CALL_TIMEOUT:.0f}s (last status {seen[-1:]})")
+
+
+def leg_table(base: str, plan: dict[str, Any]) -> None:
+    for attempt in plan.get("legs") or plan.get("attempts") or []:
+        sid = attempt.get("leg_sid")
+        label = f"{attempt.get('role')} attempt {attempt.get('attempt')} ({attempt.get('number')})"
+        if not sid:
+            print(f"\n   {label}: no leg ({attempt.get('status')}, {attempt.get('error') or 'not dialled'})")
+            continue
+        status, reply = request(base, "GET", f"/legs/{sid}")
+        leg = data_of(reply) if status == 200 else {}
+        status, reply = request(base, "GET", f"/legs/{sid}/events")
+        events = (data_of(reply) or {}).get("events", []) if status == 200 else []
+        print(f"\n   {label}: leg {sid}, {leg.get('state')} / {leg.get('terminal_status') or '-'}")
+        print_timeline(events)
+
+
+def print_timeline(events: list[dict[str, Any]]) -> None:
+    rows = []
+    start: float | None = None
+    for item in events:
+        when = _seconds(item.get("event_time") or item.get("event_timestamp"))
+        start = when if start is None and when is not None else start
+        offset = f"{(when - start) * 1000:8.0f}" if when is not None and start is not None else "       ?"
+        details = ", ".join(
+            f"{key}={item[key]}" for key in ("answered_by", "terminal_status", "bridge_sid") if item.get(key)
+        )
+        rows.append((offset, str(item.get("event_name")), str(item.get("state") or ""), details))
+    if not rows:
+        print("     (no events recorded)")
+        return
+    print(f"     {'+ms':>8}  {'event':<22} {'state':<11} details")
+    print(f"     {'-' * 8}  {'-' * 22} {'-' * 11} {'-' * 30}")
+    for offset, name, state, details in rows:
+        print(f"     {offset}  {name:<22} {state:<11} {details}")
+
+
+def _seconds(value: Any) -> float | None:
+    if isinstance(value, dict) and "seconds" in value:
+        return float(value["seconds"]) + float(value.get("nanos", 0)) / 1e9
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            trimmed = value.replace("Z", "+00:00")
+            if "." in trimmed:  # RFC 3339 with nanoseconds: Python keeps microseconds
+                head, tail = trimmed.split(".", 1)
+                digits = "".join(ch for ch in tail if ch.isdigit())
+                zone = tail[len(digits) :]
+                trimmed = f"{head}.{digits[:6]}{zone}"
+            return datetime.fromisoformat(trimmed).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+def answering(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def run(base: str) -> None:
+    two_party = place_call(
+        base,
+        "Two-party call: the customer answers, hears a hold message, the agent is dialled, both are bridged",
+        {"customer": HUMAN, "agent": AGENT, "exophone": EXOPHONE, "hold_message": "Connecting you to an agent"},
+    )
+    leg_table(base, two_party)
+    busy = place_call(
+        base,
+        "Busy customer, retried: the first dial is busy, the retry (to the second number) answers",
+        {
+            "customer": BUSY,
+            "customer_fallbacks": [SECOND_CHOICE],
+            "agent": AGENT,
+            "exophone": EXOPHONE,
+            "retry": {"max_attempts": 2, "delay_seconds": 2},
+        },
+    )
+    leg_table(base, busy)
+
+
+def main() -> int:
+    port = int(os.environ.get("API_PORT") or 3000)
+    if answering(port):
+        print(f"Using the devstack answering on http://127.0.0.1:{port}")
+        try:
+            run(f"http://127.0.0.1:{port}")
+        except DemoError as exc:
+            print(f"demo failed: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    print(f"Nothing answers on port {port}: starting a devstack for the demo (its log: see below on failure)")
+    with tempfile.TemporaryDirectory(prefix="devstack-demo-") as workdir:
+        stack = DevstackProcess(Path(workdir), {"API_PORT": str(port)})
+        try:
+            info = stack.start()
+            run(info["api_url"])
+        except (DemoError, RuntimeError, TimeoutError) as exc:
+            print(f"demo failed: {exc}\n---- devstack log ----\n{stack.tail(80)}", file=sys.stderr)
+            return 1
+        finally:
+            stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""The AWS emulator: moto's threaded server inside the devstack process, and the env that points SDKs at it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto.server import ThreadedMotoServer
+
+from devstack.config import DevstackConfig
+
+log = logging.getLogger("devstack.emulator")
+
+#: Dummy credentials: moto accepts anything, and real AWS must never be reached by accident.
+DUMMY_KEY = "devstack"
+DUMMY_SECRET = "devstack"
+
+
+class _MotoServer(ThreadedMotoServer):
+    """moto's server, but a bind failure is reported instead of hanging ``start()`` forever."""
+
+    def __init__(self, ip_address: str, port: int) -> None:
+        super().__init__(ip_address=ip_address, port=port, verbose=False)
+        self.error: BaseException | None = None
+
+    def _server_entry(self) -> None:
+        try:
+            super()._server_entry()
+        except BaseException as exc:  # reported by start()
+            self.error = exc
+            self._server_ready_event.set()
+
+
+class AwsEmulator:
+    """Starts moto on ``host:port`` (0 = any free port) and hands out boto3 clients bound to it."""
+
+    def __init__(self, config: DevstackConfig) -> None:
+        self._config = config
+        self._server = _MotoServer(config.host, config.aws_emulator_port)
+        self.port = 0
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is too chatty
+        self._server.start()
+        if self._server.error is not None:
+            raise RuntimeError(
+                f"AWS emulator could not listen on {self._config.host}:{self._config.aws_emulator_port}: "
+                f"{self._server.error} (is another devstack running? set AWS_EMULATOR_PORT)"
+            ) from self._server.error
+        self.port = int(self._server.get_host_and_port()[1])
+        log.info("AWS emulator (moto) listening on %s", self.endpoint_url)
+
+    def stop(self) -> None:
+        if self.port:
+            self._server.stop()
+            self.port = 0
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self._config.host}:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        """What every part (children and in-process functions) needs to talk to the emulator, not to AWS."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_REGION": self._config.aws_region,
+            "AWS_DEFAULT_REGION": self._config.aws_region,
+            "AWS_ACCESS_KEY_ID": DUMMY_KEY,
+            "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def client(self, service: str) -> Any:
+        with self._lock:  # boto3's default session is not thread-safe while creating clients
+            return boto3.session.Session().client(
+                service,
+                endpoint_url=self.endpoint_url,
+                region_name=self._config.aws_region,
+                aws_access_key_id=DUMMY_KEY,
+                aws_secret_access_key=DUMMY_SECRET,
+                config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=30),
+            )

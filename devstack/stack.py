@@ -1,0 +1,226 @@
+"""Brings the whole adapter up in order, and down in reverse: emulator, resources, bridge, simulator, functions."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from devstack.api_front import ApiFront
+from devstack.children import Child
+from devstack.config import LOCAL_ACCOUNT_SID, LOCAL_API_KEY, LOCAL_API_TOKEN, DevstackConfig
+from devstack.emulator import AwsEmulator
+from devstack.functions import HandlerMissing, Invoker, LocalFunction
+from devstack.logs import Printer, PrinterHandler, ThreadStdout
+from devstack.resources import Provisioned, Provisioner
+from devstack.runner import LambdaRunner, QueueTrigger
+from devstack.wiring import api_function, functions, module_of, trigger_queue_ids
+from infra.definitions import EVENT_SOURCE, Env
+
+log = logging.getLogger("devstack")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHILD_READY_TIMEOUT = 30.0
+
+
+class ReadyInfo(BaseModel):
+    """What the READY line and ``--ready-file`` carry: enough for a test to talk to every part."""
+
+    pid: int
+    api_url: str
+    sim_url: str
+    bridge_endpoint: str
+    aws_endpoint_url: str
+    aws_region: str
+    bus_name: str
+    api_port: int
+    sim_port: int
+    bridge_port: int
+    aws_emulator_port: int
+    account_sid: str = LOCAL_ACCOUNT_SID
+    functions: list[str]
+    child_pids: dict[str, int]
+
+
+class Devstack:
+    """Owns every part; :meth:`start` on the main thread (children's death signal follows it)."""
+
+    def __init__(self, config: DevstackConfig, printer: Printer) -> None:
+        self.config = config.with_free_ports()
+        self.printer = printer
+        self.stdout = ThreadStdout(printer, default_source="devstack")
+        self.emulator = AwsEmulator(self.config)
+        self.provisioned: Provisioned | None = None
+        self.children: list[Child] = []
+        self.functions: dict[str, LocalFunction] = {}
+        self.runner: LambdaRunner | None = None
+        self.api: ApiFront | None = None
+        self._saved_stdout, self._saved_stderr = sys.stdout, sys.stderr
+
+    # ---- start ------------------------------------------------------------------------------------
+    def start(self) -> ReadyInfo:
+        started = time.monotonic()
+        self._route_logs()
+        self.emulator.start()
+        self.provisioned = Provisioner(
+            self.emulator, max_receive_count=self.config.max_receive_count, dlq_for=trigger_queue_ids()
+        ).provision()
+        os.environ.update(self._function_env())
+        self.children = [
+            Child("bridge", "bridge", self._bridge_env(), self.config.bridge_port, self.printer, str(REPO_ROOT)),
+            Child("simulator", "simulator", self._simulator_env(), self.config.sim_port, self.printer, str(REPO_ROOT)),
+        ]
+        for child in self.children:
+            child.start()
+        self._load_functions()  # imports overlap with the children's start-up
+        for child in self.children:
+            child.wait_ready(self.config.host, CHILD_READY_TIMEOUT)
+        invoker = Invoker(self.stdout, self.config.aws_region)
+        self.runner = LambdaRunner(self.emulator, invoker, self._triggers(), self.config.aws_region)
+        self.runner.start()
+        api = self.functions.get(api_function())
+        if api is None:
+            raise RuntimeError("lambdas/api/handler.py is missing: there is no local API to serve")
+        self.api = ApiFront(self.config.host, self.config.api_port, api, invoker)
+        self.api.start()
+        log.info("everything accepts connections after %.1fs", time.monotonic() - started)
+        return self.ready_info()
+
+    def ready_info(self) -> ReadyInfo:
+        assert self.api is not None and self.provisioned is not None
+        host = self.config.host
+        return ReadyInfo(
+            pid=os.getpid(),
+            api_url=f"http://{host}:{self.api.port}",
+            sim_url=self.config.sim_url,
+            bridge_endpoint=self.config.bridge_endpoint,
+            aws_endpoint_url=self.emulator.endpoint_url,
+            aws_region=self.config.aws_region,
+            bus_name=self.provisioned.bus_name,
+            api_port=self.api.port,
+            sim_port=self.config.sim_port,
+            bridge_port=self.config.bridge_port,
+            aws_emulator_port=self.emulator.port,
+            functions=sorted(self.functions),
+            child_pids={child.name: child.pid for child in self.children if child.pid is not None},
+        )
+
+    # ---- stop -------------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Reverse order: no new requests, drain the runner, stop the children, then the emulator."""
+        log.info("stopping…")
+        if self.api is not None:
+            self.api.stop()
+        if self.runner is not None:
+            self.runner.stop()
+        for child in reversed(self.children):
+            child.stop()
+        self.emulator.stop()
+        log.info("stopped")
+        sys.stdout, sys.stderr = self._saved_stdout, self._saved_stderr
+
+    # ---- wiring -----------------------------------------------------------------------------------
+    def _route_logs(self) -> None:
+        root = logging.getLogger()
+        root.handlers[:] = [PrinterHandler(self.printer)]
+        root.setLevel(self.config.log_level)
+        if self.config.log_level != "DEBUG":
+            for chatty in ("botocore", "boto3", "urllib3", "werkzeug"):
+                logging.getLogger(chatty).setLevel(logging.WARNING)
+        logging.captureWarnings(True)
+        # Every function flushes its metrics; one with none to publish is normal here, not worth a warning.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        # Powertools Logger and Metrics write to sys.stdout: route it, before any handler module is imported.
+        sys.stdout = self.stdout
+        sys.stderr = ThreadStdout(self.printer, default_source="devstack")
+
+    def _aws_env(self) -> dict[str, str]:
+        return self.emulator.env()
+
+    def _function_env(self) -> dict[str, str]:
+        """The env every function gets (one process, so the union of what each needs)."""
+        assert self.provisioned is not None
+        env = {
+            **self._aws_env(),
+            **self.provisioned.env(),
+            Env.EXOTEL_BASE_URL: self.config.sim_url,
+            Env.BRIDGE_ENDPOINT: self.config.bridge_endpoint,
+            Env.EVENT_SOURCE: EVENT_SOURCE,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": self.config.metrics_namespace,
+            "POWERTOOLS_LOG_LEVEL": self.config.log_level,
+        }
+        return env
+
+    def _child_env(self, extra: dict[str, str]) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self._aws_env())
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+        env["LOG_LEVEL"] = self.config.log_level
+        env.update(extra)
+        return env
+
+    def _bridge_env(self) -> dict[str, str]:
+        assert self.provisioned is not None
+        return self._child_env(
+            {
+                "BRIDGE_PORT": str(self.config.bridge_port),
+                "BRIDGE_HOST": self.config.host,
+                Env.EVENT_BUS_NAME: self.provisioned.bus_name,
+                Env.EVENT_SOURCE: EVENT_SOURCE,
+                Env.FALLBACK_QUEUE_URL: self.provisioned.env()[Env.FALLBACK_QUEUE_URL],
+                Env.DEAD_LETTER_QUEUE_URL: self.provisioned.env()[Env.DEAD_LETTER_QUEUE_URL],
+            }
+        )
+
+    def _simulator_env(self) -> dict[str, str]:
+        return self._child_env(
+            {
+                "SIM_PORT": str(self.config.sim_port),
+                "SIM_HOST": self.config.host,
+                "SIM_TIME_SCALE": str(self.config.sim_time_scale),
+                "SIM_ACCOUNT_SID": LOCAL_ACCOUNT_SID,
+                "EXOTEL_API_KEY": LOCAL_API_KEY,
+                "EXOTEL_API_TOKEN": LOCAL_API_TOKEN,
+                "SIM_INBOUND_ENDPOINT": self.config.bridge_endpoint,
+            }
+        )
+
+    def _load_functions(self) -> None:
+        known = set(self._function_env())
+        for wiring in functions():
+            function = LocalFunction(
+                name=wiring.function,
+                module=module_of(wiring),
+                timeout_seconds=wiring.timeout_seconds,
+                memory_mb=wiring.memory_mb,
+            )
+            try:
+                function.load({"POWERTOOLS_SERVICE_NAME": wiring.function})
+            except HandlerMissing as exc:
+                log.warning("function %s is not there (%s): nothing drains its queues", wiring.function, exc)
+                continue
+            missing = [name for name in wiring.env if name not in known]
+            if missing:
+                raise RuntimeError(f"function {wiring.function} needs {', '.join(missing)}, which the devstack lacks")
+            self.functions[wiring.function] = function
+        log.info("functions loaded: %s", ", ".join(sorted(self.functions)) or "none")
+
+    def _triggers(self) -> list[QueueTrigger]:
+        assert self.provisioned is not None
+        triggers: list[QueueTrigger] = []
+        for wiring in functions():
+            function = self.functions.get(wiring.function)
+            if function is None:
+                continue
+            if wiring.rule:
+                rule_queue = self.provisioned.rules[wiring.function].queue
+                triggers.append(QueueTrigger(function, rule_queue, "eventbridge", 10))
+            for queue in wiring.sqs_triggers:
+                triggers.append(QueueTrigger(function, self.provisioned.queues[queue.id], "sqs", wiring.batch_size))
+        return triggers

@@ -1,0 +1,81 @@
+"""Builds the whole CDK app: the stateful stack, the bridge service, the functions (+ monitoring).
+
+``app.py`` calls :func:`build_app`; tests call it too (with their own context and output folder).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import App, Environment, Tags
+
+from infra import nag
+from infra.bridge_service import BridgeServiceStack
+from infra.config import DeployConfig
+from infra.functions import FunctionsStack
+from infra.monitoring import Monitoring
+from infra.stateful import StatefulStack
+
+
+class Deployment:
+    """The stacks of one deployment, for callers that want to look inside (tests)."""
+
+    def __init__(self, app: App, config: DeployConfig) -> None:
+        env = (
+            Environment(account=config.aws_account, region=config.aws_region)
+            if (config.aws_account or config.aws_region)
+            else None
+        )
+        prefix = config.stack_prefix
+        self.app = app
+        self.config = config
+        self.data = StatefulStack(
+            app,
+            f"{prefix}Data",
+            config=config,
+            env=env,
+            description="Exotel legs adapter: bus, archive, schemas, tables, queues, secrets (stateful)",
+        )
+        self.bridge = BridgeServiceStack(
+            app,
+            f"{prefix}Bridge",
+            config=config,
+            data=self.data,
+            env=env,
+            description="Exotel legs adapter: gRPC bridge on Fargate behind a TLS load balancer (stateless)",
+        )
+        self.functions = FunctionsStack(
+            app,
+            f"{prefix}Functions",
+            config=config,
+            data=self.data,
+            bridge_endpoint=self.bridge.endpoint_url,
+            env=env,
+            description="Exotel legs adapter: reactor functions, REST API, dashboard (stateless)",
+        )
+        self.monitoring = Monitoring(
+            self.functions,
+            "Monitoring",
+            config=config,
+            data=self.data,
+            functions=self.functions.functions,
+            api=self.functions.api,
+            load_balancer=self.bridge.load_balancer,
+            target_group=self.bridge.target_group,
+        )
+        for stack in (self.data, self.bridge, self.functions):
+            Tags.of(stack).add("project", "exotel-legs")
+            Tags.of(stack).add("environment", config.environment)
+
+    @property
+    def stacks(self) -> list[Any]:
+        return [self.data, self.bridge, self.functions]
+
+
+def build_app(app: App | None = None) -> Deployment:
+    """Read the configuration from the app's context, build every stack and register cdk-nag."""
+    app = app or App()
+    config = DeployConfig.from_context(app.node)
+    deployment = Deployment(app, config)
+    nag.register(app)
+    return deployment

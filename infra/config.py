@@ -1,0 +1,149 @@
+"""Deployment settings read from CDK context (``cdk.json`` or ``-c key=value``), validated once.
+
+Every setting has a documented default so ``python app.py`` synthesizes with no arguments and no
+AWS account; the table in docs/DEPLOY.md lists them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from infra.definitions import BUS_NAME, EVENT_SOURCE
+
+#: cdk.json, next to app.py: its "context" holds the documented defaults.
+CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+
+
+class DeployConfig(BaseModel):
+    """What a cloud team may change without editing code."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # where
+    aws_region: str | None = Field(
+        default="ap-south-1",
+        pattern=r"^[a-z]{2}(-[a-z]+)+-\d$",
+        description="Region of the stacks; null = env-agnostic",
+    )
+    aws_account: str | None = Field(default=None, description="Account to pin the stacks to; none = env-agnostic")
+    stack_prefix: str = Field(default="ExotelLegs", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,40}$")
+    # Exotel
+    exotel_base_url: str = Field(default="https://cpaas-api.exotel.com", pattern=r"^https?://[^\s/]+$")
+    # events
+    bus_name: str = Field(default=BUS_NAME, pattern=r"^[A-Za-z0-9._-]{1,256}$")
+    event_source: str = Field(default=EVENT_SOURCE, min_length=1, max_length=256)
+    archive_retention_days: int = Field(default=30, ge=0, le=3650)  # 0 = keep forever
+    # bridge service
+    certificate_arn: str = Field(default="", description="ACM certificate for the TLS listener")
+    domain_name: str = Field(default="", description="DNS name (CNAME to the load balancer) in the certificate")
+    source_cidrs: tuple[str, ...] = Field(default=(), description="Who may reach the gRPC listener")
+    listener_port: int = Field(default=443, ge=1, le=65535)
+    bridge_port: int = Field(default=50051, ge=1024, le=65535)
+    bridge_cpu: int = Field(default=512)
+    bridge_memory_mib: int = Field(default=1024, ge=512, le=30720)
+    bridge_min_tasks: int = Field(default=2, ge=1, le=100)
+    bridge_max_tasks: int = Field(default=10, ge=1, le=1000)
+    bridge_target_cpu_percent: int = Field(default=50, ge=10, le=90)
+    bridge_requests_per_target: int = Field(default=500, ge=1)
+    bridge_auth_token: bool = Field(default=False, description="Require a shared token (Secrets Manager)")
+    bridge_metrics_namespace: str = Field(default="ExotelLegs", min_length=1)
+    bridge_service_name: str = Field(default="bridge", min_length=1)
+    functions_metrics_namespace: str = Field(default="ExotelLegs", min_length=1)
+    nat_gateways: int = Field(default=1, ge=0, le=3)
+    max_azs: int = Field(default=2, ge=2, le=3)
+    idle_timeout_seconds: int = Field(default=350, ge=1, le=4000)
+    # functions
+    exotel_reserved_concurrency: int = Field(default=5, ge=1, le=1000)
+    powertools_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    environment: str = Field(default="prod", pattern=r"^[a-z0-9-]{1,32}$")
+    rule_retry_attempts: int = Field(default=8, ge=0, le=185)
+    rule_max_event_age_seconds: int = Field(default=3600, ge=60, le=86400)
+    # API
+    api_keys: bool = Field(default=False, description="Also require an API key (usage plan)")
+    api_throttle_rate: float = Field(default=50, gt=0)
+    api_throttle_burst: int = Field(default=100, ge=1)
+    api_quota_per_day: int = Field(default=100_000, ge=1)
+    # operations
+    log_retention_days: int = Field(default=30)
+    alarm_email: str = Field(default="", pattern=r"^$|^[^@\s]+@[^@\s]+$")
+    fallback_alarm_threshold: int = Field(default=100, ge=1)
+
+    @field_validator("source_cidrs", mode="before")
+    @classmethod
+    def _cidrs(cls, value: Any) -> Any:
+        if isinstance(value, str):  # -c source_cidrs='["1.2.3.0/24"]' or "1.2.3.0/24,5.6.7.0/24"
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [v for v in text.split(",") if v.strip()]
+        for cidr in value:
+            ipaddress.ip_network(str(cidr).strip(), strict=True)  # raises ValueError with the reason
+        return tuple(str(c).strip() for c in value)
+
+    @field_validator("certificate_arn")
+    @classmethod
+    def _arn(cls, value: str) -> str:
+        if value and (not value.startswith("arn:aws") or ":acm:" not in value):
+            raise ValueError(f"certificate_arn must be an ACM certificate ARN, got {value!r}")
+        return value
+
+    @field_validator("bridge_cpu")
+    @classmethod
+    def _cpu(cls, value: int) -> int:
+        if value not in (256, 512, 1024, 2048, 4096, 8192, 16384):
+            raise ValueError("bridge_cpu must be a Fargate CPU size: 256, 512, 1024, 2048, 4096, 8192 or 16384")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        allowed = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288)
+        if value not in allowed:
+            raise ValueError(f"log_retention_days must be one of CloudWatch's values {allowed}")
+        return value
+
+    @model_validator(mode="after")
+    def _tasks(self) -> DeployConfig:
+        if self.bridge_max_tasks < self.bridge_min_tasks:
+            raise ValueError("bridge_max_tasks must be >= bridge_min_tasks")
+        return self
+
+    @property
+    def bridge_endpoint_host(self) -> str | None:
+        return self.domain_name or None
+
+    @classmethod
+    def from_context(cls, node: Any) -> DeployConfig:
+        """Read every field from ``node.try_get_context(<field name>)``; absent keys keep their defaults."""
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            value = node.try_get_context(name)
+            if value is None:
+                continue
+            values[name] = _coerce(cls.model_fields[name].annotation, value)
+        return cls.model_validate(values)
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The "context" of cdk.json, so that ``python app.py`` sees what ``cdk synth`` sees."""
+    if not CDK_JSON.is_file():
+        return {}
+    return dict(json.loads(CDK_JSON.read_text(encoding="utf-8")).get("context", {}))
+
+
+def _coerce(annotation: Any, value: Any) -> Any:
+    """``-c key=value`` always arrives as a string: turn "true"/"3" into the field's type."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if annotation is bool:
+        if text.lower() in ("true", "1", "yes"):
+            return True
+        if text.lower() in ("false", "0", "no", ""):
+            return False
+    if annotation in (str | None,) and text == "":
+        return None
+    return value

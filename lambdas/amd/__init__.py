@@ -1,0 +1,1 @@
+"""The `amd` function (handler: `lambdas.amd.handler.handler`)."""

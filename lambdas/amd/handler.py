@@ -1,0 +1,25 @@
+"""``amd``: a plan's customer leg answered by a machine (or a beep) is hung up, or played the plan's
+message and then hung up. ``connect`` ignores such answers, so the two never both act.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+
+from lambdas.shared.bus import LegBusEvent
+from lambdas.shared.engine import decide_amd
+from lambdas.shared.observability import powertools
+from lambdas.shared.reactor import react
+
+SERVICE = "amd"
+logger, tracer, metrics = powertools(SERVICE)
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(correlation_id_path="detail.event_sid")
+@event_parser(model=LegBusEvent)
+def handler(event: LegBusEvent, context: Any) -> dict[str, Any]:
+    return react(event.detail, context, service=SERVICE, decide=decide_amd, logger=logger, metrics=metrics)

@@ -1,0 +1,1 @@
+"""The `api` function (handler: `lambdas.api.handler.handler`)."""

@@ -1,0 +1,220 @@
+"""Request and response bodies of the API (validated by Powertools, published as OpenAPI)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+
+from lambdas.shared.plans import AmdPolicy, Attempt, RetryPolicy
+from legs.models import ActionRequest, CreateLegRequest, check_grpc_endpoint
+from legs.numbers import check_contact
+
+
+# ---- legs ---------------------------------------------------------------------------------
+class CreateLegBody(CreateLegRequest):
+    """Exotel's Create Leg body; ``leg_event_endpoint`` may be left out to use the deployed bridge."""
+
+    leg_event_endpoint: str | None = Field(  # type: ignore[assignment]
+        default=None, description="grpc://host:port that receives the leg's events; default: the deployed bridge"
+    )
+
+    @field_validator("leg_event_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:  # overrides the parent's (which requires a value)
+        return None if value is None else check_grpc_endpoint(value)
+
+
+class LegCreatedView(BaseModel):
+    """Exotel's ``data`` for a created leg (extra fields Exotel sends are passed through)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    leg_sid: str
+    created_at: str | None = None
+    account_sid: str | None = None
+    contact_uri: str | None = None
+    network_type: str | None = None
+    exophone: str | None = None
+    custom_param: str | None = None
+    leg_event_endpoint: str | None = None
+    status: str | None = None
+
+
+class LegView(BaseModel):
+    """A leg as recorded from its events."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    leg_sid: str
+    state: str | None = Field(default=None, description="connecting | ringing | connected | terminal")
+    terminal_status: str | None = Field(default=None, description="completed | busy | no-answer | failed")
+    answered_by: str | None = Field(default=None, description="HUMAN | MACHINE | BEEP")
+    direction: str | None = None
+    contact_uri: str | None = None
+    exophone: str | None = None
+    custom_param: str | None = None
+    caller_id: str | None = None
+    network_type: str | None = None
+    bridge_sid: str | None = None
+    created_at: str | None = None
+    answered_at: str | None = None
+    ended_at: str | None = None
+    updated_at: str | None = Field(default=None, description="time of the event that set the current state")
+    start_time: str | None = None
+    end_time: str | None = None
+    last_event: str | None = None
+
+
+class TimelineEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    event_sid: str
+    event_name: str
+    event_type: str | None = None
+    event_time: str
+    state: str | None = None
+    terminal_status: str | None = None
+    answered_by: str | None = None
+    bridge_sid: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict, description="the event as Exotel sent it")
+
+
+class LegEvents(BaseModel):
+    events: list[TimelineEvent]
+
+
+# ---- leg actions: ExoML or a JSON shortcut ------------------------------------------------
+class ExomlAction(ActionRequest):
+    """Any ExoML ``<Flow>``, sent as is."""
+
+    action: Literal["exoml"] = "exoml"
+
+
+class HangupAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["hangup"]
+
+
+class SayAction(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action: Literal["say"]
+    text: str = Field(min_length=1, max_length=4000)
+    loop: int = Field(default=1, ge=1, le=100)
+
+
+class PlayAction(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action: Literal["play"]
+    url: str = Field(min_length=1, max_length=2048, pattern=r"^https?://\S+$", description="audio file URL")
+    loop: int = Field(default=1, ge=1, le=100)
+
+
+def _action_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("action", "exoml"))
+    return str(getattr(value, "action", "exoml"))
+
+
+LegActionBody = Annotated[
+    Annotated[ExomlAction, Tag("exoml")]
+    | Annotated[HangupAction, Tag("hangup")]
+    | Annotated[SayAction, Tag("say")]
+    | Annotated[PlayAction, Tag("play")],
+    Discriminator(_action_kind, custom_error_message="action must be one of exoml, hangup, say, play"),
+]
+
+
+class ActionAcceptedView(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    action_sid: str | None = None
+
+
+# ---- two-party calls ----------------------------------------------------------------------
+class CreateCallBody(BaseModel):
+    """A two-party call: dial one party, then the other, bridge them (Exotel's dialer pattern)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    customer: str = Field(description="the customer's number or sip: URI")
+    agent: str = Field(description="the agent's number or sip: URI")
+    exophone: str = Field(description="caller id for both legs")
+    dial_first: Literal["customer", "agent"] = Field(default="customer", description="which party is dialled first")
+    customer_fallbacks: list[str] = Field(default_factory=list, max_length=5, description="numbers for re-dials")
+    agent_fallbacks: list[str] = Field(
+        default_factory=list, max_length=5, description="numbers for re-dials: dial n uses [agent, *fallbacks][n-1]"
+    )
+    hold_message: str | None = Field(
+        default=None, min_length=1, max_length=1000, description="spoken to the first party while the second rings"
+    )
+    unavailable_message: str | None = Field(
+        default=None, min_length=1, max_length=1000, description="spoken to the first party if the second cannot be reached"
+    )
+    retry: RetryPolicy | None = Field(default=None, description="re-dials on busy / no-answer / failed")
+    amd: AmdPolicy | None = Field(default=None, description="answering-machine detection on the customer leg")
+    leg_event_endpoint: str | None = Field(default=None, description="default: the deployed bridge")
+
+    @field_validator("customer", "agent", "exophone")
+    @classmethod
+    def _contact(cls, value: str, info: Any) -> str:
+        return check_contact(value, info.field_name)
+
+    @field_validator("customer_fallbacks", "agent_fallbacks")
+    @classmethod
+    def _contacts(cls, values: list[str], info: Any) -> list[str]:
+        return [check_contact(v, f"{info.field_name}[{i}]") for i, v in enumerate(values)]
+
+    @field_validator("leg_event_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        return None if value is None else check_grpc_endpoint(value)
+
+
+class CallCreated(BaseModel):
+    plan_id: str
+    status: str
+    leg_sid: str = Field(description="the first leg")
+
+
+class CallView(BaseModel):
+    """A call plan: its legs (one entry per dial), bridge, status and outcome."""
+
+    plan_id: str
+    status: str = Field(description="dialing_first | dialing_second | bridging | bridged | completed | failed")
+    outcome: str | None = Field(
+        default=None, description="completed | busy | no-answer | failed | machine | abandoned | bridge_failed"
+    )
+    reason: str | None = None
+    customer: str
+    agent: str
+    exophone: str
+    dial_first: str
+    retry: RetryPolicy
+    amd: AmdPolicy | None = None
+    legs: list[Attempt]
+    bridge_sid: str | None = None
+    created_at: str
+    updated_at: str
+
+
+# ---- errors -------------------------------------------------------------------------------
+class FieldError(BaseModel):
+    field: str
+    reason: str
+    type: str | None = None
+
+
+class ErrorDetail(BaseModel):
+    code: str | int | None = None
+    message: str
+    description: str | None = None
+    fields: list[FieldError] | None = None
+    request_id: str | None = Field(default=None, description="Exotel's request id, when Exotel answered")
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail

@@ -1,0 +1,1 @@
+"""The `connect` function (handler: `lambdas.connect.handler.handler`)."""

@@ -1,0 +1,26 @@
+"""``connect``: the two-party call. First leg answered (by a human, when AMD is on) -> hold message ->
+second leg with ``reference_leg_sid`` -> second answered -> bridge; either side ends -> end the
+other and the bridge, record the outcome. Ownership versus ``retry``/``amd``: see ``lambdas.shared.engine``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+
+from lambdas.shared.bus import LegBusEvent
+from lambdas.shared.engine import decide_connect
+from lambdas.shared.observability import powertools
+from lambdas.shared.reactor import react
+
+SERVICE = "connect"
+logger, tracer, metrics = powertools(SERVICE)
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(correlation_id_path="detail.event_sid")
+@event_parser(model=LegBusEvent)
+def handler(event: LegBusEvent, context: Any) -> dict[str, Any]:
+    return react(event.detail, context, service=SERVICE, decide=decide_connect, logger=logger, metrics=metrics)

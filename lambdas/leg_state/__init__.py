@@ -1,0 +1,1 @@
+"""The `leg_state` function (handler: `lambdas.leg_state.handler.handler`)."""

@@ -1,0 +1,42 @@
+"""``leg_state``: every leg and bridge event -> the LegState table (current state per leg + timeline).
+
+Idempotent on ``event_sid`` twice over: Powertools idempotency skips a repeat, and every write is
+itself conditional (see ``lambdas.shared.leg_state``), so a repeat that slips through changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+
+from lambdas.shared.bus import LegBusEvent
+from lambdas.shared.idempotency import once
+from lambdas.shared.leg_state import LegStateStore
+from lambdas.shared.observability import powertools
+from legs.events import LegEvent
+
+SERVICE = "leg_state"
+logger, tracer, metrics = powertools(SERVICE)
+
+
+def record(event: LegEvent) -> dict[str, Any]:
+    return LegStateStore.from_env().record(event)
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(correlation_id_path="detail.event_sid")
+@event_parser(model=LegBusEvent)
+def handler(event: LegBusEvent, context: Any) -> dict[str, Any]:
+    detail = event.detail
+    logger.append_keys(leg_sid=detail.leg_sid, bridge_sid=detail.bridge_sid, event_name=detail.event_name)
+    result = once(
+        record, key_prefix=SERVICE, data_keyword_argument="event", event_key_jmespath="event_sid", lambda_context=context
+    )(event=detail)
+    metrics.add_metric(name="EventsRecorded", unit=MetricUnit.Count, value=1)
+    if result.get("leg_state_moved") is False or result.get("bridge_state_moved") is False:
+        metrics.add_metric(name="LateEvents", unit=MetricUnit.Count, value=1)
+    logger.info("event recorded", extra={"result": result})
+    return result

@@ -1,0 +1,1 @@
+"""The `redrive` function (handler: `lambdas.redrive.handler.handler`)."""

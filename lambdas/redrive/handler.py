@@ -1,0 +1,97 @@
+"""``redrive``: replays the bridge's fallback queue onto the bus (SQS batch, partial failures).
+
+A message body is the ``PutEvents`` entry the bridge could not publish, as JSON with ``Time`` as
+ISO 8601 text (``bridge/fallback.py``). Each record is put on its own; a record whose entry
+EventBridge refuses is reported as a batch item failure, so SQS redelivers only that one (and
+dead-letters it after the queue's ``maxReceiveCount``). Powertools idempotency on the event's
+``event_sid`` keeps a redelivered message from being published twice.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from lambdas.shared.config import settings
+from lambdas.shared.idempotency import once
+from lambdas.shared.observability import powertools
+
+SERVICE = "redrive"
+logger, tracer, metrics = powertools(SERVICE)
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+class RedriveFailed(Exception):
+    """EventBridge did not accept the entry; the record goes back to the queue."""
+
+
+class FallbackEntry(BaseModel):
+    """The PutEvents entry as the bridge wrote it."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    Source: str = Field(min_length=1)
+    DetailType: str = Field(min_length=1)
+    Detail: str = Field(min_length=2)
+    EventBusName: str | None = None
+    Time: datetime | None = None
+    Resources: list[str] | None = None
+
+    @field_validator("Detail")
+    @classmethod
+    def _json_object(cls, value: str) -> str:
+        if not isinstance(json.loads(value), dict):
+            raise ValueError("Detail must be a JSON object")
+        return value
+
+    @property
+    def event_sid(self) -> str:
+        return str(json.loads(self.Detail).get("event_sid") or "")
+
+    def to_entry(self, default_bus: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "Source": self.Source,
+            "DetailType": self.DetailType,
+            "Detail": self.Detail,
+            "EventBusName": self.EventBusName or default_bus,
+        }
+        if self.Time is not None:
+            entry["Time"] = self.Time.isoformat()  # botocore parses ISO 8601; keeps the data JSON-friendly
+        if self.Resources:
+            entry["Resources"] = self.Resources
+        return entry
+
+
+def publish(entry: dict[str, Any]) -> dict[str, Any]:
+    from lambdas.shared import aws
+
+    reply = aws.client("events").put_events(Entries=[entry["entry"]])
+    if reply.get("FailedEntryCount"):
+        failed = reply["Entries"][0]
+        raise RedriveFailed(f"{failed.get('ErrorCode')}: {failed.get('ErrorMessage')}")
+    return {"event_sid": entry["event_sid"], "event_id": reply["Entries"][0].get("EventId")}
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    parsed = FallbackEntry.model_validate_json(record.body)
+    entry = parsed.to_entry(settings().event_bus_name)
+    event_sid = parsed.event_sid or record.message_id
+    logger.append_keys(event_sid=event_sid)
+    data = {"event_sid": event_sid, "entry": entry}
+    result = once(publish, key_prefix=SERVICE, data_keyword_argument="entry", event_key_jmespath="event_sid")(entry=data)
+    metrics.add_metric(name="EventsRedriven", unit=MetricUnit.Count, value=1)
+    return result
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

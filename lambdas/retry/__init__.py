@@ -1,0 +1,1 @@
+"""The `retry` function (handler: `lambdas.retry.handler.handler`)."""

@@ -1,0 +1,72 @@
+"""``retry``: a plan's dial that ended busy / no-answer / failed (or failed to create) is dialled again
+after the plan's delay, up to its limit.
+
+Two triggers, one function:
+* EventBridge (``leg_terminated`` / ``leg_failed_to_create`` of a plan leg): records the end, adds a
+  *scheduled* attempt and sends ``{"plan_id", "role", "attempt"}`` to the SQS delay queue
+  (``RETRY_QUEUE_URL``, ``DelaySeconds`` = the plan's delay, ≤ 900 s);
+* SQS (that queue): the delay is over; dial the scheduled attempt once (partial batch failures).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.parser import parse
+from pydantic import BaseModel, ConfigDict, Field
+
+from lambdas.shared.bus import LegBusEvent
+from lambdas.shared.engine import Engine, decide_dial_scheduled, decide_retry
+from lambdas.shared.idempotency import once
+from lambdas.shared.observability import powertools
+from lambdas.shared.reactor import react
+
+SERVICE = "retry"
+logger, tracer, metrics = powertools(SERVICE)
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+class RetryMessage(BaseModel):
+    """Body of a retry-queue message."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    plan_id: str = Field(min_length=1)
+    role: Literal["customer", "agent"]
+    attempt: int = Field(ge=2)
+
+
+def dial_scheduled(message: RetryMessage) -> dict[str, Any]:
+    engine = Engine.from_env(logger)
+    summary = engine.run(message.plan_id, lambda plan: decide_dial_scheduled(plan, message.role, message.attempt))
+    summary["legs_api_calls"] = list(engine.calls)
+    return summary
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    message = RetryMessage.model_validate_json(record.body)
+    logger.append_keys(plan_id=message.plan_id)
+    summary = once(
+        dial_scheduled,
+        key_prefix="retry-dial",
+        data_keyword_argument="message",
+        event_key_jmespath="[plan_id, role, attempt]",
+    )(message=message)
+    metrics.add_metric(name="RetriesDialled", unit=MetricUnit.Count, value=1)
+    logger.info("scheduled dial handled", extra={"summary": summary})
+    return summary
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if "Records" in event:
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    bus_event = parse(event=event, model=LegBusEvent)
+    logger.set_correlation_id(bus_event.detail.event_sid)
+    return react(bus_event.detail, context, service=SERVICE, decide=decide_retry, logger=logger, metrics=metrics)

@@ -1,0 +1,291 @@
+"""The LegState table: one current-state item per leg (and per bridge) plus a timeline of events.
+
+Layout (``pk``/``sk``, see ``infra.definitions.TABLES``):
+
+==========================  ===================================  =======================================
+pk                          sk                                   what
+==========================  ===================================  =======================================
+``LEG#<leg_sid>``           ``STATE``                            current state of the leg
+``LEG#<leg_sid>``           ``EVENT#<ns:020d>#<event_sid>``      one timeline item per event (leg or bridge)
+``BRIDGE#<bridge_sid>``     ``STATE`` / ``EVENT#...``            the same for a bridge
+==========================  ===================================  =======================================
+
+Every write is idempotent, so a redelivered event changes nothing: descriptive fields are set
+only if absent, the state moves only forward by rank (connecting < ringing < connected <
+terminal; terminal is final; at equal rank the later event wins), and a timeline item is put only
+if its key does not exist. A late event that cannot move the state still joins the timeline.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from decimal import Decimal
+from typing import Any
+
+from legs.events import LegEvent
+
+STATE_SK = "STATE"
+EVENT_PREFIX = "EVENT#"
+
+LEG_RANK = {"connecting": 1, "ringing": 2, "connected": 3, "terminal": 4}
+BRIDGE_RANK = {"created": 1, "active": 2, "terminal": 4}
+TERMINAL_RANK = 4
+
+#: The state an event implies when its ``data.state`` is missing or unknown.
+LEG_EVENT_STATE = {
+    "leg_connecting": "connecting",
+    "leg_ringing": "ringing",
+    "leg_incoming": "ringing",
+    "incoming_leg": "ringing",
+    "leg_answered": "connected",
+    "amd_result_success": "connected",
+    "leg_joined_bridge": "connected",
+    "leg_left_bridge": "connected",
+    "leg_terminated": "terminal",
+    "leg_failed_to_create": "terminal",
+}
+BRIDGE_EVENT_STATE = {
+    "bridge_created": "created",
+    "bridge_failed_to_create": "terminal",
+    "bridge_terminal": "terminal",
+    "bridge_terminated": "terminal",
+}
+_ANSWERED = {"leg_answered", "amd_result_success"}
+_ENDED = {"leg_terminated", "leg_failed_to_create"}
+#: Descriptive fields copied from the event's leg data the first time they are seen.
+_LEG_FIELDS = ("direction", "contact_uri", "exophone", "custom_param", "caller_id", "network_type", "account_sid")
+
+
+def leg_pk(leg_sid: str) -> str:
+    return f"LEG#{leg_sid}"
+
+
+def bridge_pk(bridge_sid: str) -> str:
+    return f"BRIDGE#{bridge_sid}"
+
+
+def event_sk(event: LegEvent) -> str:
+    return f"{EVENT_PREFIX}{event.event_timestamp.sort_key:020d}#{event.event_sid}"
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal: give JSON-friendly ints/floats back."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+class LegStateStore:
+    """Reads and writes the LegState table (a boto3 ``Table`` resource or anything shaped like it)."""
+
+    def __init__(self, table: Any, retention_days: int = 30) -> None:
+        self.table = table
+        self.retention_seconds = retention_days * 86400
+
+    @classmethod
+    def from_env(cls) -> LegStateStore:
+        from lambdas.shared import aws
+        from lambdas.shared.config import settings
+
+        conf = settings()
+        return cls(aws.table(conf.require("leg_state_table")), conf.retention_days)
+
+    # ---- writes -------------------------------------------------------------------------
+    def record(self, event: LegEvent) -> dict[str, Any]:
+        """Apply one event; returns what happened (for logs and tests)."""
+        expires = int(time.time()) + self.retention_seconds
+        result: dict[str, Any] = {"event_sid": event.event_sid, "event_name": event.event_name}
+        if event.leg is not None and event.leg_sid:
+            result["leg_state_moved"] = self._record_leg(event, expires)
+            result["timeline"] = [self._add_timeline(leg_pk(event.leg_sid), event, expires)]
+        elif event.bridge_resource is not None and event.bridge_sid:
+            bridge_sid = event.bridge_sid
+            result["bridge_state_moved"] = self._record_bridge(event, expires)
+            targets = [bridge_pk(bridge_sid)] + [leg_pk(s) for s in event.bridge_resource.leg_sids or []]
+            result["timeline"] = [self._add_timeline(pk, event, expires) for pk in targets]
+        else:
+            result["ignored"] = "event carries neither a leg_sid nor a bridge sid"
+        return result
+
+    def _record_leg(self, event: LegEvent, expires: int) -> bool:
+        leg = event.leg
+        assert leg is not None and leg.leg_sid
+        key = {"pk": leg_pk(leg.leg_sid), "sk": STATE_SK}
+        when = event.event_timestamp.rfc3339()
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":sid": leg.leg_sid, ":exp": expires, ":created": leg.date_created or when}
+        sets = ["leg_sid = :sid", "expires_at = :exp", "created_at = if_not_exists(created_at, :created)"]
+        for name in _LEG_FIELDS:
+            value = getattr(leg, name, None)
+            if value is not None:
+                names[f"#{name}"] = name
+                values[f":{name}"] = value
+                sets.append(f"#{name} = if_not_exists(#{name}, :{name})")
+        if event.event_name in _ANSWERED:
+            values[":answered_at"] = when
+            sets.append("answered_at = if_not_exists(answered_at, :answered_at)")
+        if leg.answered_by:
+            values[":answered_by"] = leg.answered_by
+            sets.append("answered_by = :answered_by")
+        if event.event_name in _ENDED:
+            values[":ended_at"] = when
+            sets.append("ended_at = if_not_exists(ended_at, :ended_at)")
+        if leg.start_time:
+            values[":start_time"] = leg.start_time
+            sets.append("start_time = if_not_exists(start_time, :start_time)")
+        if leg.end_time:
+            values[":end_time"] = leg.end_time
+            sets.append("end_time = if_not_exists(end_time, :end_time)")
+        bridge_sid = event.event_data.bridge_sid if event.event_data else None
+        if bridge_sid and event.event_name == "leg_joined_bridge":
+            values[":bridge"] = bridge_sid
+            sets.append("bridge_sid = :bridge")
+        update: dict[str, Any] = {
+            "Key": key,
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ExpressionAttributeValues": values,
+        }
+        if names:
+            update["ExpressionAttributeNames"] = names
+        self.table.update_item(**update)
+
+        state = leg.state if leg.state in LEG_RANK else LEG_EVENT_STATE.get(event.event_name)
+        if state is None:
+            return False
+        if event.event_name in _ENDED:
+            state = "terminal"
+        return self._move_state(key, event, state, LEG_RANK[state], leg.terminal_status)
+
+    def _record_bridge(self, event: LegEvent, expires: int) -> bool:
+        bridge = event.bridge_resource
+        assert bridge is not None
+        key = {"pk": bridge_pk(event.bridge_sid or ""), "sk": STATE_SK}
+        sets = ["bridge_sid = :sid", "expires_at = :exp", "created_at = if_not_exists(created_at, :created)"]
+        values: dict[str, Any] = {
+            ":sid": event.bridge_sid,
+            ":exp": expires,
+            ":created": bridge.date_created or event.event_timestamp.rfc3339(),
+        }
+        if bridge.leg_sids:
+            values[":legs"] = set(bridge.leg_sids)
+        update = {"Key": key, "UpdateExpression": "SET " + ", ".join(sets), "ExpressionAttributeValues": values}
+        if bridge.leg_sids:
+            update["UpdateExpression"] += " ADD leg_sids :legs"
+        self.table.update_item(**update)
+        state = bridge.state if bridge.state in BRIDGE_RANK else BRIDGE_EVENT_STATE.get(event.event_name)
+        if state is None:
+            return False
+        if BRIDGE_EVENT_STATE.get(event.event_name) == "terminal":
+            state = "terminal"
+        return self._move_state(key, event, state, BRIDGE_RANK[state], bridge.terminal_status)
+
+    def _move_state(self, key: dict[str, str], event: LegEvent, state: str, rank: int, terminal: str | None) -> bool:
+        """Forward-only: a higher rank wins; at equal (non-terminal) rank the later event wins."""
+        from botocore.exceptions import ClientError
+
+        values: dict[str, Any] = {
+            ":state": state,
+            ":rank": rank,
+            ":ns": event.event_timestamp.sort_key,
+            ":terminal": TERMINAL_RANK,
+            ":at": event.event_timestamp.rfc3339(),
+            ":event": event.event_name,
+            ":event_sid": event.event_sid,
+        }
+        sets = [
+            "#state = :state",
+            "state_rank = :rank",
+            "state_ns = :ns",
+            "updated_at = :at",
+            "last_event = :event",
+            "last_event_sid = :event_sid",
+        ]
+        if terminal and rank == TERMINAL_RANK:
+            values[":status"] = terminal
+            sets.append("terminal_status = :status")
+        try:
+            self.table.update_item(
+                Key=key,
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=(
+                    "attribute_not_exists(state_rank) OR state_rank < :rank"
+                    " OR (state_rank = :rank AND state_rank < :terminal AND state_ns < :ns)"
+                ),
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=values,
+            )
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def _add_timeline(self, pk: str, event: LegEvent, expires: int) -> bool:
+        """Put the event's timeline item once; False when it was already there (a duplicate)."""
+        from botocore.exceptions import ClientError
+
+        item: dict[str, Any] = {
+            "pk": pk,
+            "sk": event_sk(event),
+            "event_sid": event.event_sid,
+            "event_name": event.event_name,
+            "event_type": event.event_type,
+            "event_time": event.event_timestamp.rfc3339(),
+            "detail": json.dumps(event.to_detail(), separators=(",", ":")),
+            "expires_at": expires,
+        }
+        for name, value in (
+            ("state", event.data.state if event.data else None),
+            ("terminal_status", event.terminal_status),
+            ("answered_by", event.answered_by),
+            ("bridge_sid", event.bridge_sid),
+        ):
+            if value:
+                item[name] = value
+        try:
+            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    # ---- reads --------------------------------------------------------------------------
+    def get_leg(self, leg_sid: str) -> dict[str, Any] | None:
+        item = self.table.get_item(Key={"pk": leg_pk(leg_sid), "sk": STATE_SK}, ConsistentRead=True).get("Item")
+        return _plain(item) if item else None
+
+    def get_bridge(self, bridge_sid: str) -> dict[str, Any] | None:
+        item = self.table.get_item(Key={"pk": bridge_pk(bridge_sid), "sk": STATE_SK}, ConsistentRead=True).get("Item")
+        return _plain(item) if item else None
+
+    def events(self, leg_sid: str, limit: int = 500) -> list[dict[str, Any]]:
+        """The leg's timeline in event-time order (the sort key starts with the event's nanoseconds)."""
+        from boto3.dynamodb.conditions import Key
+
+        items: list[dict[str, Any]] = []
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(leg_pk(leg_sid)) & Key("sk").begins_with(EVENT_PREFIX),
+            "ConsistentRead": True,
+        }
+        while len(items) < limit:
+            page = self.table.query(**query)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        out = []
+        for item in items[:limit]:
+            plain = _plain(item)
+            plain.pop("pk", None)
+            plain.pop("sk", None)
+            plain.pop("expires_at", None)
+            if isinstance(plain.get("detail"), str):
+                plain["detail"] = json.loads(plain["detail"])
+            out.append(plain)
+        return out

@@ -1,0 +1,19 @@
+"""Powertools Logger, Tracer and Metrics for one function, named after it."""
+
+from __future__ import annotations
+
+import os
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+#: CloudWatch namespace of every function's metrics (overridable the Powertools way).
+METRICS_NAMESPACE = "ExotelLegs"
+
+
+def powertools(service: str) -> tuple[Logger, Tracer, Metrics]:
+    """Logger/Tracer/Metrics for ``service``; POWERTOOLS_* variables still win where set."""
+    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or METRICS_NAMESPACE
+    logger = Logger(service=service)
+    tracer = Tracer(service=service)
+    metrics = Metrics(namespace=namespace, service=service)
+    return logger, tracer, metrics

@@ -1,0 +1,134 @@
+"""How each function is wired: handler, the ``Env`` names it reads, SQS triggers, sizes.
+
+Read by the CDK stacks (``infra/function_specs.py``) and the devstack (``devstack/wiring.py``).
+Event-driven functions also have a rule in ``lambdas/routing.py`` (their EventBridge pattern);
+nothing here repeats a pattern. Plain Python: no CDK import.
+
+``WIRING`` maps function name -> :class:`FunctionWiring`; ``as_dicts()`` gives the same as plain
+dicts (``{"sqs": (QueueDef, ...), "env": (...), "timeout_seconds": ..., ...}``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.definitions import FALLBACK_QUEUE, RETRY_QUEUE, Env, QueueDef
+from lambdas.routing import ROUTES
+
+#: Variables every function may read besides its Env names (all optional).
+OPTIONAL_ENV = (
+    "RETENTION_DAYS",  # TTL of leg-state and plan items, days (default 30)
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",  # default ExotelLegs
+    "POWERTOOLS_LOG_LEVEL",
+    "POWERTOOLS_IDEMPOTENCY_DISABLED",  # tests only
+)
+_EXOTEL = (Env.EXOTEL_SECRET_NAME, Env.EXOTEL_BASE_URL)
+
+
+@dataclass(frozen=True)
+class FunctionWiring:
+    function: str  # package under lambdas/
+    env: tuple[str, ...]  # infra.definitions.Env names the function reads (all required)
+    sqs_triggers: tuple[QueueDef, ...] = ()  # event source mappings (batch, ReportBatchItemFailures)
+    sends_to: tuple[QueueDef, ...] = ()  # queues it sends messages to (sqs:SendMessage)
+    puts_events: bool = False  # events:PutEvents on the bus
+    api: bool = False  # fronted by API Gateway (REST proxy)
+    rule: bool = False  # has an EventBridge rule in lambdas/routing.py
+    calls_exotel: bool = False  # reads the Exotel secret and calls the Legs API
+    timeout_seconds: int = 30
+    memory_mb: int = 256
+    batch_size: int = 10  # for the SQS triggers
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.function
+
+    @property
+    def handler(self) -> str:
+        """Dotted path relative to the asset root (which holds ``lambdas/`` and ``legs/``)."""
+        return f"lambdas.{self.function}.handler.handler"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "function": self.function,
+            "handler": self.handler,
+            "env": self.env,
+            "sqs": self.sqs_triggers,
+            "sends_to": self.sends_to,
+            "puts_events": self.puts_events,
+            "api": self.api,
+            "rule": self.rule,
+            "calls_exotel": self.calls_exotel,
+            "timeout_seconds": self.timeout_seconds,
+            "memory_mb": self.memory_mb,
+            "batch_size": self.batch_size,
+        }
+
+
+_ROUTED = {route.function for route in ROUTES}
+
+WIRING: dict[str, FunctionWiring] = {
+    w.function: w
+    for w in (
+        FunctionWiring(
+            function="api",
+            env=(Env.LEG_STATE_TABLE, Env.CALL_PLANS_TABLE, Env.IDEMPOTENCY_TABLE, *_EXOTEL, Env.BRIDGE_ENDPOINT),
+            api=True,
+            calls_exotel=True,
+            timeout_seconds=29,  # API Gateway's integration limit
+            memory_mb=512,
+            notes="REST proxy; BRIDGE_ENDPOINT is the default leg_event_endpoint (grpc://host:port)",
+        ),
+        FunctionWiring(
+            function="leg_state",
+            env=(Env.LEG_STATE_TABLE, Env.IDEMPOTENCY_TABLE),
+            rule=True,
+        ),
+        FunctionWiring(
+            function="connect",
+            env=(Env.CALL_PLANS_TABLE, Env.IDEMPOTENCY_TABLE, *_EXOTEL, Env.RETRY_QUEUE_URL),
+            sends_to=(RETRY_QUEUE,),  # a dial the Legs API refuses is retried like a failed one
+            rule=True,
+            calls_exotel=True,
+        ),
+        FunctionWiring(
+            function="retry",
+            env=(Env.CALL_PLANS_TABLE, Env.IDEMPOTENCY_TABLE, *_EXOTEL, Env.RETRY_QUEUE_URL),
+            sqs_triggers=(RETRY_QUEUE,),  # the delayed re-dials it sends itself
+            sends_to=(RETRY_QUEUE,),
+            rule=True,
+            calls_exotel=True,
+            batch_size=5,
+        ),
+        FunctionWiring(
+            function="amd",
+            env=(Env.CALL_PLANS_TABLE, Env.IDEMPOTENCY_TABLE, *_EXOTEL),
+            rule=True,
+            calls_exotel=True,
+        ),
+        FunctionWiring(
+            function="redrive",
+            env=(Env.EVENT_BUS_NAME, Env.IDEMPOTENCY_TABLE),
+            sqs_triggers=(FALLBACK_QUEUE,),
+            puts_events=True,
+            notes="message body = the PutEvents entry the bridge spilled; partial batch failures",
+        ),
+    )
+}
+
+assert _ROUTED <= set(WIRING), f"routed functions without wiring: {_ROUTED - set(WIRING)}"
+assert all(WIRING[name].rule for name in _ROUTED)
+
+
+def as_dicts() -> dict[str, dict[str, Any]]:
+    """``WIRING`` as plain dicts (``sqs`` = the trigger QueueDefs)."""
+    return {name: wiring.as_dict() for name, wiring in WIRING.items()}
+
+
+def env_names() -> tuple[str, ...]:
+    """Every Env name some function reads."""
+    return tuple(sorted({name for wiring in WIRING.values() for name in wiring.env}))

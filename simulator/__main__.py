@@ -1,0 +1,37 @@
+"""``python -m simulator``: run the local Exotel until SIGINT/SIGTERM. Settings: SIM_* env vars."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+
+from simulator.server import Simulator, SimulatorConfig
+
+
+def main() -> int:
+    logging.basicConfig(level=os.environ.get("SIM_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
+    try:
+        config = SimulatorConfig.from_env()
+    except ValueError as exc:
+        print(f"simulator: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    sim = Simulator(config)
+    try:
+        sim.start()
+    except OSError as exc:
+        print(f"simulator: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
+        return 1
+    print(f"simulator ready on {sim.base_url}", flush=True)
+    stop.wait()
+    sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

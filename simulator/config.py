@@ -1,0 +1,62 @@
+"""Simulator settings: one dataclass, filled from ``SIM_*`` environment variables by ``from_env``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+
+@dataclass
+class SimulatorConfig:
+    """Every duration is in simulated seconds; ``time_scale`` converts them to real seconds."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080  # 0 = pick a free port
+    time_scale: float = 1.0  # 0.01 = 100x faster
+    account_sid: str = "local-account"
+    api_key: str = "local-key"
+    api_token: str = "local-token"
+    cps_limit: float = 0.0  # leg creations per second per account; 0 = off
+    talk_seconds: float = 5.0  # a human (or machine) hangs up this long after answering
+    ring_seconds: float = 2.0  # ringing until a human picks up
+    connect_seconds: float = 0.2  # request accepted until leg_connecting
+    setup_seconds: float = 1.0  # leg_connecting until leg_ringing
+    amd_seconds: float = 2.0  # answer until amd_result_success (async_amd)
+    play_seconds: float = 3.0  # one loop of StartPlay
+    say_seconds_per_char: float = 0.06  # Say duration per character, one loop
+    inbound_endpoint: str | None = None  # grpc://host:port for /_sim/inbound legs
+    inbound_event_name: str = "leg_incoming"  # Exotel uses both leg_incoming and incoming_leg
+    push_attempts: int = 3  # like Exotel's HTTPS push: 3 attempts
+    push_timeout: float = 1.0  # real seconds per attempt
+    push_backoff: float = 0.1  # real seconds before the 2nd attempt (doubles after)
+    push_auth_token: str | None = None  # sent as "authorization: Bearer <token>" metadata
+    push_workers: int = 32
+    dc_code: str = "101"
+    nso_code: str = "9988fd96-ce41-11ed-9a09-0242ac110003"
+
+    def scaled(self, seconds: float) -> float:
+        """Real seconds for a simulated duration."""
+        return max(0.0, seconds * self.time_scale)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> SimulatorConfig:
+        """``SIM_<FIELD>`` for every field, plus Exotel's credential names ``EXOTEL_API_KEY``/``_TOKEN``."""
+        env = dict(os.environ if env is None else env)
+        aliases = {"api_key": "EXOTEL_API_KEY", "api_token": "EXOTEL_API_TOKEN"}
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            name = aliases.get(field.name, f"SIM_{field.name.upper()}")
+            raw = env.get(name)
+            if raw is None or raw == "":
+                continue
+            kind = field.type if isinstance(field.type, str) else field.type.__name__
+            try:
+                if kind.startswith("int"):
+                    values[field.name] = int(raw)
+                elif kind.startswith("float"):
+                    values[field.name] = float(raw)
+                else:
+                    values[field.name] = raw
+            except ValueError as exc:
+                raise ValueError(f"{name}={raw!r} is not a valid {kind}") from exc
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,127 @@
+"""Bodies the simulator accepts besides legs.models: JSON action shortcuts, leg updates, test hooks."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from legs.models import check_grpc_endpoint
+from legs.numbers import check_contact
+from simulator.exoml import Verb
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action_custom_param: str | None = Field(default=None, max_length=1024)
+
+
+class EmptyAction(_Body):
+    """hangup, stop_say, stop_play, stop_stream, start_recording, stop_recording: no parameters."""
+
+
+class SayAction(_Body):
+    text: str = Field(min_length=1, max_length=4000)
+    loop: int = Field(default=1, ge=1, le=100)
+
+
+class PlayAction(_Body):
+    url: str = Field(min_length=1, max_length=2048)
+    loop: int = Field(default=1, ge=1, le=100)
+
+
+class StreamAction(_Body):
+    url: str = Field(min_length=1, max_length=2048)
+    direction: Literal["inbound", "outbound", "both"] = "both"
+    content_type: str | None = None
+
+
+SHORTCUTS: dict[str, type[_Body]] = {
+    "hangup": EmptyAction,
+    "start_say": SayAction,
+    "stop_say": EmptyAction,
+    "start_play": PlayAction,
+    "stop_play": EmptyAction,
+    "start_stream": StreamAction,
+    "stop_stream": EmptyAction,
+    "start_recording": EmptyAction,
+    "stop_recording": EmptyAction,
+}
+
+
+def shortcut_verbs(name: str, body: _Body) -> list[Verb]:
+    """The ExoML the shortcut stands for."""
+    if isinstance(body, SayAction):
+        return [Verb("Say", body.text, {"loop": str(body.loop)})]
+    if isinstance(body, PlayAction):
+        return [Verb("StartPlay", body.url, {"loop": str(body.loop)})]
+    if isinstance(body, StreamAction):
+        attrs = {"url": body.url, "direction": body.direction}
+        if body.content_type:
+            attrs["content_type"] = body.content_type
+        return [Verb("StartStream", "", attrs)]
+    verb = {
+        "hangup": "Hangup",
+        "stop_say": "StopPlay",
+        "stop_play": "StopPlay",
+        "stop_stream": "StopStream",
+        "start_recording": "StartRecording",
+        "stop_recording": "StopRecording",
+    }[name]
+    return [Verb(verb)]
+
+
+class UpdateLegRequest(BaseModel):
+    """``PUT /legs/{sid}``: Exotel does not publish the body; the simulator accepts these fields."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    time_limit: int | None = Field(default=None, gt=0)
+    custom_param: str | None = Field(default=None, max_length=1024)
+
+    @field_validator("time_limit", mode="before")
+    @classmethod
+    def _no_bool(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("time_limit must be an integer number of seconds")
+        return value
+
+
+class StopBridgeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["stop"]
+
+
+class InboundRequest(BaseModel):
+    """``POST /_sim/inbound``: a caller dials an exophone."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    contact_uri: str = Field(default="09163816621", description="the caller")
+    exophone: str = "08030752400"
+    leg_event_endpoint: str | None = None
+    custom_param: str | None = None
+
+    @field_validator("contact_uri", "exophone")
+    @classmethod
+    def _contact(cls, value: str, info: Any) -> str:
+        return check_contact(value, info.field_name)
+
+    @field_validator("leg_event_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        return None if value is None else check_grpc_endpoint(value)
+
+
+class FaultRequest(BaseModel):
+    """``POST /_sim/faults``: the next ``count`` API requests (optionally of one method) fail or stall."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: int | None = Field(default=503, ge=400, le=599)
+    count: int = Field(default=1, ge=1, le=1000)
+    retry_after: float | None = Field(default=None, ge=0)
+    method: Literal["GET", "POST", "PUT"] | None = None
+    delay: float = Field(default=0.0, ge=0, le=30, description="real seconds to stall before answering")

@@ -1,0 +1,233 @@
+"""Fixtures for the bridge's component tests: a moto server, a fault proxy, per-test AWS resources
+(bus, subscriber rule -> SQS queue, fallback and dead-letter queues) and the bridge as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import grpc
+import pytest
+
+from legs.pb import exotel_legs_pb2 as pb
+from legs.pb import exotel_legs_pb2_grpc as pb_grpc
+from tests.support.faultproxy import FaultProxy
+from tests.support.moto_server import LOCAL_AWS, MotoServer, aws_env
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[MotoServer]:
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def proxy(moto: MotoServer) -> Iterator[FaultProxy]:
+    with FaultProxy(moto.url) as fault_proxy:
+        yield fault_proxy
+
+
+@dataclass
+class AwsStack:
+    """One test's resources in the emulator: a bus whose every event is copied to ``subscriber_url``."""
+
+    url: str
+    bus: str
+    subscriber_url: str
+    fallback_url: str
+    dead_letter_url: str
+    events: Any = field(repr=False)
+    sqs: Any = field(repr=False)
+
+    def receive(self, queue_url: str, expected: int, timeout: float = 30.0, settle: float = 0.5) -> list[dict]:
+        """Read messages until ``expected`` arrived (then ``settle`` s more, to catch extras) or time-out."""
+        bodies: list[dict] = []
+        deadline = time.monotonic() + timeout
+        quiet_until: float | None = None
+        while time.monotonic() < deadline:
+            reply = self.sqs.receive_message(
+                QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=600, MessageAttributeNames=["All"]
+            )
+            messages = reply.get("Messages") or []
+            for message in messages:
+                body = json.loads(message["Body"])
+                body["_attributes"] = {k: v.get("StringValue") for k, v in (message.get("MessageAttributes") or {}).items()}
+                bodies.append(body)
+            if len(bodies) >= expected:
+                quiet_until = quiet_until or time.monotonic() + settle
+                if time.monotonic() >= quiet_until:
+                    break
+            if not messages:
+                time.sleep(0.05)
+        return bodies
+
+    def queue_depth(self, queue_url: str) -> int:
+        attrs = self.sqs.get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+@pytest.fixture
+def stack(moto: MotoServer) -> AwsStack:
+    suffix = uuid.uuid4().hex[:10]
+    events = boto3.client("events", endpoint_url=moto.url, **LOCAL_AWS)
+    sqs = boto3.client("sqs", endpoint_url=moto.url, **LOCAL_AWS)
+    bus = f"exotel-legs-{suffix}"
+    events.create_event_bus(Name=bus)
+    subscriber_url = sqs.create_queue(QueueName=f"subscriber-{suffix}")["QueueUrl"]
+    subscriber_arn = sqs.get_queue_attributes(QueueUrl=subscriber_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(Name="all-exotel", EventBusName=bus, EventPattern=json.dumps({"source": ["exotel.legs"]}))
+    events.put_targets(Rule="all-exotel", EventBusName=bus, Targets=[{"Id": "subscriber", "Arn": subscriber_arn}])
+    fallback_url = sqs.create_queue(QueueName=f"fallback-{suffix}")["QueueUrl"]
+    dead_letter_url = sqs.create_queue(QueueName=f"deadletter-{suffix}")["QueueUrl"]
+    return AwsStack(moto.url, bus, subscriber_url, fallback_url, dead_letter_url, events, sqs)
+
+
+class BridgeProcess:
+    """``python -m bridge`` as a child process; its JSON log lines are collected as they come."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.lines: list[str] = []
+        self.port = 0
+        self._ready = threading.Event()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bridge"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+            if '"bridge ready"' in line:
+                self.port = int(json.loads(line)["port"])
+                self._ready.set()
+
+    def wait_ready(self, timeout: float = 30.0) -> BridgeProcess:
+        if not self._ready.wait(timeout):
+            self.kill()
+            raise TimeoutError("bridge not ready:\n" + "\n".join(self.lines[-30:]))
+        return self
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        return code
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def logs(self) -> list[dict]:
+        parsed = []
+        for line in self.lines:
+            try:
+                parsed.append(json.loads(line))
+            except ValueError:
+                continue
+        return parsed
+
+    def metric_totals(self) -> dict[str, float]:
+        """Sum of every EMF document's counters the process printed."""
+        totals: dict[str, float] = {}
+        for doc in self.logs():
+            if "_aws" not in doc:
+                continue
+            for directive in doc["_aws"]["CloudWatchMetrics"]:
+                for metric in directive["Metrics"]:
+                    name = metric["Name"]
+                    value = doc.get(name)
+                    if metric.get("Unit") == "Count" and name != "BatchSize":
+                        totals[name] = totals.get(name, 0) + (sum(value) if isinstance(value, list) else value)
+        return totals
+
+
+def bridge_env(stack: AwsStack, endpoint: str, **extra: str) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BRIDGE_", "POWERTOOLS_", "EVENT_"))
+    }
+    env.update(aws_env(endpoint))
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+            "BRIDGE_HOST": "127.0.0.1",
+            "BRIDGE_PORT": "0",
+            "EVENT_BUS_NAME": stack.bus,
+            "FALLBACK_QUEUE_URL": stack.fallback_url,
+            "DEAD_LETTER_QUEUE_URL": stack.dead_letter_url,
+            "BRIDGE_METRICS_INTERVAL_S": "1",
+            "BRIDGE_SHUTDOWN_GRACE_S": "10",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def start_bridge() -> Iterator[Any]:
+    started: list[BridgeProcess] = []
+
+    def start(env: dict[str, str], wait: bool = True) -> BridgeProcess:
+        process = BridgeProcess(env)
+        started.append(process)
+        return process.wait_ready() if wait else process
+
+    yield start
+    for process in started:
+        process.kill()
+
+
+def stub(target: str) -> pb_grpc.LegEventServiceStub:
+    return pb_grpc.LegEventServiceStub(grpc.insecure_channel(target))
+
+
+def aio_stub(channel: grpc.aio.Channel) -> pb_grpc.LegEventServiceStub:
+    return pb_grpc.LegEventServiceStub(channel)
+
+
+def make_event(index: int, name: str = "leg_ringing", run: str = "") -> pb.CallbackEvent:
+    """A valid leg event with a unique event_sid."""
+    from legs.wire import event_to_proto
+
+    run = run or uuid.uuid4().hex[:8]
+    return event_to_proto(
+        {
+            "event_sid": f"evt-{run}-{index:06d}",
+            "event_type": "leg_lifecycle_event",
+            "event_name": name,
+            "event_timestamp": {"seconds": 1_700_000_000 + index, "nanos": 123_456_789},
+            "data": {"leg_sid": f"leg-{run}-{index:06d}", "state": "ringing", "direction": "outbound"},
+        }
+    )

@@ -1,0 +1,277 @@
+"""The devstack's own parts against a real emulator over HTTP, with stand-in handlers (no simulator, no bridge).
+
+What is checked here is the devstack's Lambda/API Gateway/EventBridge fidelity: rules with the routing table's
+exact patterns, retries then the rule's DLQ, partial batch failures, the proxy event and the proxy response.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from devstack.api_front import ApiFront, build_proxy_event
+from devstack.config import DevstackConfig
+from devstack.emulator import AwsEmulator
+from devstack.functions import Invoker, LocalFunction
+from devstack.logs import Printer, ThreadStdout, condense
+from devstack.resources import Provisioned, Provisioner, table_name
+from devstack.runner import LambdaRunner, QueueTrigger
+from infra.definitions import BUS_NAME, EXOTEL_SECRET_NAME, RETRY_QUEUE, TABLES
+from lambdas.routing import ROUTES
+
+pytestmark = pytest.mark.component
+
+BOUND = 20.0  # seconds: every wait below is bounded by this
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[AwsEmulator]:
+    emu = AwsEmulator(DevstackConfig(aws_emulator_port=0))
+    emu.start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture(scope="module")
+def provisioned(emulator: AwsEmulator) -> Provisioned:
+    return Provisioner(emulator, max_receive_count=2, dlq_for=frozenset({RETRY_QUEUE.id})).provision()
+
+
+@pytest.fixture
+def invoker() -> Invoker:
+    return Invoker(ThreadStdout(Printer(level="ERROR")), "us-east-1")
+
+
+def _count(sqs: Any, url: str) -> int:
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def _wait(probe: Any, what: str) -> Any:
+    deadline = time.monotonic() + BOUND
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_resources_follow_the_shared_definitions_and_provisioning_twice_changes_nothing(
+    emulator: AwsEmulator, provisioned: Provisioned
+) -> None:
+    again = Provisioner(emulator, max_receive_count=2, dlq_for=frozenset({RETRY_QUEUE.id})).provision()
+    assert again.model_dump(exclude={"secret_arn"}) == provisioned.model_dump(exclude={"secret_arn"})
+
+    events = emulator.client("events")
+    rules = events.list_rules(EventBusName=BUS_NAME)["Rules"]
+    assert len(rules) == len(ROUTES)
+    for route in ROUTES:
+        ref = provisioned.rules[route.function]
+        rule = events.describe_rule(Name=ref.name, EventBusName=BUS_NAME)
+        assert json.loads(rule["EventPattern"]) == route.pattern
+        targets = events.list_targets_by_rule(Rule=ref.name, EventBusName=BUS_NAME)["Targets"]
+        assert [t["Arn"] for t in targets] == [ref.queue.arn]
+
+    sqs = emulator.client("sqs")
+    policy = json.loads(
+        sqs.get_queue_attributes(QueueUrl=provisioned.rules["connect"].queue.url, AttributeNames=["RedrivePolicy"])[
+            "Attributes"
+        ]["RedrivePolicy"]
+    )
+    assert policy["deadLetterTargetArn"] == provisioned.rules["connect"].queue.dlq_arn
+    assert int(policy["maxReceiveCount"]) == 2
+
+    ddb = emulator.client("dynamodb")
+    for table in TABLES:
+        described = ddb.describe_table(TableName=table_name(table))["Table"]
+        keys = {k["AttributeName"]: k["KeyType"] for k in described["KeySchema"]}
+        assert keys[table.partition_key] == "HASH"
+        assert (table.sort_key is None) == (len(keys) == 1)
+        ttl = ddb.describe_time_to_live(TableName=table_name(table))["TimeToLiveDescription"]
+        assert ttl.get("AttributeName") == table.ttl_attribute
+
+    secret = emulator.client("secretsmanager").get_secret_value(SecretId=EXOTEL_SECRET_NAME)
+    assert json.loads(secret["SecretString"]) == {
+        "account_sid": "local-account",
+        "api_key": "local-key",
+        "api_token": "local-token",
+    }
+
+
+def test_failing_function_is_retried_then_its_event_lands_in_the_rules_dlq(
+    emulator: AwsEmulator, provisioned: Provisioned, invoker: Invoker
+) -> None:
+    calls: list[tuple[str, str]] = []
+    received: list[dict[str, Any]] = []
+
+    def failing(event: dict[str, Any], context: Any) -> None:
+        calls.append((event["detail"]["event_sid"], context.aws_request_id))
+        raise RuntimeError("downstream is down")
+
+    def recording(event: dict[str, Any], context: Any) -> None:
+        received.append(
+            {
+                "event": event,
+                "function_name": context.function_name,
+                "arn": context.invoked_function_arn,
+                "memory": context.memory_limit_in_mb,
+                "remaining": context.get_remaining_time_in_millis(),
+            }
+        )
+
+    connect = LocalFunction("connect", "test", timeout_seconds=30, memory_mb=256, handler=failing)
+    leg_state = LocalFunction("leg_state", "test", timeout_seconds=30, memory_mb=512, handler=recording)
+    runner = LambdaRunner(
+        emulator,
+        invoker,
+        [
+            QueueTrigger(connect, provisioned.rules["connect"].queue, "eventbridge"),
+            QueueTrigger(leg_state, provisioned.rules["leg_state"].queue, "eventbridge"),
+        ],
+        "us-east-1",
+    )
+    runner.start()
+    try:
+        detail = {"event_sid": "ev-dlq-1", "data": {"custom_param": "call:p1:customer:1", "leg_sid": "L-1"}}
+        entry = {"Source": "exotel.legs", "DetailType": "leg_answered", "Detail": json.dumps(detail)}
+        reply = emulator.client("events").put_events(Entries=[{**entry, "EventBusName": BUS_NAME}])
+        assert reply["FailedEntryCount"] == 0
+        sqs = emulator.client("sqs")
+        _wait(lambda: _count(sqs, provisioned.rules["connect"].queue.dlq_url or "") == 1, "the connect DLQ")
+        _wait(lambda: received, "leg_state's invocation")
+    finally:
+        runner.stop()
+
+    assert [sid for sid, _ in calls] == ["ev-dlq-1", "ev-dlq-1"]  # maxReceiveCount = 2 attempts
+    assert len({request_id for _, request_id in calls}) == 2  # a fresh context per attempt
+    assert connect.errors == 2
+    got = received[0]
+    assert got["event"]["detail-type"] == "leg_answered"
+    assert got["event"]["source"] == "exotel.legs"
+    assert got["event"]["detail"] == detail
+    assert got["event"]["account"] and got["event"]["id"] and got["event"]["time"]
+    assert got["function_name"] == "leg_state"
+    assert got["arn"].endswith(":function:leg_state")
+    assert got["memory"] == 512
+    assert 0 < got["remaining"] <= 30_000
+    assert _count(sqs, provisioned.rules["leg_state"].queue.url) == 0
+
+
+def test_sqs_trigger_honours_partial_batch_failures(
+    emulator: AwsEmulator, provisioned: Provisioned, invoker: Invoker
+) -> None:
+    seen: list[str] = []
+
+    def partial(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        failures = []
+        for record in event["Records"]:
+            assert record["eventSource"] == "aws:sqs"
+            assert record["eventSourceARN"] == provisioned.queues[RETRY_QUEUE.id].arn
+            seen.append(record["body"])
+            if record["body"] == "bad":
+                failures.append({"itemIdentifier": record["messageId"]})
+        return {"batchItemFailures": failures}
+
+    retry = LocalFunction("retry", "test", handler=partial)
+    queue = provisioned.queues[RETRY_QUEUE.id]
+    runner = LambdaRunner(emulator, invoker, [QueueTrigger(retry, queue, "sqs")], "us-east-1")
+    sqs = emulator.client("sqs")
+    sqs.send_message(QueueUrl=queue.url, MessageBody="good")
+    sqs.send_message(QueueUrl=queue.url, MessageBody="bad")
+    runner.start()
+    try:
+        _wait(lambda: _count(sqs, queue.dlq_url or "") == 1, "the failed record in the retry queue's DLQ")
+    finally:
+        runner.stop()
+    assert seen.count("good") == 1  # deleted after its first success, never redelivered
+    assert seen.count("bad") == 2
+    assert _count(sqs, queue.url) == 0
+
+
+@pytest.fixture
+def api_front(invoker: Invoker) -> Iterator[tuple[ApiFront, list[dict[str, Any]]]]:
+    events: list[dict[str, Any]] = []
+
+    def api(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        events.append(event)
+        if event["path"] == "/boom":
+            raise ValueError("bug")
+        return {
+            "statusCode": 201,
+            "headers": {"Content-Type": "application/json"},
+            "multiValueHeaders": {"X-Seen": ["a", "b"]},
+            "body": json.dumps({"ok": True}),
+            "isBase64Encoded": False,
+        }
+
+    front = ApiFront("127.0.0.1", 0, LocalFunction("api", "test", handler=api), invoker)
+    front.start()
+    yield front, events
+    front.stop()
+
+
+def test_api_front_builds_rest_proxy_events_and_returns_the_function_reply(
+    api_front: tuple[ApiFront, list[dict[str, Any]]],
+) -> None:
+    front, events = api_front
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{front.port}/legs/abc/actions?fields=a&fields=b",
+        data=b'{"exoml": "<Flow/>"}',
+        method="POST",
+        headers={"Content-Type": "application/json", "Idempotency-Key": "k1"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.status == 201
+        assert json.loads(resp.read()) == {"ok": True}
+        assert resp.headers.get_all("X-Seen") == ["a", "b"]
+    event = events[-1]
+    assert event["httpMethod"] == "POST"
+    assert event["path"] == "/legs/abc/actions"
+    assert event["resource"] == "/{proxy+}"
+    assert event["pathParameters"] == {"proxy": "legs/abc/actions"}
+    assert event["queryStringParameters"] == {"fields": "b"}
+    assert event["multiValueQueryStringParameters"] == {"fields": ["a", "b"]}
+    assert event["headers"]["Idempotency-Key"] == "k1"
+    assert event["multiValueHeaders"]["Idempotency-Key"] == ["k1"]
+    assert json.loads(event["body"]) == {"exoml": "<Flow/>"}
+    assert event["isBase64Encoded"] is False
+    context = event["requestContext"]
+    assert context["requestId"] and context["stage"] and context["identity"]["sourceIp"] == "127.0.0.1"
+
+    with pytest.raises(urllib.error.HTTPError) as failed:
+        urllib.request.urlopen(f"http://127.0.0.1:{front.port}/boom", timeout=10)
+    assert failed.value.code == 502  # what API Gateway answers when the function raises
+
+
+def test_binary_body_is_passed_base64_encoded() -> None:
+    event = build_proxy_event("PUT", "/x", [("Content-Type", "application/octet-stream")], b"\x00\xff", "1.2.3.4")
+    assert event["isBase64Encoded"] is True
+    assert event["body"] == "AP8="
+    assert event["queryStringParameters"] is None
+
+
+def test_json_log_lines_are_condensed_to_one_readable_line() -> None:
+    line = json.dumps(
+        {
+            "level": "ERROR",
+            "location": "handler:12",
+            "message": "could not bridge",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "service": "connect",
+            "leg_sid": "L-9",
+            "exception": "Traceback (most recent call last):\n  ...\nValueError: no leg",
+        }
+    )
+    assert condense(line) == ("ERROR", "could not bridge leg_sid=L-9 !! ValueError: no leg")
+    assert condense("2026-11-26 14:36:18,123 simulator.engine leg ringing") == ("INFO", "simulator.engine leg ringing")
+    emf = {"_aws": {"CloudWatchMetrics": [{"Metrics": [{"Name": "LegsCreated"}]}]}, "LegsCreated": [1.0]}
+    assert condense(json.dumps(emf)) == ("DEBUG", "metrics LegsCreated=[1.0]")

@@ -1,0 +1,179 @@
+"""The whole adapter through the local API only, as a user of ``make run`` (or another team) sees it.
+
+One devstack subprocess (free ports, simulator 20x faster) serves every test here; see conftest.py.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from devstack.banner import AGENT, BUSY, EXOPHONE, HUMAN
+from tests.e2e.conftest import Api, wait_until
+
+pytestmark = pytest.mark.e2e
+
+LEG_TIMEOUT = 30.0
+CALL_TIMEOUT = 60.0
+TERMINAL_CALL = {"completed", "failed"}
+
+
+def _leg(api: Api, leg_sid: str) -> dict[str, Any] | None:
+    status, body = api.get(f"/legs/{leg_sid}")
+    assert status in (200, 404), f"GET /legs/{leg_sid} -> {status}: {body}"
+    return body if status == 200 else None
+
+
+def _terminal_leg(api: Api, leg_sid: str) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        leg = _leg(api, leg_sid)
+        return leg if leg and leg.get("state") == "terminal" else None
+
+    return wait_until(probe, timeout=LEG_TIMEOUT, what=f"leg {leg_sid} to reach terminal")
+
+
+def _event_names(api: Api, leg_sid: str) -> list[str]:
+    status, body = api.get(f"/legs/{leg_sid}/events")
+    assert status == 200, body
+    return [event["event_name"] for event in body["events"]]
+
+
+def _timeline(api: Api, leg_sid: str, until: str, count: int = 1) -> list[str]:
+    """The leg's event names once ``until`` is among them and there are at least ``count`` (bounded wait)."""
+
+    def probe() -> list[str] | None:
+        names = _event_names(api, leg_sid)
+        return names if until in names and len(names) >= count else None
+
+    return wait_until(probe, timeout=LEG_TIMEOUT, what=f"{until} in leg {leg_sid}'s timeline")
+
+
+def _follow_call(api: Api, plan_id: str) -> tuple[dict[str, Any], list[str]]:
+    """Poll GET /calls/{id} until it is final; return the final view and every status seen, in order."""
+    seen: list[str] = []
+
+    def probe() -> dict[str, Any] | None:
+        status, body = api.get(f"/calls/{plan_id}")
+        assert status == 200, f"GET /calls/{plan_id} -> {status}: {body}"
+        if not seen or seen[-1] != body["status"]:
+            seen.append(body["status"])
+        return body if body["status"] in TERMINAL_CALL else None
+
+    final = wait_until(probe, timeout=CALL_TIMEOUT, what=f"call {plan_id} to finish", interval=0.05)
+    return final, seen
+
+
+def test_a_leg_rings_answers_and_ends_with_its_full_timeline(api: Api) -> None:
+    status, created = api.post("/legs", {"contact_uri": HUMAN, "exophone": EXOPHONE})
+    assert status == 202, created
+    leg_sid = created["leg_sid"]
+
+    leg = _terminal_leg(api, leg_sid)
+    assert leg["terminal_status"] == "completed"
+    assert leg["answered_by"] == "HUMAN"
+    assert leg["contact_uri"] == HUMAN
+
+    # leg_terminated may be recorded before a straggler: wait for the whole timeline, then check its order
+    expected = ["leg_connecting", "leg_ringing", "leg_answered", "leg_terminated"]
+    assert _timeline(api, leg_sid, "leg_terminated", len(expected)) == expected
+
+
+def test_bad_input_gets_a_clear_4xx_through_the_local_api(api: Api) -> None:
+    status, body = api.post("/legs", {"contact_uri": "12345", "exophone": EXOPHONE})
+    assert 400 <= status < 500, body
+    assert "contact_uri" in json.dumps(body)
+    status, body = api.get("/legs/no-such-leg")
+    assert status == 404, body
+
+
+def test_a_two_party_call_is_bridged_then_completed(api: Api) -> None:
+    status, created = api.post("/calls", {"customer": HUMAN, "agent": AGENT, "exophone": EXOPHONE})
+    assert status == 202, created
+    final, seen = _follow_call(api, created["plan_id"])
+
+    assert final["status"] == "completed", final
+    assert "bridged" in seen and seen.index("bridged") < seen.index("completed"), seen
+    assert final["bridge_sid"]
+    roles = {leg["role"]: leg for leg in final["legs"]}
+    assert set(roles) == {"customer", "agent"}
+    for leg in roles.values():
+        assert leg["leg_sid"], leg
+        names = _timeline(api, leg["leg_sid"], "leg_terminated")
+        assert "leg_answered" in names and "leg_joined_bridge" in names, names
+        assert names.index("leg_answered") < names.index("leg_joined_bridge") < names.index("leg_terminated")
+
+
+def test_a_busy_customer_is_dialled_again_and_the_retry_connects(api: Api) -> None:
+    status, created = api.post(
+        "/calls",
+        {
+            "customer": BUSY,
+            "customer_fallbacks": [HUMAN],
+            "agent": AGENT,
+            "exophone": EXOPHONE,
+            "retry": {"max_attempts": 2, "delay_seconds": 1},
+        },
+    )
+    assert status == 202, created
+    final, seen = _follow_call(api, created["plan_id"])
+
+    customer = sorted((leg for leg in final["legs"] if leg["role"] == "customer"), key=lambda leg: leg["attempt"])
+    assert [leg["attempt"] for leg in customer] == [1, 2], final["legs"]
+    assert customer[0]["number"] == BUSY and customer[0]["terminal_status"] == "busy", customer[0]
+    assert customer[1]["number"] == HUMAN
+    assert customer[0]["leg_sid"] != customer[1]["leg_sid"]
+    assert _terminal_leg(api, customer[0]["leg_sid"])["terminal_status"] == "busy"
+    assert final["status"] == "completed", (final, seen)
+    assert "bridged" in seen, seen
+
+
+@pytest.fixture
+def subscriber_queue(devstack: dict[str, Any]) -> Iterator[tuple[Any, str]]:
+    """Another team's subscription: their own rule on the bus, targeting their own SQS queue (boto3 only)."""
+    config = Config(retries={"mode": "standard", "max_attempts": 3})
+    kwargs = {"endpoint_url": devstack["aws_endpoint_url"], "region_name": devstack["aws_region"], "config": config}
+    session = boto3.session.Session(aws_access_key_id="team", aws_secret_access_key="team")
+    events, sqs = session.client("events", **kwargs), session.client("sqs", **kwargs)
+    name = f"team-x-answered-{uuid.uuid4().hex[:8]}"
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {
+        "source": ["exotel.legs"],
+        "detail-type": ["leg_answered"],
+        "detail": {"data": {"answered_by": ["HUMAN"]}},
+    }
+    events.put_rule(Name=name, EventBusName=devstack["bus_name"], EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=name, EventBusName=devstack["bus_name"], Targets=[{"Id": "queue", "Arn": queue_arn}])
+    yield sqs, queue_url
+    events.remove_targets(Rule=name, EventBusName=devstack["bus_name"], Ids=["queue"])
+    events.delete_rule(Name=name, EventBusName=devstack["bus_name"])
+    sqs.delete_queue(QueueUrl=queue_url)
+
+
+def test_another_teams_rule_receives_leg_answered(api: Api, subscriber_queue: tuple[Any, str]) -> None:
+    sqs, queue_url = subscriber_queue
+    status, created = api.post("/legs", {"contact_uri": HUMAN, "exophone": EXOPHONE, "custom_param": "team-x"})
+    assert status == 202, created
+    leg_sid = created["leg_sid"]
+    received: list[dict[str, Any]] = []
+
+    def probe() -> dict[str, Any] | None:
+        reply = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in reply.get("Messages", []):
+            received.append(json.loads(message["Body"]))
+        return next((e for e in received if e["detail"]["data"]["leg_sid"] == leg_sid), None)
+
+    event = wait_until(probe, timeout=LEG_TIMEOUT, what="leg_answered on the subscriber's queue", interval=0)
+    assert event["detail-type"] == "leg_answered"
+    assert event["source"] == "exotel.legs"
+    assert event["detail"]["event_name"] == "leg_answered"
+    assert event["detail"]["data"]["answered_by"] == "HUMAN"
+    assert event["detail"]["data"]["custom_param"] == "team-x"
+    assert event["detail"]["bridge"]["schema_version"]
+    assert {e["detail-type"] for e in received} == {"leg_answered"}  # the rule's pattern filtered the rest

@@ -1,0 +1,134 @@
+"""Synthesize the CDK app once per session (synthesis is slow): two assemblies, checked by every test.
+
+- ``full``: in-process, with every optional feature on (certificate, domain, source CIDRs, bridge
+  token, API keys, alarm e-mail), so that the assertions see each resource;
+- ``default``: ``python app.py`` as a subprocess with cdk.json's defaults, exactly what ``make synth``
+  runs (no certificate: the template takes it as a parameter).
+Both run at the same time; the subprocess's output folder comes from ``CDK_OUTDIR``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+FULL_CONTEXT: dict[str, Any] = {
+    "certificate_arn": "arn:aws:acm:ap-south-1:111122223333:certificate/0b6e7a0c-1111-2222-3333-444455556666",
+    "domain_name": "legs-events.example.com",
+    "source_cidrs": ["203.0.113.0/24", "198.51.100.16/28"],
+    "bridge_auth_token": True,
+    "api_keys": True,
+    "alarm_email": "oncall@example.com",
+    "bridge_min_tasks": 3,
+    "bridge_max_tasks": 12,
+    "exotel_reserved_concurrency": 4,
+}
+
+
+@dataclass
+class Assembly:
+    """One synthesized cloud assembly: its folder, templates by stack name, and the validation report."""
+
+    outdir: Path
+    templates: dict[str, dict[str, Any]]
+    report: dict[str, Any] | None
+    stack_names: list[str]
+
+    @classmethod
+    def load(cls, outdir: Path) -> Assembly:
+        report_path = outdir / "validation-report.json"
+        report = json.loads(report_path.read_text()) if report_path.is_file() else None
+        manifest_path = outdir / "manifest.json"
+        if not manifest_path.is_file():  # synthesis failed before writing the assembly
+            return cls(outdir=outdir, templates={}, report=report, stack_names=[])
+        manifest = json.loads(manifest_path.read_text())
+        names = [
+            name
+            for name, artifact in manifest["artifacts"].items()
+            if artifact.get("type") == "aws:cloudformation:stack"
+        ]
+        templates = {name: json.loads((outdir / f"{name}.template.json").read_text()) for name in names}
+        return cls(outdir=outdir, templates=templates, report=report, stack_names=names)
+
+    def resources(self, stack: str, type_name: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.templates[stack]["Resources"].items() if v["Type"] == type_name}
+
+
+@dataclass
+class FullSynth:
+    assembly: Assembly
+    deployment: Any  # infra.app_builder.Deployment
+    error: str | None
+
+
+def _start_default_synth(outdir: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "CDK_OUTDIR": str(outdir), "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("CDK_CONTEXT_JSON", None)
+    return subprocess.Popen(
+        [sys.executable, "app.py"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def synth_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("cdk")
+    return {"full": base / "full", "default": base / "default"}
+
+
+@pytest.fixture(scope="session")
+def _default_process(synth_dirs: dict[str, Path]) -> subprocess.Popen[str]:
+    return _start_default_synth(synth_dirs["default"])
+
+
+@pytest.fixture(scope="session")
+def full(synth_dirs: dict[str, Path], _default_process: subprocess.Popen[str]) -> FullSynth:
+    """The in-process synthesis (started after the subprocess so that both run at once)."""
+    from aws_cdk import App
+
+    from infra.app_builder import build_app
+    from infra.config import cdk_json_context
+
+    app = App(outdir=str(synth_dirs["full"]), context={**cdk_json_context(), **FULL_CONTEXT})
+    deployment = build_app(app)
+    error = None
+    try:
+        app.synth()
+    except RuntimeError as exc:
+        error = str(exc)
+    return FullSynth(assembly=Assembly.load(synth_dirs["full"]), deployment=deployment, error=error)
+
+
+@dataclass
+class DefaultSynth:
+    assembly: Assembly
+    returncode: int
+    output: str
+
+
+@pytest.fixture(scope="session")
+def default(synth_dirs: dict[str, Path], _default_process: subprocess.Popen[str], full: FullSynth) -> DefaultSynth:
+    output, _ = _default_process.communicate(timeout=240)
+    return DefaultSynth(
+        assembly=Assembly.load(synth_dirs["default"]), returncode=_default_process.returncode, output=output
+    )
+
+
+@pytest.fixture(scope="session")
+def both(full: FullSynth, default: DefaultSynth) -> dict[str, Assembly]:
+    return {"full": full.assembly, "default": default.assembly}

@@ -1,0 +1,202 @@
+"""LegsClient against the running simulator over real HTTP: results, Exotel's errors, retry policy."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from legs.client import LegsApiError, LegsClient
+from legs.models import CreateBridgeRequest, CreateLegRequest
+from simulator.server import Simulator
+from tests.support.ports import free_port
+from tests.support.simulator import LOCAL_CREDENTIALS, EventRecorder, running_simulator
+
+pytestmark = pytest.mark.component
+
+
+def _leg(recorder: EventRecorder, number: str = "09163810001", **extra: object) -> dict:
+    return {"contact_uri": number, "exophone": "08030752400", "leg_event_endpoint": recorder.endpoint, **extra}
+
+
+def _fault(sim: Simulator, **body: object) -> None:
+    from simulator.requests import FaultRequest
+
+    sim.add_fault(FaultRequest.model_validate(body))
+
+
+class SleepLog(list):
+    """Stands in for time.sleep and remembers each wait (``real=True`` also waits)."""
+
+    def __init__(self, real: bool = False) -> None:
+        super().__init__()
+        self.real = real
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+        if self.real:
+            time.sleep(seconds)
+
+
+def _answered(client: LegsClient, recorder: EventRecorder, **extra: object) -> str:
+    sid = client.create_leg(_leg(recorder, **extra)).leg_sid
+    recorder.wait_for(sid, "leg_answered")
+    return sid
+
+
+def test_create_and_get_leg(client: LegsClient, recorder: EventRecorder) -> None:
+    created = client.create_leg(CreateLegRequest.model_validate(_leg(recorder, custom_param="c-1")))
+    assert len(created.leg_sid) == 32
+    assert created.account_sid == "local-account" and created.custom_param == "c-1"
+    assert created.created_at and created.created_at.endswith("+0000 UTC")
+    leg = client.get_leg(created.leg_sid, fields=["bridge_status", "play_status"])
+    assert leg.leg_sid == created.leg_sid and leg.direction == "outbound" and leg.time_limit == 14400
+    assert leg.model_extra["bridge_status"] == {"bridge_sid": None, "bridged": False}
+
+
+def test_update_hangup_say_and_external_events(client: LegsClient, recorder: EventRecorder, sim: Simulator) -> None:
+    sid = _answered(client, recorder)
+    assert client.update_leg(sid, {"time_limit": 600})["time_limit"] == 600
+    said = client.say(sid, "hello there", loop=2)
+    assert said.action_sid and len(said.action_sid) == 32
+    played = client.leg_action(sid, "<Flow><StartPlay>https://x/y.wav</StartPlay></Flow>", action_custom_param="p1")
+    assert played.action_sid != said.action_sid
+    assert client.hangup(sid).action_sid
+    recorder.wait_for(sid, "leg_terminated")
+    assert client.get_leg(sid).terminal_status == "completed"
+    assert sim.wait_idle(10)
+    records = client.external_events(sid)
+    assert [r.event_info["event_name"] for r in records] == recorder.names(sid)
+    assert all(r.endpoint_response and r.error is None for r in records)
+    only = client.external_events(sid, event_name="leg_answered")
+    assert [r.event_info["event_name"] for r in only] == ["leg_answered"]
+    with pytest.raises(ValueError, match="unknown leg action"):
+        client.leg_shortcut(sid, "explode")
+
+
+def test_bridges(client: LegsClient, recorder: EventRecorder) -> None:
+    a = _answered(client, recorder, number="09163810011")
+    b = _answered(client, recorder, number="09163810012")
+    created = client.create_bridge(CreateBridgeRequest(leg_sids=[a, b], bridge_event_endpoint=recorder.endpoint))
+    recorder.wait_for(created.bridge_sid, "bridge_created")
+    recorder.wait_for(b, "leg_joined_bridge")
+    bridge = client.get_bridge(created.bridge_sid)
+    assert bridge.sid == created.bridge_sid and bridge.state == "active" and bridge.active_legs == [a, b]
+    assert client.bridge_action(created.bridge_sid, "<Flow><Say>hi</Say></Flow>").action_sid
+    assert client.stop_bridge(created.bridge_sid)["state"] == "terminal"
+    recorder.wait_for(created.bridge_sid, "bridge_terminal")
+    for sid in (a, b):
+        client.hangup(sid)
+
+
+def test_401_with_exotel_error(sim: Simulator) -> None:
+    bad = LegsClient(base_url=sim.base_url, account_sid="local-account", api_key="local-key", api_token="nope")
+    with pytest.raises(LegsApiError) as info:
+        bad.get_leg("x" * 32)
+    err = info.value
+    assert err.http_code == 401 and err.error_data is not None
+    assert err.error_data.message == "Authentication failed" and err.request_id
+    assert "HTTP 401" in str(err) and "Authentication failed" in str(err)
+
+
+def test_404_unknown_leg_bridge_and_account(client: LegsClient, sim: Simulator) -> None:
+    for call in (lambda: client.get_leg("nosuchleg"), lambda: client.get_bridge("nosuchbridge")):
+        with pytest.raises(LegsApiError) as info:
+            call()
+        assert info.value.http_code == 404 and info.value.error_data.code == 404
+    other = LegsClient(base_url=sim.base_url, **{**LOCAL_CREDENTIALS, "account_sid": "someone-else"})
+    with pytest.raises(LegsApiError) as info:
+        other.get_leg("x")
+    assert info.value.http_code == 404 and "Account not found" in str(info.value)
+
+
+def test_400_carries_error_data(client: LegsClient, recorder: EventRecorder) -> None:
+    with pytest.raises(LegsApiError) as info:
+        client.create_leg(_leg(recorder, number="12345", network_type="voip"))
+    err = info.value
+    assert err.http_code == 400 and err.method == "POST" and err.path == "/legs"
+    fields = {p["field"] for p in err.error_data.model_extra["invalid_params"]}
+    assert fields == {"contact_uri"}
+    assert "contact_uri" in err.error_data.description
+    assert not err.retryable
+
+
+def test_429_retry_after_is_honoured_for_post(client: LegsClient, recorder: EventRecorder, sim: Simulator) -> None:
+    client._sleep = sleeps = SleepLog()
+    _fault(sim, status=429, count=2, retry_after=1.5, method="POST")
+    assert client.create_leg(_leg(recorder)).leg_sid
+    assert sleeps == [1.5, 1.5]
+
+
+def test_429_with_long_retry_after_is_handed_to_the_caller(client: LegsClient, sim: Simulator) -> None:
+    client._sleep = sleeps = SleepLog()
+    _fault(sim, status=429, count=1, retry_after=60)
+    with pytest.raises(LegsApiError) as info:
+        client.get_leg("whatever")
+    assert info.value.http_code == 429 and info.value.retry_after == 60 and sleeps == []
+    assert "retry after 60s" in str(info.value)
+
+
+def test_cps_limit_gives_429_and_retry_after(recorder: EventRecorder) -> None:
+    with running_simulator(cps_limit=1) as limited:
+        eager = LegsClient(base_url=limited.base_url, max_retries=0, **LOCAL_CREDENTIALS)
+        assert eager.create_leg(_leg(recorder)).status is None
+        with pytest.raises(LegsApiError) as info:
+            eager.create_leg(_leg(recorder))
+        assert info.value.http_code == 429 and info.value.retry_after == 1.0
+        # high priority is enqueued instead of refused (seed: "status as enqueued")
+        assert eager.create_leg(_leg(recorder, priority="high")).status == "enqueued"
+        patient = LegsClient(base_url=limited.base_url, max_retries=3, **LOCAL_CREDENTIALS)
+        patient._sleep = sleeps = SleepLog(real=True)
+        # the window may or may not have rolled over; either way the call must end in success
+        patient.create_leg(_leg(recorder))
+        assert all(s == 1.0 for s in sleeps)
+
+
+def test_5xx_retried_for_get(client: LegsClient, sim: Simulator, recorder: EventRecorder) -> None:
+    sid = client.create_leg(_leg(recorder)).leg_sid
+    client._sleep = sleeps = SleepLog()
+    _fault(sim, status=503, count=2, method="GET")
+    assert client.get_leg(sid).leg_sid == sid
+    assert len(sleeps) == 2 and all(0 <= s <= client.max_backoff for s in sleeps)
+
+
+def test_5xx_gives_up_after_max_retries(client: LegsClient, sim: Simulator) -> None:
+    client._sleep = sleeps = SleepLog()
+    _fault(sim, status=502, count=10, method="GET")
+    with pytest.raises(LegsApiError) as info:
+        client.get_leg("x")
+    assert info.value.http_code == 502 and len(sleeps) == client.max_retries
+    sim.clear_faults()
+
+
+@pytest.mark.parametrize("call", ["create_leg", "hangup"])
+def test_5xx_not_retried_for_post(client: LegsClient, sim: Simulator, recorder: EventRecorder, call: str) -> None:
+    sid = client.create_leg(_leg(recorder)).leg_sid
+    client._sleep = sleeps = SleepLog()
+    _fault(sim, status=503, count=1, method="POST")
+    with pytest.raises(LegsApiError) as info:
+        client.create_leg(_leg(recorder)) if call == "create_leg" else client.hangup(sid)
+    assert info.value.http_code == 503 and info.value.retryable and sleeps == []
+    assert client.get_leg(sid).leg_sid == sid  # the fault was used up by exactly one request
+
+
+def test_connection_errors(recorder: EventRecorder) -> None:
+    dead = LegsClient(base_url=f"http://127.0.0.1:{free_port()}", timeout=1, **LOCAL_CREDENTIALS)
+    dead._sleep = sleeps = SleepLog()
+    with pytest.raises(LegsApiError) as info:
+        dead.get_leg("x")
+    assert info.value.http_code == 0 and len(sleeps) == dead.max_retries
+    assert "connection failed" in str(info.value)
+    sleeps.clear()
+    with pytest.raises(LegsApiError):
+        dead.create_leg(_leg(recorder))
+    assert sleeps == []
+
+
+def test_read_timeout_is_a_connection_error(client: LegsClient, sim: Simulator) -> None:
+    slow = LegsClient(base_url=sim.base_url, timeout=0.2, max_retries=0, **LOCAL_CREDENTIALS)
+    _fault(sim, status=None, count=1, delay=1.0, method="GET")
+    with pytest.raises(LegsApiError) as info:
+        slow.get_leg("x")
+    assert info.value.http_code == 0 and "Timeout" in str(info.value)
