@@ -77,38 +77,51 @@ def place_call(base: str, title: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def leg_table(base: str, plan: dict[str, Any]) -> None:
-    for attempt in plan.get("legs") or plan.get("attempts") or []:
-        sid = attempt.get("leg_sid")
+    """Every leg of the call, its events timed from the call's first event (so legs line up)."""
+    legs: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] = []
+    for attempt in plan.get("legs") or []:
         label = f"{attempt.get('role')} attempt {attempt.get('attempt')} ({attempt.get('number')})"
+        sid = attempt.get("leg_sid")
         if not sid:
             print(f"\n   {label}: no leg ({attempt.get('status')}, {attempt.get('error') or 'not dialled'})")
             continue
-        status, reply = request(base, "GET", f"/legs/{sid}")
-        leg = data_of(reply) if status == 200 else {}
+        leg = wait_terminal(base, sid)
         status, reply = request(base, "GET", f"/legs/{sid}/events")
         events = (data_of(reply) or {}).get("events", []) if status == 200 else []
-        print(f"\n   {label}: leg {sid}, {leg.get('state')} / {leg.get('terminal_status') or '-'}")
-        print_timeline(events)
+        legs.append((f"{label}: leg {sid}, {leg.get('state')} / {leg.get('terminal_status') or '-'}", leg, events))
+    times = [t for _, _, events in legs for t in (_seconds(e.get("event_time")) for e in events) if t is not None]
+    start = min(times) if times else 0.0
+    for title, _, events in legs:
+        print(f"\n   {title}")
+        print_timeline(events, start)
 
 
-def print_timeline(events: list[dict[str, Any]]) -> None:
-    rows = []
-    start: float | None = None
-    for item in events:
-        when = _seconds(item.get("event_time") or item.get("event_timestamp"))
-        start = when if start is None and when is not None else start
-        offset = f"{(when - start) * 1000:8.0f}" if when is not None and start is not None else "       ?"
-        details = ", ".join(
-            f"{key}={item[key]}" for key in ("answered_by", "terminal_status", "bridge_sid") if item.get(key)
-        )
-        rows.append((offset, str(item.get("event_name")), str(item.get("state") or ""), details))
-    if not rows:
+def wait_terminal(base: str, leg_sid: str, timeout: float = 15.0) -> dict[str, Any]:
+    """The leg once it is terminal (its last events may trail the call's end by a moment), or as it is."""
+    deadline = time.monotonic() + timeout
+    leg: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        status, reply = request(base, "GET", f"/legs/{leg_sid}")
+        leg = data_of(reply) if status == 200 else {}
+        if leg.get("state") == "terminal":
+            break
+        time.sleep(0.2)
+    return leg
+
+
+def print_timeline(events: list[dict[str, Any]], start: float) -> None:
+    if not events:
         print("     (no events recorded)")
         return
     print(f"     {'+ms':>8}  {'event':<22} {'state':<11} details")
     print(f"     {'-' * 8}  {'-' * 22} {'-' * 11} {'-' * 30}")
-    for offset, name, state, details in rows:
-        print(f"     {offset}  {name:<22} {state:<11} {details}")
+    for item in events:
+        when = _seconds(item.get("event_time"))
+        offset = f"{(when - start) * 1000:8.0f}" if when is not None else "       ?"
+        details = ", ".join(
+            f"{key}={item[key]}" for key in ("answered_by", "terminal_status", "bridge_sid") if item.get(key)
+        )
+        print(f"     {offset}  {item.get('event_name')!s:<22} {item.get('state') or ''!s:<11} {details}")
 
 
 def _seconds(value: Any) -> float | None:
@@ -169,9 +182,10 @@ def main() -> int:
             print(f"demo failed: {exc}", file=sys.stderr)
             return 1
         return 0
-    print(f"Nothing answers on port {port}: starting a devstack for the demo (its log: see below on failure)")
+    print(f"Nothing answers on port {port}: starting a devstack for the demo, on free ports (~10 s)")
     with tempfile.TemporaryDirectory(prefix="devstack-demo-") as workdir:
-        stack = DevstackProcess(Path(workdir), {"API_PORT": str(port)})
+        free = {name: "0" for name in ("AWS_EMULATOR_PORT", "SIM_PORT", "BRIDGE_PORT", "API_PORT")}
+        stack = DevstackProcess(Path(workdir), free)
         try:
             info = stack.start()
             run(info["api_url"])

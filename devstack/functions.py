@@ -106,11 +106,14 @@ class Invoker:
         if outcome.error is not None:
             frame = traceback.extract_tb(outcome.error.__traceback__)[-1:]
             where = f" ({'/'.join(frame[0].filename.split('/')[-2:])}:{frame[0].lineno})" if frame else ""
+            first_line = (str(outcome.error).strip().splitlines() or [""])[0]
             log.error(
                 "%s failed after %.0f ms: %s: %s%s",
-                function.name, outcome.duration_ms, type(outcome.error).__name__, outcome.error, where,
+                function.name, outcome.duration_ms, type(outcome.error).__name__, first_line, where,
                 extra={"source": function.name},
             )  # fmt: skip
+            for line in "".join(traceback.format_exception(outcome.error)).splitlines():
+                log.debug("  %s", line, extra={"source": function.name})
         elif outcome.duration_ms > function.timeout_seconds * 1000:
             log.warning(
                 "%s took %.0f ms, more than its %ss timeout (Lambda would have stopped it)",

@@ -26,6 +26,7 @@ log = logging.getLogger("devstack")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHILD_READY_TIMEOUT = 30.0
+DEFAULT_TALK_SECONDS = 20  # simulated seconds a human talks before hanging up
 
 
 class ReadyInfo(BaseModel):
@@ -129,9 +130,8 @@ class Devstack:
         root = logging.getLogger()
         root.handlers[:] = [PrinterHandler(self.printer)]
         root.setLevel(self.config.log_level)
-        if self.config.log_level != "DEBUG":
-            for chatty in ("botocore", "boto3", "urllib3", "werkzeug"):
-                logging.getLogger(chatty).setLevel(logging.WARNING)
+        for chatty in ("botocore", "boto3", "urllib3", "werkzeug"):  # one line per HTTP call, even at DEBUG
+            logging.getLogger(chatty).setLevel(logging.WARNING)
         logging.captureWarnings(True)
         # Every function flushes its metrics; one with none to publish is normal here, not worth a warning.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -179,8 +179,12 @@ class Devstack:
         )
 
     def _simulator_env(self) -> dict[str, str]:
+        # The simulator's own talk time (5 s) ends a first leg before the second one answers: a two-party call
+        # would always be abandoned. Long enough for the whole connect flow, unless the user says otherwise.
+        talk = os.environ.get("SIM_TALK_SECONDS") or str(DEFAULT_TALK_SECONDS)
         return self._child_env(
             {
+                "SIM_TALK_SECONDS": talk,
                 "SIM_PORT": str(self.config.sim_port),
                 "SIM_HOST": self.config.host,
                 "SIM_TIME_SCALE": str(self.config.sim_time_scale),

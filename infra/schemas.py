@@ -1,8 +1,8 @@
-"""Event schemas for the EventBridge schema registry: the files in ``schemas/``, or the models themselves.
+"""Event schemas for the EventBridge schema registry: the files in ``schemas/events/``, or the models.
 
-``make schemas`` writes JSON Schemas generated from ``legs.events`` into ``schemas/``; the registry
-publishes exactly those files. When the folder is absent (a partial checkout), the schema is
-generated from :class:`legs.events.LegEvent` here, so synthesis never depends on a generated file.
+``make schemas`` writes one JSON Schema per event name (the bus ``Detail``) into ``schemas/events/``;
+the registry publishes exactly those. Without the folder they are generated in memory, so
+synthesis never depends on a generated file.
 Each registry entry is the whole EventBridge event (``source``, ``detail-type``, ``detail``), the
 shape a subscriber's rule matches against.
 """
@@ -59,32 +59,36 @@ def _envelope(detail: dict[str, Any], source: str, detail_types: list[str], titl
     }
 
 
-def _detail_types_of(stem: str) -> list[str]:
-    known = {
-        "leg": list(LEG_EVENT_NAMES),
-        "bridge": list(BRIDGE_EVENT_NAMES),
-        "action": list(ACTION_EVENT_NAMES),
-    }
-    for prefix, names in known.items():
-        if stem.lower().startswith(prefix):
-            return names
-    return []
+def _event_schemas_from_legs() -> dict[str, dict[str, Any]]:
+    """``legs.schemas`` generates the same files in memory (no ``make schemas`` needed)."""
+    try:
+        from legs.schemas import all_schemas
+    except ImportError:
+        return {}
+    return {Path(rel).stem: body for rel, body in all_schemas().items() if rel.startswith("events/")}
 
 
 def load_schemas(source: str, schemas_dir: Path = SCHEMAS_DIR) -> list[RegistrySchema]:
-    """One registry schema per ``schemas/*.json`` file, or one generated from ``LegEvent``."""
-    files = sorted(schemas_dir.glob("*.json")) if schemas_dir.is_dir() else []
-    result: list[RegistrySchema] = []
-    for path in files:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        stem = path.name.removesuffix(".schema.json").removesuffix(".json")
-        props = raw.get("properties", {}) if isinstance(raw, dict) else {}
-        if "detail" in props and "source" in props:
-            body = _draft4(raw)  # already an EventBridge envelope
-            body["$schema"] = DRAFT4
-        else:
-            body = _envelope(raw, source, _detail_types_of(stem), _NAME_SAFE.sub("_", raw.get("title") or stem))
-        result.append(_schema(source, stem, f"Exotel {stem} event ({path.name})", body))
+    """One registry schema per event name: ``schemas/events/<event_name>.json`` wrapped in the bus envelope.
+
+    Order of preference: the committed files, then ``legs.schemas`` generated in memory, then a
+    single schema generated from :class:`LegEvent` that covers every event name.
+    """
+    events_dir = schemas_dir / "events"
+    details: dict[str, dict[str, Any]] = {}
+    if events_dir.is_dir():
+        details = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(events_dir.glob("*.json"))}
+    if not details:
+        details = _event_schemas_from_legs()
+    result = [
+        _schema(
+            source,
+            name,
+            f"Exotel {name} event on the bus (detail-type {name})",
+            _envelope(detail, source, [name], _NAME_SAFE.sub("_", name)),
+        )
+        for name, detail in sorted(details.items())
+    ]
     if not result:
         all_names = [*LEG_EVENT_NAMES, *BRIDGE_EVENT_NAMES, *ACTION_EVENT_NAMES]
         body = _envelope(LegEvent.model_json_schema(), source, all_names, "LegEvent")

@@ -238,6 +238,12 @@ class StatefulStack(Stack):
             1,
             "The bridge rejected input from Exotel (kept with the reason in the dead-letter queue)",
         )
+        self._depth_alarm(
+            "RetryDelayDepthAlarm",
+            self.queues[RETRY_QUEUE.id],
+            self.config.fallback_alarm_threshold,
+            "Re-dials are piling up in the retry queue: the retry function is not consuming it",
+        )
         for queue_id, dlq in self.queue_dlqs.items():
             self._depth_alarm(f"{queue_id}DLQDepthAlarm", dlq, 1, f"Messages of {queue_id} failed repeatedly")
         self._depth_alarm(

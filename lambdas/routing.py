@@ -41,6 +41,7 @@ def parse_plan_param(custom_param: str | None) -> PlanRef | None:
         return None
     return PlanRef(plan_id=parts[0], role=parts[1], attempt=int(parts[2]))
 
+
 LEG_AND_BRIDGE_EVENTS = [
     "leg_incoming",
     "incoming_leg",

@@ -46,6 +46,7 @@ ACTION_EVENT_NAMES: tuple[str, ...] = (
     "play_failed_to_start",
     "say_started",
     "say_completed",
+    "say_interrupted",
     "stream_started",
     "stream_stopped",
     "recording_started",

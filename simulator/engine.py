@@ -692,8 +692,8 @@ class Engine:
         if name == "Hangup":
             self._terminate(leg, "completed" if leg.state == "connected" else "no-answer", CAUSE_NORMAL, reason="api")
             return None
-        if name == "Answer":
-            if leg.state == "ringing":
+        if name == "Answer":  # picks up an inbound call; outbound legs are answered by the callee
+            if leg.state == "ringing" and leg.direction == "inbound":
                 self._answer(leg, "HUMAN")
             return None
         if name in MEDIA_VERBS and leg.state != "connected":
@@ -703,7 +703,7 @@ class Engine:
             )
             return None
         if name in ("Say", "Play", "StartPlay"):
-            self._interrupt_media(leg, emit)
+            self._interrupt_media(leg)
             kind = "say" if name == "Say" else "play"
             leg.media_token += 1
             leg.media = Media(kind, action_sid, acp, leg.media_token)
@@ -718,8 +718,9 @@ class Engine:
                 self._later(seconds, lambda: self._media_done(leg, token))
                 return None
             return seconds
-        if name == "StopPlay":
-            self._interrupt_media(leg, emit)
+        if name in ("StopPlay", "StopSay"):
+            if leg.media and leg.media.kind == ("play" if name == "StopPlay" else "say"):
+                self._interrupt_media(leg)
             return None
         if name == "StartStream":
             leg.streaming = True
@@ -750,7 +751,7 @@ class Engine:
 
         return emit
 
-    def _interrupt_media(self, leg: LegState, emit: Callable[..., None] | None = None) -> None:
+    def _interrupt_media(self, leg: LegState) -> None:
         media = leg.media
         if media is None:
             return

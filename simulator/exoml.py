@@ -15,6 +15,7 @@ VERBS = {
     "Say",
     "StartPlay",
     "StopPlay",
+    "StopSay",
     "Play",
     "StartStream",
     "StopStream",

@@ -63,7 +63,7 @@ def shortcut_verbs(name: str, body: _Body) -> list[Verb]:
         return [Verb("StartStream", "", attrs)]
     verb = {
         "hangup": "Hangup",
-        "stop_say": "StopPlay",
+        "stop_say": "StopSay",
         "stop_play": "StopPlay",
         "stop_stream": "StopStream",
         "start_recording": "StartRecording",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hmac
 import json
 import logging
@@ -150,6 +151,7 @@ class Simulator:
 class _Handler(BaseHTTPRequestHandler):
     simulator: Simulator  # bound per server in Simulator.start
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: avoid the 40 ms delayed-ACK stall
     server_version = "ExotelLegsSimulator/0.1"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -169,6 +171,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_PATCH(self) -> None:
         self._handle("PATCH")
+
+    def do_OPTIONS(self) -> None:
+        self._handle("OPTIONS")
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Errors the stdlib detects itself (bad request line, huge headers): still Exotel's envelope."""
+        self.close_connection = True
+        error = {"code": code, "message": message or "Bad request", "description": explain or message or ""}
+        method = getattr(self, "command", None) or "UNKNOWN"
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"  # unparsable request line: still send a status line
+        with contextlib.suppress(OSError):
+            self._reply(request_id(), method, code, None, error, {"Connection": "close"})
 
     # ---- plumbing --------------------------------------------------------------------------
     def _handle(self, method: str) -> None:

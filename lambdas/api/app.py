@@ -51,6 +51,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 app = APIGatewayRestResolver(enable_validation=True)
 app.enable_swagger(path="/swagger", title=TITLE, version=VERSION, description=DESCRIPTION)
 
+
 def _responses(*codes: int) -> dict[int, dict[str, Any]]:
     reasons = {
         400: "Invalid input (Exotel's or ours)",
@@ -69,7 +70,9 @@ def _responses(*codes: int) -> dict[int, dict[str, Any]]:
     }
 
 
-def error(status: int, message: str, *, code: str | int | None = None, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+def error(
+    status: int, message: str, *, code: str | int | None = None, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
     body = {"error": {"code": code if code is not None else HTTPStatus(status).phrase, "message": message, **extra}}
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
@@ -85,7 +88,9 @@ def _validation(exc: RequestValidationError) -> Response:
     for item in exc.errors():
         loc = [str(part) for part in item.get("loc", ())]
         message = str(item.get("msg") or item.get("type"))
-        fields.append({"field": ".".join(loc), "reason": message.removeprefix("Value error, "), "type": item.get("type")})
+        fields.append(
+            {"field": ".".join(loc), "reason": message.removeprefix("Value error, "), "type": item.get("type")}
+        )
     return error(422, "request validation failed", code="validation_error", fields=fields)
 
 
@@ -166,7 +171,12 @@ def get_leg(leg_sid: LegSid) -> LegView:
     return LegView.model_validate(item)
 
 
-@app.get("/legs/<leg_sid>/events", summary="A leg's events in event-time order", responses=_responses(404, 422), tags=["legs"])
+@app.get(
+    "/legs/<leg_sid>/events",
+    summary="A leg's events in event-time order",
+    responses=_responses(404, 422),
+    tags=["legs"],
+)
 def get_leg_events(leg_sid: LegSid) -> LegEvents:
     events = service().legs_store().events(leg_sid)
     if not events:
@@ -198,15 +208,25 @@ def leg_action(leg_sid: LegSid, body: Annotated[LegActionBody, Body()]) -> Respo
     "/calls",
     summary="Place a two-party call",
     description="Stores a call plan and dials the first party; the rest happens as the legs' events arrive.",
-    responses={202: {"description": "The plan is stored and the first leg dialled"}, **_responses(400, 409, 422, 429, 502)},
+    responses={
+        202: {"description": "The plan is stored and the first leg dialled"},
+        **_responses(400, 409, 422, 429, 502),
+    },
     tags=["calls"],
 )
-def create_call(body: Annotated[CreateCallBody, Body()], idempotency_key: IdempotencyKey = None) -> Response[CallCreated]:
+def create_call(
+    body: Annotated[CreateCallBody, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[CallCreated]:
     data = service().create_call(body, idempotency_key)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=data)
 
 
-@app.get("/calls/<plan_id>", summary="A two-party call: legs, bridge, status, outcome", responses=_responses(404, 422), tags=["calls"])
+@app.get(
+    "/calls/<plan_id>",
+    summary="A two-party call: legs, bridge, status, outcome",
+    responses=_responses(404, 422),
+    tags=["calls"],
+)
 def get_call(plan_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]) -> CallView:
     plan = service().plans().get(plan_id)
     if plan is None:

@@ -152,7 +152,10 @@ class CreateCallBody(BaseModel):
         default=None, min_length=1, max_length=1000, description="spoken to the first party while the second rings"
     )
     unavailable_message: str | None = Field(
-        default=None, min_length=1, max_length=1000, description="spoken to the first party if the second cannot be reached"
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description="spoken to the first party if the second cannot be reached",
     )
     retry: RetryPolicy | None = Field(default=None, description="re-dials on busy / no-answer / failed")
     amd: AmdPolicy | None = Field(default=None, description="answering-machine detection on the customer leg")

@@ -62,6 +62,7 @@ class CallService:
             event_key_jmespath="key",
             payload_validation_jmespath="body",
             expires_after_seconds=REQUEST_TTL_SECONDS,
+            lambda_context=_current_context(),
         )
         return wrapped(request={"key": key, "body": body})
 
@@ -101,6 +102,12 @@ class CallService:
         _, after = store.mutate(plan.plan_id, _first_leg(first, created.leg_sid))
         status = after.status if after else plan.status
         return {"plan_id": plan.plan_id, "status": status, "leg_sid": created.leg_sid}
+
+
+def _current_context() -> Any:
+    from lambdas.api.app import app
+
+    return getattr(app, "lambda_context", None)
 
 
 def _first_leg(role: str, leg_sid: str):  # type: ignore[no-untyped-def]

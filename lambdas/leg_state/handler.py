@@ -33,7 +33,11 @@ def handler(event: LegBusEvent, context: Any) -> dict[str, Any]:
     detail = event.detail
     logger.append_keys(leg_sid=detail.leg_sid, bridge_sid=detail.bridge_sid, event_name=detail.event_name)
     result = once(
-        record, key_prefix=SERVICE, data_keyword_argument="event", event_key_jmespath="event_sid", lambda_context=context
+        record,
+        key_prefix=SERVICE,
+        data_keyword_argument="event",
+        event_key_jmespath="event_sid",
+        lambda_context=context,
     )(event=detail)
     metrics.add_metric(name="EventsRecorded", unit=MetricUnit.Count, value=1)
     if result.get("leg_state_moved") is False or result.get("bridge_state_moved") is False:

@@ -85,7 +85,13 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     event_sid = parsed.event_sid or record.message_id
     logger.append_keys(event_sid=event_sid)
     data = {"event_sid": event_sid, "entry": entry}
-    result = once(publish, key_prefix=SERVICE, data_keyword_argument="entry", event_key_jmespath="event_sid")(entry=data)
+    result = once(
+        publish,
+        key_prefix=SERVICE,
+        data_keyword_argument="entry",
+        event_key_jmespath="event_sid",
+        lambda_context=processor.lambda_context,
+    )(entry=data)
     metrics.add_metric(name="EventsRedriven", unit=MetricUnit.Count, value=1)
     return result
 

@@ -39,7 +39,8 @@ class RetryMessage(BaseModel):
     attempt: int = Field(ge=2)
 
 
-def dial_scheduled(message: RetryMessage) -> dict[str, Any]:
+def dial_scheduled(job: dict[str, Any]) -> dict[str, Any]:
+    message = RetryMessage.model_validate(job["message"])
     engine = Engine.from_env(logger)
     summary = engine.run(message.plan_id, lambda plan: decide_dial_scheduled(plan, message.role, message.attempt))
     summary["legs_api_calls"] = list(engine.calls)
@@ -50,12 +51,14 @@ def dial_scheduled(message: RetryMessage) -> dict[str, Any]:
 def record_handler(record: SQSRecord) -> dict[str, Any]:
     message = RetryMessage.model_validate_json(record.body)
     logger.append_keys(plan_id=message.plan_id)
+    job = {"key": f"{message.plan_id}:{message.role}:{message.attempt}", "message": message.model_dump()}
     summary = once(
         dial_scheduled,
         key_prefix="retry-dial",
-        data_keyword_argument="message",
-        event_key_jmespath="[plan_id, role, attempt]",
-    )(message=message)
+        data_keyword_argument="job",
+        event_key_jmespath="key",
+        lambda_context=processor.lambda_context,
+    )(job=job)
     metrics.add_metric(name="RetriesDialled", unit=MetricUnit.Count, value=1)
     logger.info("scheduled dial handled", extra={"summary": summary})
     return summary
@@ -66,7 +69,9 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "Records" in event:
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
     bus_event = parse(event=event, model=LegBusEvent)
     logger.set_correlation_id(bus_event.detail.event_sid)
     return react(bus_event.detail, context, service=SERVICE, decide=decide_retry, logger=logger, metrics=metrics)

@@ -29,7 +29,9 @@ ANSWERED = frozenset({"leg_answered", "amd_result_success"})
 ENDED = frozenset({"leg_terminated", "leg_failed_to_create"})
 LIVE = frozenset({"dialing", "answered", "machine"})
 
-ActionKind = Literal["create_leg", "say", "end_with_message", "hangup", "create_bridge", "stop_bridge", "schedule_retry"]
+ActionKind = Literal[
+    "create_leg", "say", "end_with_message", "hangup", "create_bridge", "stop_bridge", "schedule_retry"
+]
 
 
 @dataclass(frozen=True)
@@ -374,7 +376,7 @@ class Engine:
             try:  # the message could not be played: at least end the leg
                 self.calls.append("hangup")
                 self.legs.hangup(action.leg_sid)
-            except Exception as again:  # noqa: BLE001 - the leg may be gone already; nothing left to do
+            except Exception as again:
                 self._log("warning", f"hangup failed: {again}", plan_id=plan.plan_id)
         # hangup / say / stop_bridge: the leg or bridge is usually gone already; logged only.
 

@@ -1,9 +1,10 @@
 """Powertools idempotency on the DynamoDB table named by ``IDEMPOTENCY_TABLE``.
 
 The persistence layer is built on first use (not at import) so that the table name and endpoint
-come from the environment as it is when the function runs. Every function passes its own
+come from the environment as it is when the function runs. Every use passes its own
 ``key_prefix``: the devstack runs all functions in one process, where Lambda's function name
-(Powertools' default prefix) is the same for all of them.
+(Powertools' default prefix) is the same for all of them. A persistence layer keeps the first
+configuration it is given (Powertools configures it once), so there is one per ``key_prefix``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ EVENT_TTL_SECONDS = 24 * 3600
 REQUEST_TTL_SECONDS = 24 * 3600
 
 
-@lru_cache(maxsize=8)
-def _persistence(table_name: str, endpoint_key: str | None) -> Any:
+@lru_cache(maxsize=32)
+def _persistence(table_name: str, endpoint_key: str | None, key_prefix: str) -> Any:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     from lambdas.shared import aws
@@ -28,10 +29,10 @@ def _persistence(table_name: str, endpoint_key: str | None) -> Any:
     return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=aws.client("dynamodb"))
 
 
-def persistence_store() -> Any:
+def persistence_store(key_prefix: str) -> Any:
     import os
 
-    return _persistence(settings().require("idempotency_table"), os.environ.get("AWS_ENDPOINT_URL"))
+    return _persistence(settings().require("idempotency_table"), os.environ.get("AWS_ENDPOINT_URL"), key_prefix)
 
 
 def once(
@@ -57,7 +58,7 @@ def once(
         config.register_lambda_context(lambda_context)
     return idempotent_function(
         data_keyword_argument=data_keyword_argument,
-        persistence_store=persistence_store(),
+        persistence_store=persistence_store(key_prefix),
         config=config,
         key_prefix=key_prefix,
     )(function)

@@ -126,7 +126,9 @@ class CallPlan(BaseModel):
 
     def number_for(self, role: Role, attempt: int) -> str:
         """Attempt n dials the n-th number of [primary, *fallbacks], starting over at the end."""
-        numbers = [self.customer, *self.customer_fallbacks] if role == "customer" else [self.agent, *self.agent_fallbacks]
+        numbers = (
+            [self.customer, *self.customer_fallbacks] if role == "customer" else [self.agent, *self.agent_fallbacks]
+        )
         return numbers[(attempt - 1) % len(numbers)]
 
     def attempt(self, role: str, attempt: int) -> Attempt | None:

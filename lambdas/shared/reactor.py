@@ -32,7 +32,11 @@ def react(event: LegEvent, context: Any, *, service: str, decide: Decide, logger
         return summary
 
     summary = once(
-        process, key_prefix=service, data_keyword_argument="event", event_key_jmespath="event_sid", lambda_context=context
+        process,
+        key_prefix=service,
+        data_keyword_argument="event",
+        event_key_jmespath="event_sid",
+        lambda_context=context,
     )(event=event)
     metrics.add_metric(name="EventsProcessed", unit=MetricUnit.Count, value=1)
     logger.info("event handled", extra={"summary": summary})

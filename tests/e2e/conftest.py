@@ -9,6 +9,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 
 from devstack.launcher import DevstackProcess, pid_alive
@@ -33,7 +34,9 @@ def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     info = stack.start()
     info["_process"] = stack
     yield info
+    dead_lettered = _dead_lettered(info)
     code = stack.stop()
+    assert not dead_lettered, f"events dead-lettered during the run (a function kept failing): {dead_lettered}"
     leftovers = [name for name, pid in info["child_pids"].items() if pid_alive(pid)]
     assert code == 0, f"devstack did not stop cleanly on SIGTERM (exit {code}):\n{stack.tail()}"
     assert not leftovers, f"processes left behind after SIGTERM: {leftovers}"
@@ -48,6 +51,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     info = getattr(item, "funcargs", {}).get("devstack")
     if report.failed and isinstance(info, dict) and "_process" in info:
         report.sections.append(("devstack log (tail)", info["_process"].tail(150)))
+
+
+def _dead_lettered(info: dict[str, Any]) -> dict[str, int]:
+    """Messages in any ``-dlq`` queue of the devstack: each is an event some function failed 3 times."""
+    kwargs = {"endpoint_url": info["aws_endpoint_url"], "region_name": info["aws_region"]}
+    sqs = boto3.session.Session(aws_access_key_id="t", aws_secret_access_key="t").client("sqs", **kwargs)
+    counts = {}
+    for url in sqs.list_queues(QueueNamePrefix=info["bus_name"]).get("QueueUrls", []):
+        if url.endswith("-dlq"):
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+            counts[url.rsplit("/", 1)[-1]] = int(attrs["Attributes"]["ApproximateNumberOfMessages"])
+    return {name: count for name, count in counts.items() if count}
 
 
 class Api:

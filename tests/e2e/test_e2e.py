@@ -6,15 +6,21 @@ One devstack subprocess (free ports, simulator 20x faster) serves every test her
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
 
-from devstack.banner import AGENT, BUSY, EXOPHONE, HUMAN
+from devstack.banner import AGENT, BUSY, EXOPHONE, HUMAN, banner
+from devstack.launcher import DevstackProcess, pid_alive
+from devstack.stack import ReadyInfo
 from tests.e2e.conftest import Api, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -177,3 +183,37 @@ def test_another_teams_rule_receives_leg_answered(api: Api, subscriber_queue: tu
     assert event["detail"]["data"]["custom_param"] == "team-x"
     assert event["detail"]["bridge"]["schema_version"]
     assert {e["detail-type"] for e in received} == {"leg_answered"}  # the rule's pattern filtered the rest
+
+
+def test_the_banners_ready_to_paste_commands_work(devstack: dict[str, Any], api: Api) -> None:
+    """The JSON bodies the banner tells a human to curl are accepted as they are."""
+    text = banner(ReadyInfo.model_validate(devstack), 0.05)
+    posts = re.findall(r"curl -s -X POST (\S+) -H 'Content-Type: application/json' -d '(\{.*?\})'", text)
+    assert {url.rsplit("/", 1)[-1] for url, _ in posts} == {"legs", "calls"}, text
+    for url, body in posts:
+        assert url.startswith(devstack["api_url"])
+        status, reply = api.post(url.removeprefix(devstack["api_url"]), json.loads(body))
+        assert status == 202, (url, reply)
+
+
+def test_a_killed_devstack_leaves_no_process_behind(tmp_path: Path) -> None:
+    """Even SIGKILL (no chance to clean up): the simulator and the bridge die with it."""
+    stack = DevstackProcess(
+        tmp_path, {name: "0" for name in ("AWS_EMULATOR_PORT", "SIM_PORT", "BRIDGE_PORT", "API_PORT")}
+    )
+    info = stack.start()
+    try:
+        assert all(pid_alive(pid) for pid in info["child_pids"].values())
+        assert stack.proc is not None
+        stack.proc.send_signal(signal.SIGKILL)
+        stack.proc.wait(10)
+        wait_until(
+            lambda: not any(pid_alive(pid) for pid in info["child_pids"].values()),
+            timeout=15,
+            what="the children of a killed devstack to exit",
+        )
+    finally:
+        stack.stop()
+        for pid in info["child_pids"].values():
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -57,7 +57,9 @@ def test_schema_registry_publishes_the_event_schema(full: FullSynth) -> None:
 @pytest.mark.parametrize("table_def", TABLES, ids=lambda t: t.id)
 def test_table(full: FullSynth, table_def) -> None:  # type: ignore[no-untyped-def]
     tables = full.assembly.resources(DATA, "AWS::DynamoDB::Table")
-    matching = [r for r in tables.values() if r["Properties"]["KeySchema"][0]["AttributeName"] == table_def.partition_key]
+    matching = [
+        r for r in tables.values() if r["Properties"]["KeySchema"][0]["AttributeName"] == table_def.partition_key
+    ]
     assert len(matching) == 1, f"no table keyed by {table_def.partition_key}"
     table = matching[0]
     props = table["Properties"]

@@ -83,15 +83,19 @@ def provision(url: str, credentials: dict[str, str]) -> Resources:
     return Resources(url, tables, retry_url, fallback_url, bus_name, events_url)
 
 
-def drain(sqs: Any, queue_url: str, *, wait: float = 0.0, max_messages: int = 100) -> list[dict[str, Any]]:
-    """Receive (and delete) what is in a queue now; ``wait`` seconds for the first message."""
+def drain(
+    sqs: Any, queue_url: str, *, wait: float = 0.0, expect: int = 1, max_messages: int = 100
+) -> list[dict[str, Any]]:
+    """Receive (and delete) messages until ``expect`` arrived or ``wait`` seconds passed, then what is left."""
     out: list[dict[str, Any]] = []
     deadline = time.monotonic() + wait
     while len(out) < max_messages:
-        reply = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"])
+        reply = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"]
+        )
         messages = reply.get("Messages", [])
         if not messages:
-            if time.monotonic() >= deadline:
+            if len(out) >= expect or time.monotonic() >= deadline:
                 break
             time.sleep(0.05)
             continue
@@ -284,9 +288,14 @@ class FakeLegs:
         self._record("create_leg", request)
         self.created.append(request)
         body = request.model_dump(mode="json", exclude_none=True) if hasattr(request, "model_dump") else dict(request)
-        return LegCreated(leg_sid=sid("L"), account_sid="local-account", **{
-            k: body.get(k) for k in ("contact_uri", "exophone", "custom_param", "network_type", "leg_event_endpoint")
-        })
+        return LegCreated(
+            leg_sid=sid("L"),
+            account_sid="local-account",
+            **{
+                k: body.get(k)
+                for k in ("contact_uri", "exophone", "custom_param", "network_type", "leg_event_endpoint")
+            },
+        )
 
     def get_leg(self, leg_sid: str, fields: list[str] | None = None) -> Any:
         self._record("get_leg", leg_sid)

@@ -26,8 +26,9 @@ def recorder() -> Iterator[EventRecorder]:
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Simulator]:
-    # talk_seconds long enough that legs stay connected until a test hangs them up
-    with running_simulator(time_scale=0.01, talk_seconds=400) as simulator:
+    # talk_seconds long enough that legs stay connected until a test hangs them up, and
+    # play_seconds long enough (1 s real) that a test can stop a play before it completes
+    with running_simulator(time_scale=0.01, talk_seconds=400, play_seconds=100) as simulator:
         yield simulator
 
 

@@ -177,11 +177,11 @@ def test_update_leg_validation(raw: Raw, recorder: EventRecorder) -> None:
     raw("POST", f"/legs/{sid}/actions/hangup", {})
 
 
-def test_oversized_and_chunked_bodies(raw: Raw) -> None:
+def test_oversized_and_bad_length_bodies(raw: Raw) -> None:
     status, env, _ = raw("POST", "/legs", b"x", headers={"Content-Length": str(10 * 1024 * 1024)})
-    assert status == 413
+    assert status == 413 and env["response"]["error_data"]["message"] == "Request too large"
     status, env, _ = raw("POST", "/legs", b"x", headers={"Content-Length": "abc"})
-    assert status == 400
+    assert status == 400 and env["response"]["error_data"]["message"] == "Invalid Content-Length"
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -221,3 +221,29 @@ def test_fuzzed_create_leg_never_500(raw: Raw, body) -> None:
     assert status in (202, 400), env
     if status == 400:
         assert env["response"]["error_data"]["description"]
+
+
+def test_garbage_request_line_still_gets_an_envelope(sim) -> None:
+    import json
+    import socket
+
+    with socket.create_connection(("127.0.0.1", sim.port), timeout=5) as sock:
+        sock.sendall(b"NONSENSE\r\n\r\n")
+        reply = b""
+        while chunk := sock.recv(4096):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") or head.startswith(b"HTTP/1.0 400")
+    envelope = json.loads(body)
+    assert envelope["http_code"] == 400 and envelope["response"]["error_data"]["code"] == 400
+
+
+def test_answer_does_not_pick_up_an_outbound_leg(raw: Raw, recorder: EventRecorder) -> None:
+    _, env, _ = raw("POST", "/legs", leg_body(recorder, "09163811003", ring_timeout=3000, timeout=3000))
+    sid = env["response"]["data"]["leg_sid"]
+    recorder.wait_for(sid, "leg_ringing")
+    status, _, _ = raw("POST", f"/legs/{sid}/actions", {"exoml": "<Flow><Answer/></Flow>"})
+    assert status == 202
+    _, env, _ = raw("GET", f"/legs/{sid}")
+    assert env["response"]["data"]["state"] == "ringing"
+    raw("POST", f"/legs/{sid}/actions/hangup", {})

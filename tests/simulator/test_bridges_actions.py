@@ -29,7 +29,7 @@ def test_bridge_life_cycle_and_stop(client: LegsClient, recorder: EventRecorder)
     assert bridge.leg_sids == [a, b] and len(bridge.bridge_sid) == 32
     recorder.wait_for(a, "leg_joined_bridge")
     recorder.wait_for(b, "leg_joined_bridge")
-    joined = [e for e in recorder.for_sid(a) if e.event_name == "leg_joined_bridge"][0]
+    joined = next(e for e in recorder.for_sid(a) if e.event_name == "leg_joined_bridge")
     assert joined.bridge_sid == bridge.bridge_sid and joined.custom_param == "A"
     client.stop_bridge(bridge.bridge_sid)
     bridge_events = recorder.wait_for(bridge.bridge_sid, "bridge_terminal")
@@ -64,10 +64,12 @@ def test_a_leg_ending_ends_the_bridge(client: LegsClient, recorder: EventRecorde
 
 def test_bridge_rules(client: LegsClient, recorder: EventRecorder) -> None:
     a = _connected(client, recorder, "09163812021", "A")
-    ringing = client.create_leg(leg_body(recorder, "09163811003", custom_param="R")).leg_sid
+    ringing = client.create_leg(
+        leg_body(recorder, "09163811003", custom_param="R", ring_timeout=3000, timeout=3000)
+    ).leg_sid
     recorder.wait_for(ringing, "leg_ringing")
     cases = [
-        ({"leg_sids": [a, ringing]}, 409, "not connected"),
+        ({"leg_sids": [a, ringing]}, 409, "only connected legs can be bridged"),
         ({"leg_sids": [a, "nope"]}, 400, "no leg with sid"),
         ({"leg_sids": [a, a]}, 400, "must not repeat"),
         ({"leg_sids": [a]}, 400, "at least two legs"),
@@ -121,7 +123,8 @@ def test_json_shortcuts(client: LegsClient, recorder: EventRecorder) -> None:
     client.leg_shortcut(sid, "stop_stream")
     client.leg_shortcut(sid, "start_recording")
     client.leg_shortcut(sid, "start_play", {"url": "https://x/a.wav", "action_custom_param": "sp"})
-    client.leg_shortcut(sid, "stop_say")
+    client.leg_shortcut(sid, "stop_say")  # nothing to stop: no event
+    client.leg_shortcut(sid, "stop_play")
     names = [e.event_name for e in recorder.wait_for(sid, "play_interrupted")]
     marker = names.index("leg_answered")
     assert names[marker + 1 :] == [

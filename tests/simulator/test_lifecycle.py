@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import json
+
+import jsonschema
 import pytest
 
+from legs import schemas
 from legs.client import LegsClient
+from legs.eventbridge import to_put_events_entry
 from legs.events import LegEvent
 from simulator.engine import outcome_for
 from tests.simulator.conftest import leg_body
@@ -23,6 +29,14 @@ def _check_common(events: list[LegEvent], sid: str, custom: str) -> None:
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
     assert len({e.event_sid for e in events}) == len(events)
     assert all(len(e.event_sid) == 32 for e in events)
+    for event in events:  # what the bridge would put on the bus matches the published schema
+        detail = json.loads(to_put_events_entry(event)["Detail"])
+        jsonschema.Draft4Validator(schema_for(event.event_name)).validate(detail)
+
+
+@functools.cache
+def schema_for(name: str) -> dict:
+    return json.loads((schemas.DEFAULT_DIR / "events" / f"{name}.json").read_text())
 
 
 @pytest.mark.parametrize(

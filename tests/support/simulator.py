@@ -86,7 +86,7 @@ class _Service(pb_grpc.LegEventServiceServicer):
     def __init__(self, recorder: EventRecorder) -> None:
         self.recorder = recorder
 
-    def TriggerCallbackEvent(self, request: pb.CallbackEvent, context: grpc.ServicerContext) -> Any:  # noqa: N802
+    def TriggerCallbackEvent(self, request: pb.CallbackEvent, context: grpc.ServicerContext) -> Any:
         return self.recorder._receive(request, context)
 
 

@@ -1,0 +1,85 @@
+"""Context settings (cdk.json ↔ model ↔ docs) and the Lambda asset built without Docker."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from infra.bundling import MODULES, RUNTIME_PROVIDED
+from infra.config import CDK_JSON, DeployConfig, cdk_json_context
+from infra.function_specs import function_specs
+from tests.infra.conftest import REPO_ROOT, FullSynth
+
+pytestmark = pytest.mark.infra
+
+
+class _Node:
+    def __init__(self, context: dict) -> None:
+        self.context = context
+
+    def try_get_context(self, key: str) -> object:
+        return self.context.get(key)
+
+
+def test_cdk_json_lists_every_setting_with_its_default() -> None:
+    context = cdk_json_context()
+    assert set(context) == set(DeployConfig.model_fields)
+    assert DeployConfig.from_context(_Node(context)) == DeployConfig()
+    assert json.loads(CDK_JSON.read_text())["app"].endswith("app.py")
+
+
+def test_deploy_doc_documents_every_setting() -> None:
+    doc = (REPO_ROOT / "docs" / "DEPLOY.md").read_text()
+    missing = [name for name in DeployConfig.model_fields if f"`{name}`" not in doc]
+    assert missing == []
+
+
+def test_cli_strings_are_coerced() -> None:
+    config = DeployConfig.from_context(
+        _Node({"bridge_auth_token": "true", "source_cidrs": "203.0.113.0/24, 2001:db8::/32", "bridge_min_tasks": "3"})
+    )
+    assert config.bridge_auth_token is True
+    assert config.source_cidrs == ("203.0.113.0/24", "2001:db8::/32")
+    assert config.bridge_min_tasks == 3
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        ("source_cidrs", ["203.0.113.7/24"], "host bits set"),
+        ("source_cidrs", ["not-a-cidr"], "does not appear to be an IPv4 or IPv6 network"),
+        ("certificate_arn", "arn:aws:iam::1:role/x", "ACM certificate ARN"),
+        ("bridge_cpu", 300, "Fargate CPU size"),
+        ("log_retention_days", 10, "CloudWatch's values"),
+        ("bridge_max_tasks", 1, "bridge_max_tasks must be >= bridge_min_tasks"),
+        ("alarm_email", "nobody", "pattern"),
+    ],
+)
+def test_bad_settings_are_refused_with_a_reason(key: str, value: object, reason: str) -> None:
+    with pytest.raises(ValidationError, match=reason):
+        DeployConfig.from_context(_Node({key: value}))
+
+
+def _lambda_asset(full: FullSynth) -> Path:
+    assets = json.loads((full.assembly.outdir / "ExotelLegsFunctions.assets.json").read_text())
+    (files,) = [f for f in assets["files"].values() if f["source"].get("packaging") == "zip"]
+    return full.assembly.outdir / files["source"]["path"]
+
+
+def test_lambda_asset_holds_the_code_and_arm64_wheels(full: FullSynth) -> None:
+    root = _lambda_asset(full)
+    for spec in function_specs():
+        assert (root / "lambdas" / spec.name / "handler.py").is_file(), spec.name
+    for module in MODULES:
+        assert (root / module).is_file()
+    assert (root / "legs" / "events.py").is_file()
+    assert (root / "aws_lambda_powertools").is_dir()
+    binaries = list((root / "pydantic_core").glob("*.so"))
+    assert binaries and all("aarch64" in b.name for b in binaries), binaries
+    assert "cpython-312" in binaries[0].name
+    for pattern in RUNTIME_PROVIDED:
+        assert not list(root.glob(pattern)), pattern
+    assert not list(root.rglob("__pycache__"))

@@ -1,0 +1,199 @@
+"""Functions, rules from the routing table, IAM scoped to named resources, the REST API, monitoring."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra.definitions import TABLES, Env
+from infra.function_specs import FunctionSpec, function_specs
+from infra.monitoring import BRIDGE_ALARMS
+from lambdas.routing import ROUTES
+from tests.infra.conftest import FULL_CONTEXT, Assembly, FullSynth
+
+pytestmark = pytest.mark.infra
+FUNCTIONS = "ExotelLegsFunctions"
+SPECS = function_specs()
+XRAY = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+
+
+@pytest.fixture(scope="module")
+def functions(full: FullSynth) -> Template:
+    return Template.from_json(full.assembly.templates[FUNCTIONS])
+
+
+def _resource(full: FullSynth, construct: Any) -> tuple[str, dict[str, Any]]:
+    stack = full.deployment.functions
+    logical = stack.resolve(construct.node.default_child.logical_id)
+    return logical, full.assembly.templates[FUNCTIONS]["Resources"][logical]
+
+
+def _policy_statements(full: FullSynth, spec: FunctionSpec) -> list[dict[str, Any]]:
+    function = full.deployment.functions.functions[spec.name]
+    role_logical, _ = _resource(full, function.role)
+    return [
+        s
+        for p in full.assembly.resources(FUNCTIONS, "AWS::IAM::Policy").values()
+        if {"Ref": role_logical} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_one_rule_per_routing_entry_with_exactly_its_pattern(full: FullSynth) -> None:
+    rules = full.assembly.resources(FUNCTIONS, "AWS::Events::Rule")
+    assert len(rules) == len(ROUTES)
+    bus_export = full.deployment.functions.resolve(full.deployment.data.bus.event_bus_name)
+    for route in ROUTES:
+        function_logical, _ = _resource(full, full.deployment.functions.functions[route.function])
+        (rule,) = [
+            r
+            for r in rules.values()
+            if r["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": [function_logical, "Arn"]}
+        ]
+        props = rule["Properties"]
+        assert props["EventPattern"] == route.pattern
+        assert props["EventBusName"] == bus_export
+        (target,) = props["Targets"]
+        assert target["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 3600}
+        assert "ReactorFailures" in json.dumps(target["DeadLetterConfig"]["Arn"])
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_function_runtime_tracing_logs_and_concurrency(full: FullSynth, spec: FunctionSpec) -> None:
+    _, resource = _resource(full, full.deployment.functions.functions[spec.name])
+    props = resource["Properties"]
+    assert props["Runtime"] == "python3.12"
+    assert props["Architectures"] == ["arm64"]
+    assert props["Handler"] == spec.handler
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props["Timeout"] == spec.timeout_seconds and props["MemorySize"] == spec.memory_mb
+    env = props["Environment"]["Variables"]
+    assert env["POWERTOOLS_SERVICE_NAME"] == spec.name
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "ExotelLegs"
+    assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
+    assert set(spec.env) <= set(env), f"{spec.name} misses {set(spec.env) - set(env)}"
+    if spec.calls_exotel:
+        assert props["ReservedConcurrentExecutions"] == FULL_CONTEXT["exotel_reserved_concurrency"]
+    else:
+        assert "ReservedConcurrentExecutions" not in props
+    log_group = full.assembly.templates[FUNCTIONS]["Resources"][props["LoggingConfig"]["LogGroup"]["Ref"]]
+    assert log_group["Properties"]["RetentionInDays"] == 30
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS if not s.api], ids=lambda s: s.name)
+def test_event_driven_functions_have_an_on_failure_destination(full: FullSynth, spec: FunctionSpec) -> None:
+    logical, _ = _resource(full, full.deployment.functions.functions[spec.name])
+    configs = [
+        c["Properties"]
+        for c in full.assembly.resources(FUNCTIONS, "AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["FunctionName"] == {"Ref": logical}
+    ]
+    assert len(configs) == 1
+    assert "ReactorFailures" in json.dumps(configs[0]["DestinationConfig"]["OnFailure"]["Destination"])
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_iam_is_scoped_to_named_resources(full: FullSynth, spec: FunctionSpec) -> None:
+    statements = _policy_statements(full, spec)
+    data = full.deployment.data
+    resolve = full.deployment.functions.resolve
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        if statement["Resource"] == "*":
+            assert statement["Action"] == XRAY, statement  # X-Ray has no resource-level permissions
+        assert "*" not in json.dumps(statement["Action"]), statement
+    granted = json.dumps(statements)
+    for table_def in TABLES:
+        table_arn = json.dumps(resolve(data.tables[table_def.id].table_arn))
+        assert (table_arn in granted) == (table_def.env in spec.env), (spec.name, table_def.id)
+    assert ("secretsmanager:GetSecretValue" in granted) == (Env.EXOTEL_SECRET_NAME in spec.env)
+    assert ("events:PutEvents" in granted) == spec.puts_events
+    for queue_def in spec.sends_to:
+        assert json.dumps(resolve(data.queues[queue_def.id].queue_arn)) in granted
+    _, role = _resource(full, full.deployment.functions.functions[spec.name].role)
+    assert not role["Properties"].get("ManagedPolicyArns")
+
+
+def test_sqs_triggers_from_the_wiring(full: FullSynth) -> None:
+    mappings = full.assembly.resources(FUNCTIONS, "AWS::Lambda::EventSourceMapping")
+    expected = {(s.name, q.id) for s in SPECS for q in s.sqs_triggers}
+    assert len(mappings) == len(expected) and expected
+    resolve = full.deployment.functions.resolve
+    for name, queue_id in expected:
+        logical, _ = _resource(full, full.deployment.functions.functions[name])
+        queue_arn = resolve(full.deployment.data.queues[queue_id].queue_arn)
+        (mapping,) = [
+            m["Properties"]
+            for m in mappings.values()
+            if m["Properties"]["FunctionName"] == {"Ref": logical} and m["Properties"]["EventSourceArn"] == queue_arn
+        ]
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_api_function_gets_the_bridge_endpoint(full: FullSynth) -> None:
+    _, api = _resource(full, full.deployment.functions.functions["api"])
+    assert api["Properties"]["Environment"]["Variables"][Env.BRIDGE_ENDPOINT] == (
+        f"grpc://{FULL_CONTEXT['domain_name']}:443"
+    )
+
+
+def test_rest_api_iam_auth_keys_throttling_access_logs(functions: Template) -> None:
+    methods = functions.find_resources("AWS::ApiGateway::Method")
+    assert methods
+    for method in methods.values():
+        assert method["Properties"]["AuthorizationType"] == "AWS_IAM"
+        assert method["Properties"]["ApiKeyRequired"] is True
+    functions.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "StageName": "v1",
+            "TracingEnabled": True,
+            "AccessLogSetting": {"DestinationArn": Match.any_value(), "Format": Match.string_like_regexp("requestId")},
+            "MethodSettings": Match.array_with(
+                [
+                    Match.object_like(
+                        {
+                            "ThrottlingRateLimit": 50,
+                            "ThrottlingBurstLimit": 100,
+                            "HttpMethod": "*",
+                            "ResourcePath": "/*",
+                        }
+                    )
+                ]
+            ),
+        },
+    )
+    functions.has_resource_properties(
+        "AWS::ApiGateway::UsagePlan",
+        {"Quota": {"Limit": 100000, "Period": "DAY"}, "Throttle": {"RateLimit": 50, "BurstLimit": 100}},
+    )
+    functions.resource_count_is("AWS::ApiGateway::ApiKey", 1)
+
+
+def test_default_api_needs_no_api_key(both: dict[str, Assembly]) -> None:
+    methods = both["default"].resources(FUNCTIONS, "AWS::ApiGateway::Method")
+    assert methods and all(m["Properties"]["AuthorizationType"] == "AWS_IAM" for m in methods.values())
+    assert not any(m["Properties"].get("ApiKeyRequired") for m in methods.values())
+    assert not both["default"].resources(FUNCTIONS, "AWS::ApiGateway::UsagePlan")
+
+
+def test_alarms_and_dashboard(full: FullSynth) -> None:
+    alarms = [a["Properties"] for a in full.assembly.resources(FUNCTIONS, "AWS::CloudWatch::Alarm").values()]
+    assert all(a["AlarmActions"] for a in alarms)
+    bridge = {a["MetricName"] for a in alarms if a.get("Namespace") == "ExotelLegs"}
+    assert {d.metric for d in BRIDGE_ALARMS} <= bridge
+    for alarm in alarms:
+        if alarm.get("Namespace") == "ExotelLegs":
+            assert alarm["Dimensions"] == [{"Name": "service", "Value": "bridge"}]
+    lambda_errors = [a for a in alarms if a.get("Namespace") == "AWS/Lambda" and a["MetricName"] == "Errors"]
+    assert len(lambda_errors) == len(SPECS)
+    assert any(a.get("Namespace") == "AWS/ApiGateway" and a["MetricName"] == "5XXError" for a in alarms)
+    assert any(a.get("MetricName") == "UnHealthyHostCount" for a in alarms)
+    dashboards = full.assembly.resources(FUNCTIONS, "AWS::CloudWatch::Dashboard")
+    assert len(dashboards) == 1
+    body = json.dumps(next(iter(dashboards.values()))["Properties"]["DashboardBody"])
+    for metric in ("EventsSpilledToFallback", "EventsRejected", "PublishLatency", "ApproximateNumberOfMessagesVisible"):
+        assert metric in body

@@ -1,0 +1,44 @@
+"""The routing table and the wiring: every function is wired once, patterns are what the reactors expect."""
+
+from __future__ import annotations
+
+from lambdas import wiring
+from lambdas.routing import ROUTES, PlanRef, parse_plan_param
+from tests.lambdas.flow import routed_functions
+from tests.lambdas.kit import eventbridge, leg_event
+
+
+def test_plan_param_round_trip() -> None:
+    ref = PlanRef("abc123", "agent", 3)
+    assert ref.custom_param == "call:abc123:agent:3"
+    assert parse_plan_param(ref.custom_param) == ref
+    for bad in (None, "", "call:", "call:abc", "call:abc:agent:x", "order-1", "call::agent:1"):
+        assert parse_plan_param(bad) is None
+
+
+def test_events_reach_the_functions_the_table_names() -> None:
+    plan = "call:p1:customer:1"
+    answered = eventbridge(leg_event("leg_answered", "L1", custom_param=plan, answered_by="HUMAN"))
+    assert sorted(routed_functions(answered)) == ["connect", "leg_state"]
+    machine = eventbridge(leg_event("leg_answered", "L1", custom_param=plan, answered_by="MACHINE"))
+    assert sorted(routed_functions(machine)) == ["amd", "connect", "leg_state"]
+    ended = eventbridge(leg_event("leg_terminated", "L1", custom_param=plan, terminal_status="busy"))
+    assert sorted(routed_functions(ended)) == ["connect", "leg_state", "retry"]
+    plain = eventbridge(leg_event("leg_terminated", "L1", custom_param="order-7"))
+    assert routed_functions(plain) == ["leg_state"]
+    ringing = eventbridge(leg_event("leg_ringing", "L1", custom_param=plan))
+    assert routed_functions(ringing) == ["leg_state"]
+
+
+def test_wiring_covers_every_function_with_a_handler_module() -> None:
+    import importlib
+
+    assert {r.function for r in ROUTES} | {"api", "redrive"} == set(wiring.WIRING)
+    for name, entry in wiring.WIRING.items():
+        module = importlib.import_module(f"lambdas.{name}.handler")
+        assert callable(module.handler), name
+        assert entry.handler == f"lambdas.{name}.handler.handler"
+        assert entry.env, name
+    assert [q.id for q in wiring.WIRING["redrive"].sqs_triggers] == ["BridgeFallback"]
+    assert [q.id for q in wiring.WIRING["retry"].sqs_triggers] == ["RetryDelay"]
+    assert wiring.as_dicts()["retry"]["sqs"] == wiring.WIRING["retry"].sqs_triggers
