@@ -12,15 +12,12 @@ import sys
 
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
-from aws_cdk import App
-
-from infra.app_builder import build_app
-from infra.config import cdk_json_context
+from infra.app_builder import build_app, new_app
 
 
 def main() -> int:
     # cdk.json's context first; the CDK CLI's own context (CDK_CONTEXT_JSON, -c key=value) overrides it.
-    app = App(context=cdk_json_context())
+    app = new_app()
     build_app(app)
     try:
         app.synth()

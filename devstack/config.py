@@ -74,6 +74,32 @@ class DevstackConfig(BaseModel):
         return f"grpc://{self.host}:{self.bridge_port}"
 
 
+_PORT_ENV = {
+    "aws_emulator_port": "AWS_EMULATOR_PORT",
+    "sim_port": "SIM_PORT",
+    "bridge_port": "BRIDGE_PORT",
+    "api_port": "API_PORT",
+}
+
+
+def check_ports_free(config: DevstackConfig) -> None:
+    """Fail early and clearly when a fixed port is taken (a part would otherwise fail later, less readably,
+    or, worse, the devstack would talk to whatever else listens there)."""
+    for field, env_name in _PORT_ENV.items():
+        port = getattr(config, field)
+        if port == 0:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is no conflict
+            try:
+                sock.bind((config.host, port))
+            except OSError as exc:
+                raise RuntimeError(
+                    f"port {port} ({env_name}) is already in use on {config.host}: is another devstack running? "
+                    f"Stop it, or set {env_name}=0 to pick a free port ({exc.strerror})"
+                ) from exc
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -17,6 +18,18 @@ log = logging.getLogger("devstack.emulator")
 #: Dummy credentials: moto accepts anything, and real AWS must never be reached by accident.
 DUMMY_KEY = "devstack"
 DUMMY_SECRET = "devstack"
+
+
+#: Settings from the user's shell that would point an SDK elsewhere (a profile, a session, a per-service endpoint).
+_FOREIGN_AWS_SETTINGS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
+def scrub_aws_settings(environ: dict[str, str] | os._Environ[str]) -> list[str]:
+    """Remove what would send an SDK to real AWS (or fail on a missing profile); returns the names removed."""
+    names = [n for n in environ if n in _FOREIGN_AWS_SETTINGS or n.startswith("AWS_ENDPOINT_URL_")]
+    for name in names:
+        environ.pop(name, None)
+    return names
 
 
 class _MotoServer(ThreadedMotoServer):

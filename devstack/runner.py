@@ -96,20 +96,21 @@ class LambdaRunner:
                 self._stop.wait(1.0)
                 continue
             messages = reply.get("Messages", [])
-            if not messages:
-                continue
-            if trigger.kind == "eventbridge":
-                futures = [pool.submit(self._one_event, sqs, trigger, message) for message in messages]
-                for future in futures:
-                    future.result()
-            else:
-                self._batch(sqs, trigger, messages)
+            try:
+                if trigger.kind == "eventbridge":
+                    for future in [pool.submit(self._one_event, sqs, trigger, message) for message in messages]:
+                        future.result()
+                elif messages:
+                    self._batch(sqs, trigger, messages)
+            except Exception as exc:  # the queue keeps the messages: they come back after their visibility timeout
+                log.error("%s: could not settle a batch: %s", trigger.queue.name, exc)
 
     def _one_event(self, sqs: Any, trigger: QueueTrigger, message: dict[str, Any]) -> None:
         try:
             event = json.loads(message["Body"])
         except ValueError:
-            log.error("%s: message %s is not JSON; left for the DLQ", trigger.queue.name, message["MessageId"])
+            log.error("%s: message %s is not JSON", trigger.queue.name, message["MessageId"])
+            self._back_off(sqs, trigger, message, what="a non-JSON message")
             return
         # moto's default EventBridge target input leaves out `account`; EventBridge always sends it.
         event.setdefault("account", LOCAL_AWS_ACCOUNT)

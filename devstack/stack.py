@@ -13,8 +13,8 @@ from pydantic import BaseModel
 
 from devstack.api_front import ApiFront
 from devstack.children import Child
-from devstack.config import LOCAL_ACCOUNT_SID, LOCAL_API_KEY, LOCAL_API_TOKEN, DevstackConfig
-from devstack.emulator import AwsEmulator
+from devstack.config import LOCAL_ACCOUNT_SID, LOCAL_API_KEY, LOCAL_API_TOKEN, DevstackConfig, check_ports_free
+from devstack.emulator import AwsEmulator, scrub_aws_settings
 from devstack.functions import HandlerMissing, Invoker, LocalFunction
 from devstack.logs import Printer, PrinterHandler, ThreadStdout
 from devstack.resources import Provisioned, Provisioner
@@ -67,6 +67,10 @@ class Devstack:
     def start(self) -> ReadyInfo:
         started = time.monotonic()
         self._route_logs()
+        check_ports_free(self.config)
+        removed = scrub_aws_settings(os.environ)
+        if removed:
+            log.info("ignoring %s from the environment: everything here talks to the emulator", ", ".join(removed))
         self.emulator.start()
         self.provisioned = Provisioner(
             self.emulator, max_receive_count=self.config.max_receive_count, dlq_for=trigger_queue_ids()
@@ -185,6 +189,7 @@ class Devstack:
         return self._child_env(
             {
                 "SIM_TALK_SECONDS": talk,
+                "SIM_LOG_LEVEL": os.environ.get("SIM_LOG_LEVEL") or self.config.log_level,
                 "SIM_PORT": str(self.config.sim_port),
                 "SIM_HOST": self.config.host,
                 "SIM_TIME_SCALE": str(self.config.sim_time_scale),

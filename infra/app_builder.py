@@ -5,13 +5,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aws_cdk import App, Environment, Tags
 
 from infra import nag
 from infra.bridge_service import BridgeServiceStack
-from infra.config import DeployConfig
+from infra.config import DeployConfig, cdk_json_context
 from infra.functions import FunctionsStack
 from infra.monitoring import Monitoring
 from infra.stateful import StatefulStack
@@ -72,9 +73,24 @@ class Deployment:
         return [self.data, self.bridge, self.functions]
 
 
+def new_app(*, outdir: str | None = None, context: dict[str, Any] | None = None) -> App:
+    """An App with cdk.json's context (CLI context and ``-c`` still override it).
+
+    CDK's built-in CloudFormation validation is off unless ``CDK_VALIDATION=true``: it takes most of
+    the synthesis time and cfn-lint (run on every template in the test suite) checks the same and more.
+    cdk-nag always runs.
+    """
+    builtin = os.environ.get("CDK_VALIDATION", "false").strip().lower() == "true"
+    return App(
+        outdir=outdir,
+        context={**cdk_json_context(), **(context or {})},
+        builtin_cloud_formation_validation=builtin,
+    )
+
+
 def build_app(app: App | None = None) -> Deployment:
     """Read the configuration from the app's context, build every stack and register cdk-nag."""
-    app = app or App()
+    app = app or new_app()
     config = DeployConfig.from_context(app.node)
     deployment = Deployment(app, config)
     nag.register(app)

@@ -34,6 +34,22 @@ class SimulatorConfig:
     dc_code: str = "101"
     nso_code: str = "9988fd96-ce41-11ed-9a09-0242ac110003"
 
+    def __post_init__(self) -> None:
+        """Refuse settings that would make the simulator misbehave quietly."""
+        from legs.models import check_grpc_endpoint
+
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"SIM_PORT must be 0..65535, not {self.port}")
+        if self.time_scale < 0:
+            raise ValueError(f"SIM_TIME_SCALE must not be negative, not {self.time_scale}")
+        if self.push_attempts < 1 or self.push_workers < 1 or self.push_timeout <= 0:
+            raise ValueError("SIM_PUSH_ATTEMPTS and SIM_PUSH_WORKERS must be >= 1, SIM_PUSH_TIMEOUT > 0")
+        negative = [f.name for f in fields(self) if f.name.endswith("seconds") and getattr(self, f.name) < 0]
+        if negative or self.cps_limit < 0 or self.say_seconds_per_char < 0:
+            raise ValueError(f"durations and SIM_CPS_LIMIT must not be negative: {negative or ['cps_limit']}")
+        if self.inbound_endpoint:
+            check_grpc_endpoint(self.inbound_endpoint, "SIM_INBOUND_ENDPOINT")
+
     def scaled(self, seconds: float) -> float:
         """Real seconds for a simulated duration."""
         return max(0.0, seconds * self.time_scale)

@@ -15,10 +15,6 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 
 from lambdas.api.models import (
     ActionAcceptedView,
@@ -77,6 +73,10 @@ def error(
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
+def _ok(status: int, model: type, description: str) -> dict[int, dict[str, Any]]:
+    return {status: {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}}
+
+
 def service() -> CallService:
     return CallService.from_env()
 
@@ -116,16 +116,6 @@ def _exotel(exc: LegsApiError) -> Response:
     return error(502, f"Exotel did not complete the request: {exc}", code="exotel_unavailable", **extra)
 
 
-@app.exception_handler(IdempotencyValidationError)
-def _key_reused(exc: IdempotencyValidationError) -> Response:
-    return error(422, f"{IDEMPOTENCY_HEADER} was already used with a different body", code="idempotency_key_reused")
-
-
-@app.exception_handler(IdempotencyAlreadyInProgressError)
-def _in_progress(exc: IdempotencyAlreadyInProgressError) -> Response:
-    return error(409, f"a request with this {IDEMPOTENCY_HEADER} is still in progress", code="in_progress")
-
-
 @app.exception_handler(ConfigError)
 def _config(exc: ConfigError) -> Response:
     return error(503, f"the service is not configured: {exc}", code="not_configured")
@@ -153,7 +143,7 @@ LegSid = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9
     "/legs",
     summary="Create a leg",
     description="Exotel's Create Leg; `leg_event_endpoint` defaults to the deployed bridge.",
-    responses={202: {"description": "Exotel accepted the leg"}, **_responses(400, 409, 422, 429, 502)},
+    responses={**_ok(202, LegCreatedView, "Exotel accepted the leg"), **_responses(400, 409, 422, 429, 502)},
     tags=["legs"],
 )
 def create_leg(
@@ -163,7 +153,12 @@ def create_leg(
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=data)
 
 
-@app.get("/legs/<leg_sid>", summary="A leg's recorded state", responses=_responses(404, 422), tags=["legs"])
+@app.get(
+    "/legs/<leg_sid>",
+    summary="A leg's recorded state",
+    responses={**_ok(200, LegView, "The leg as recorded from its events"), **_responses(404, 422)},
+    tags=["legs"],
+)
 def get_leg(leg_sid: LegSid) -> LegView:
     item = service().legs_store().get_leg(leg_sid)
     if item is None:
@@ -174,7 +169,7 @@ def get_leg(leg_sid: LegSid) -> LegView:
 @app.get(
     "/legs/<leg_sid>/events",
     summary="A leg's events in event-time order",
-    responses=_responses(404, 422),
+    responses={**_ok(200, LegEvents, "The timeline"), **_responses(404, 422)},
     tags=["legs"],
 )
 def get_leg_events(leg_sid: LegSid) -> LegEvents:
@@ -187,7 +182,7 @@ def get_leg_events(leg_sid: LegSid) -> LegEvents:
 @app.post(
     "/legs/<leg_sid>/actions",
     summary="Act on a leg: ExoML, or a shortcut (hangup, say, play)",
-    responses={202: {"description": "Exotel accepted the action"}, **_responses(400, 404, 422, 429, 502)},
+    responses={**_ok(202, ActionAcceptedView, "Exotel accepted the action"), **_responses(400, 404, 422, 429, 502)},
     tags=["legs"],
 )
 def leg_action(leg_sid: LegSid, body: Annotated[LegActionBody, Body()]) -> Response[ActionAcceptedView]:
@@ -224,7 +219,7 @@ def create_call(
 @app.get(
     "/calls/<plan_id>",
     summary="A two-party call: legs, bridge, status, outcome",
-    responses=_responses(404, 422),
+    responses={**_ok(200, CallView, "The call plan and its dials"), **_responses(404, 422)},
     tags=["calls"],
 )
 def get_call(plan_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]) -> CallView:

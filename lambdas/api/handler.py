@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -13,11 +14,29 @@ from lambdas.shared.observability import powertools
 logger, tracer, metrics = powertools("api")
 
 
+def unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A body that is not JSON gets 415 here (Powertools' form parsing can raise on a malformed header)."""
+    if not event.get("body"):
+        return None
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    media = headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return None
+    body = {"error": {"code": "unsupported_media_type", "message": f"send JSON (application/json), not {media!r}"}}
+    return {
+        "statusCode": 415,
+        "headers": {"Content-Type": "application/json"},
+        "multiValueHeaders": {},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    response = app.resolve(event, context)
+    response = unsupported_media_type(event) or app.resolve(event, context)
     status = int(response.get("statusCode", 0))
     metrics.add_metric(name=f"Http{status // 100}xx", unit=MetricUnit.Count, value=1)
     return response

@@ -55,6 +55,12 @@ class CallService:
     def _once(function: Any, prefix: str, key: str | None, body: dict[str, Any]) -> dict[str, Any]:
         if not key:
             return function(request={"body": body})
+        # Imported here: the idempotency package pulls in boto3, which a cold start without a key skips.
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyValidationError,
+        )
+
         wrapped = once(
             function,
             key_prefix=prefix,
@@ -64,7 +70,16 @@ class CallService:
             expires_after_seconds=REQUEST_TTL_SECONDS,
             lambda_context=_current_context(),
         )
-        return wrapped(request={"key": key, "body": body})
+        try:
+            return wrapped(request={"key": key, "body": body})
+        except IdempotencyValidationError as exc:
+            raise ApiProblem(
+                422, "Idempotency-Key was already used with a different body", code="idempotency_key_reused"
+            ) from exc
+        except IdempotencyAlreadyInProgressError as exc:
+            raise ApiProblem(
+                409, "a request with this Idempotency-Key is still in progress", code="in_progress"
+            ) from exc
 
     # ---- POST /legs ---------------------------------------------------------------------
     def create_leg(self, body: CreateLegBody, idempotency_key: str | None) -> dict[str, Any]:

@@ -132,8 +132,8 @@ def _end_call(plan: CallPlan, attempt: Attempt, terminal: str, reason: str) -> D
         plan.status, plan.outcome = "completed", "completed"
     elif was == "machine":
         plan.status, plan.outcome = "failed", "machine"
-    elif attempt.role == plan.first_role and was == "answered":
-        plan.status, plan.outcome = "failed", "abandoned"
+    elif (attempt.role == plan.first_role and was == "answered") or terminal == "completed":
+        plan.status, plan.outcome = "failed", "abandoned"  # a party answered, then hung up before the bridge
     else:
         plan.status, plan.outcome = "failed", terminal
     plan.reason = reason

@@ -53,32 +53,71 @@ class AwsStack:
     sqs: Any = field(repr=False)
 
     def receive(self, queue_url: str, expected: int, timeout: float = 30.0, settle: float = 0.5) -> list[dict]:
-        """Read messages until ``expected`` arrived (then ``settle`` s more, to catch extras) or time-out."""
-        bodies: list[dict] = []
-        deadline = time.monotonic() + timeout
-        quiet_until: float | None = None
-        while time.monotonic() < deadline:
-            reply = self.sqs.receive_message(
-                QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=600, MessageAttributeNames=["All"]
-            )
-            messages = reply.get("Messages") or []
-            for message in messages:
-                body = json.loads(message["Body"])
-                body["_attributes"] = {k: v.get("StringValue") for k, v in (message.get("MessageAttributes") or {}).items()}
-                bodies.append(body)
-            if len(bodies) >= expected:
-                quiet_until = quiet_until or time.monotonic() + settle
-                if time.monotonic() >= quiet_until:
-                    break
-            if not messages:
-                time.sleep(0.05)
-        return bodies
+        """Read (and delete) messages until ``expected`` arrived, then ``settle`` s more to catch extras."""
+        with self.drain(queue_url) as drain:
+            return drain.wait(expected, timeout=timeout, settle=settle)
+
+    def drain(self, queue_url: str) -> QueueDrain:
+        """A background reader of ``queue_url``: moto's SQS slows down with every message left queued."""
+        return QueueDrain(self.sqs, queue_url)
 
     def queue_depth(self, queue_url: str) -> int:
         attrs = self.sqs.get_queue_attributes(
             QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
         )["Attributes"]
         return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+class QueueDrain:
+    """Receives and deletes messages in a thread; ``wait`` returns the parsed bodies seen so far."""
+
+    def __init__(self, sqs: Any, queue_url: str) -> None:
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.bodies: list[dict] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> QueueDrain:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                reply = self.sqs.receive_message(
+                    QueueUrl=self.queue_url,
+                    MaxNumberOfMessages=10,
+                    VisibilityTimeout=600,
+                    MessageAttributeNames=["All"],
+                )
+            except Exception:  # the emulator restarting, say: try again
+                time.sleep(0.1)
+                continue
+            messages = reply.get("Messages") or []
+            for message in messages:
+                body = json.loads(message["Body"])
+                attributes = message.get("MessageAttributes") or {}
+                body["_attributes"] = {k: v.get("StringValue") for k, v in attributes.items()}
+                self.bodies.append(body)
+            if messages:
+                self.sqs.delete_message_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+                )
+            else:
+                time.sleep(0.05)
+
+    def wait(self, expected: int, timeout: float = 30.0, settle: float = 0.5) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while len(self.bodies) < expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(settle)  # anything extra (a duplicate) would show up now
+        return list(self.bodies)
 
 
 @pytest.fixture
@@ -174,9 +213,7 @@ class BridgeProcess:
 
 
 def bridge_env(stack: AwsStack, endpoint: str, **extra: str) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BRIDGE_", "POWERTOOLS_", "EVENT_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BRIDGE_", "POWERTOOLS_", "EVENT_"))}
     env.update(aws_env(endpoint))
     env.update(
         {

@@ -82,12 +82,12 @@ def test_thousand_concurrent_events_arrive_exactly_once(stack: AwsStack, start_b
     bridge = start_bridge(bridge_env(stack, stack.url, BRIDGE_PUBLISH_DEADLINE_MS="30000"))
     run = uuid.uuid4().hex[:8]
     messages = [make_event(i, run=run) for i in range(1000)]
-    replies = send_all(bridge.target, messages)
-    errors = [r for r in replies if not isinstance(r, pb.CallbackEventResponse)]
-    assert not errors, errors[:3]
-    assert all(r.accepted and not r.duplicate for r in replies)
-
-    received = stack.receive(stack.subscriber_url, expected=1000, timeout=60, settle=1.0)
+    with stack.drain(stack.subscriber_url) as subscriber:
+        replies = send_all(bridge.target, messages)
+        errors = [r for r in replies if not isinstance(r, pb.CallbackEventResponse)]
+        assert not errors, errors[:3]
+        assert all(r.accepted and not r.duplicate for r in replies)
+        received = subscriber.wait(1000, timeout=60, settle=1.0)
     counts = Counter(body["detail"]["event_sid"] for body in received)
     assert set(counts) == {m.event_sid for m in messages}
     assert max(counts.values()) == 1

@@ -7,6 +7,7 @@ exact patterns, retries then the rule's DLQ, partial batch failures, the proxy e
 from __future__ import annotations
 
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -14,9 +15,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from devstack.api_front import ApiFront, build_proxy_event
-from devstack.config import DevstackConfig
+from devstack.config import DevstackConfig, check_ports_free
 from devstack.emulator import AwsEmulator
 from devstack.functions import Invoker, LocalFunction
 from devstack.logs import Printer, ThreadStdout, condense
@@ -275,3 +277,25 @@ def test_json_log_lines_are_condensed_to_one_readable_line() -> None:
     assert condense("2026-11-26 14:36:18,123 simulator.engine leg ringing") == ("INFO", "simulator.engine leg ringing")
     emf = {"_aws": {"CloudWatchMetrics": [{"Metrics": [{"Name": "LegsCreated"}]}]}, "LegsCreated": [1.0]}
     assert condense(json.dumps(emf)) == ("DEBUG", "metrics LegsCreated=[1.0]")
+
+
+def test_configuration_errors_name_the_variable() -> None:
+    with pytest.raises(ValidationError, match="DEVSTACK_LOG_LEVEL"):
+        DevstackConfig.from_env({"DEVSTACK_LOG_LEVEL": "chatty"})
+    with pytest.raises(ValidationError, match="sim_time_scale"):
+        DevstackConfig.from_env({"SIM_TIME_SCALE": "0"})
+    config = DevstackConfig.from_env({"API_PORT": "0", "SIM_PORT": "0", "AWS_REGION": "eu-west-1"})
+    assert (config.api_port, config.aws_region, config.aws_emulator_port) == (0, "eu-west-1", 4566)
+    picked = config.with_free_ports()
+    assert picked.sim_port > 0 and picked.api_port == 0  # the API binds port 0 itself
+
+
+def test_a_taken_port_is_reported_with_its_variable() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = DevstackConfig(aws_emulator_port=0, sim_port=0, bridge_port=port, api_port=0)
+        with pytest.raises(RuntimeError, match=f"port {port} \\(BRIDGE_PORT\\) is already in use"):
+            check_ports_free(config)
+    check_ports_free(config)  # free again once closed

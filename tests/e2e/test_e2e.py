@@ -18,10 +18,14 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from bridge.fallback import fallback_body
 from devstack.banner import AGENT, BUSY, EXOPHONE, HUMAN, banner
 from devstack.launcher import DevstackProcess, pid_alive
 from devstack.stack import ReadyInfo
-from tests.e2e.conftest import Api, wait_until
+from infra.definitions import FALLBACK_QUEUE
+from legs.eventbridge import to_put_events_entry
+from legs.events import LegEvent
+from tests.e2e.local_api import Api, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -217,3 +221,30 @@ def test_a_killed_devstack_leaves_no_process_behind(tmp_path: Path) -> None:
         for pid in info["child_pids"].values():
             if pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_an_event_the_bridge_spilled_reaches_subscribers_through_redrive(
+    devstack: dict[str, Any], subscriber_queue: tuple[Any, str]
+) -> None:
+    """The fallback queue -> redrive wiring: a spilled entry (as the bridge writes it) ends up on the bus."""
+    sqs, queue_url = subscriber_queue
+    leg_sid = f"spilled-{uuid.uuid4().hex[:12]}"
+    event = LegEvent.model_validate(
+        {
+            "event_sid": f"ev-{leg_sid}",
+            "event_type": "leg_lifecycle_event",
+            "event_name": "leg_answered",
+            "event_timestamp": {"seconds": 1_790_000_000, "nanos": 5},
+            "data": {"leg_sid": leg_sid, "state": "connected", "answered_by": "HUMAN"},
+        }
+    )
+    fallback_url = sqs.get_queue_url(QueueName=f"{devstack['bus_name']}-{FALLBACK_QUEUE.id}")["QueueUrl"]
+    sqs.send_message(QueueUrl=fallback_url, MessageBody=fallback_body(to_put_events_entry(event)))
+
+    def probe() -> dict[str, Any] | None:
+        reply = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        bodies = [json.loads(m["Body"]) for m in reply.get("Messages", [])]
+        return next((b for b in bodies if b["detail"]["data"]["leg_sid"] == leg_sid), None)
+
+    delivered = wait_until(probe, timeout=LEG_TIMEOUT, what="the redriven event on the subscriber's queue", interval=0)
+    assert delivered["detail"]["event_timestamp"] == event.event_timestamp.rfc3339()

@@ -99,12 +99,9 @@ def _default_process(synth_dirs: dict[str, Path]) -> subprocess.Popen[str]:
 @pytest.fixture(scope="session")
 def full(synth_dirs: dict[str, Path], _default_process: subprocess.Popen[str]) -> FullSynth:
     """The in-process synthesis (started after the subprocess so that both run at once)."""
-    from aws_cdk import App
+    from infra.app_builder import build_app, new_app
 
-    from infra.app_builder import build_app
-    from infra.config import cdk_json_context
-
-    app = App(outdir=str(synth_dirs["full"]), context={**cdk_json_context(), **FULL_CONTEXT})
+    app = new_app(outdir=str(synth_dirs["full"]), context=FULL_CONTEXT)
     deployment = build_app(app)
     error = None
     try:

@@ -51,7 +51,7 @@ def test_cdk_nag_is_really_checking(tmp_path: Path) -> None:
 
     from infra import nag
 
-    app = App(outdir=str(tmp_path))
+    app = App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
     stack = Stack(app, "Control")
     sqs.Queue(stack, "Plain", encryption=sqs.QueueEncryption.UNENCRYPTED)
     nag.register(app)

@@ -144,9 +144,12 @@ def test_unknown_leg_is_404(fake_legs: FakeLegs) -> None:
     assert call("GET", f"/legs/{sid('L')}/events")[0] == 404
 
 
-def test_bad_path_parameter_is_422(fake_legs: FakeLegs) -> None:
-    status, _reply, _ = call("GET", "/legs/bad%20sid!")
-    assert status in (404, 422)
+def test_bad_path_parameter_is_422_and_unknown_route_404(fake_legs: FakeLegs) -> None:
+    status, reply, _ = call("GET", "/legs/bad!sid")
+    assert status == 422
+    assert reply["error"]["fields"][0]["field"] == "path.leg_sid"
+    status, reply, _ = call("GET", "/nothing-here")
+    assert status == 404 and reply["error"]["code"] == "not_found"
 
 
 @pytest.mark.parametrize(

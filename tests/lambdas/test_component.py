@@ -180,8 +180,8 @@ def test_two_party_call_answered_bridged_and_ended(recorder: EventRecorder, lamb
         assert status == 200 and leg["state"] == "terminal" and leg["answered_by"] == "HUMAN"
         status, events = api_get(f"/legs/{sid}/events")
         names = [e["event_name"] for e in events["events"]]
-        assert names[0] == "leg_connecting" and names[-1] == "leg_terminated" and "leg_answered" in names
-        assert names.count("leg_answered") == 1
+        assert names[0] == "leg_connecting" and "leg_terminated" in names and names.count("leg_answered") == 1
+        assert {"bridge_created", "leg_joined_bridge"} <= set(names), names  # bridge events join the legs' timelines
     status, call = api_get(f"/calls/{plan_id}")
     assert status == 200 and call["status"] == "completed" and call["bridge_sid"] == final.bridge_sid
 
@@ -199,7 +199,7 @@ def test_duplicate_and_out_of_order_delivery_same_end_state_no_extra_calls(
         _, events = api_get(f"/legs/{attempt.leg_sid}/events")
         names = [e["event_name"] for e in events["events"]]
         assert len(names) == len(set(e["event_sid"] for e in events["events"]))  # each event once
-        assert names[-1] == "leg_terminated"
+        assert "leg_terminated" in names
 
 
 def test_busy_second_leg_is_retried_then_bridged(recorder: EventRecorder, lambda_env: Any, legs: Counting) -> None:

@@ -234,3 +234,13 @@ def test_out_of_order_second_leg(fake_legs: FakeLegs, order: str) -> None:
         deliver(answered(agent_leg, param(plan_id, "agent")))
         deliver(answered(agent_leg, param(plan_id, "agent")))  # new event_sid, same fact
         assert fake_legs.names().count("create_bridge") == 1
+
+
+def test_first_leg_end_delivered_before_its_answer(fake_legs: FakeLegs) -> None:
+    plan_id, customer_leg = place_call()
+    cp = param(plan_id, "customer")
+    answer, end = answered(customer_leg, cp), ended(customer_leg, cp)
+    deliver(end)  # arrives first
+    deliver(answer)  # late: the call is over, so no second leg is dialled
+    assert fake_legs.names() == ["create_leg"]
+    assert (plan(plan_id).status, plan(plan_id).outcome) == ("failed", "abandoned")

@@ -56,6 +56,7 @@ def test_a_leg_ending_ends_the_bridge(client: LegsClient, recorder: EventRecorde
     recorder.wait_for(b, "leg_joined_bridge")
     client.hangup(a)
     recorder.wait_for(bridge.bridge_sid, "bridge_terminal")
+    recorder.wait_for(a, "leg_terminated")
     assert _after(recorder, a, "leg_joined_bridge") == ["leg_left_bridge", "leg_terminated"]
     assert recorder.wait_for(b, "leg_left_bridge")[-1].event_name == "leg_left_bridge"
     assert client.get_leg(b).state == "connected"
@@ -138,7 +139,9 @@ def test_json_shortcuts(client: LegsClient, recorder: EventRecorder) -> None:
 
 
 def test_media_on_a_ringing_leg_fails_to_start(client: LegsClient, recorder: EventRecorder) -> None:
-    sid = client.create_leg(leg_body(recorder, "09163811003", custom_param="r")).leg_sid
+    sid = client.create_leg(
+        leg_body(recorder, "09163811003", custom_param="r", ring_timeout=3000, timeout=3000)
+    ).leg_sid
     recorder.wait_for(sid, "leg_ringing")
     action = client.say(sid, "too early")
     failed = recorder.wait_for(sid, "play_failed_to_start")[-1]

@@ -190,7 +190,8 @@ def test_hangup_while_ringing(recorder: EventRecorder) -> None:
         client = LegsClient(
             base_url=sim.base_url, account_sid="local-account", api_key="local-key", api_token="local-token"
         )
-        sid = client.create_leg(leg_body(recorder, "09163811003", custom_param="hr")).leg_sid
+        body = leg_body(recorder, "09163811003", custom_param="hr", ring_timeout=3000, timeout=3000)
+        sid = client.create_leg(body).leg_sid
         recorder.wait_for(sid, "leg_ringing")
         client.hangup(sid)
         events = recorder.wait_for(sid, "leg_terminated")

@@ -12,7 +12,14 @@ from legs.client import LegsClient
 from simulator.config import SimulatorConfig
 from tests.simulator.conftest import Raw, leg_body
 from tests.support.ports import free_port
-from tests.support.simulator import LOCAL_CREDENTIALS, ROOT, EventRecorder, running_simulator, simulator_process
+from tests.support.simulator import (
+    LOCAL_CREDENTIALS,
+    ROOT,
+    EventRecorder,
+    running_simulator,
+    simulator_process,
+    wait_for_records,
+)
 
 pytestmark = pytest.mark.component
 
@@ -49,15 +56,13 @@ def test_push_deadline_and_unreachable_endpoint() -> None:
         client = LegsClient(base_url=sim.base_url, **LOCAL_CREDENTIALS)
         rec.delay = 0.5  # longer than the push deadline
         sid = client.create_leg(leg_body(rec, "09163811005")).leg_sid
-        rec.wait_until(lambda _: rec.calls >= 3)
-        assert sim.wait_idle(10)
-        record = client.external_events(sid)[0]
+        record = wait_for_records(client, sid)[0]
+        assert rec.calls == 3
         assert not record.endpoint_response and record.error.startswith("DEADLINE_EXCEEDED")
         rec.delay = 0
         nowhere = f"grpc://127.0.0.1:{free_port()}"
         sid = client.create_leg({**leg_body(rec, "09163811005"), "leg_event_endpoint": nowhere}).leg_sid
-        assert sim.wait_idle(15)
-        record = client.external_events(sid)[0]
+        record = wait_for_records(client, sid)[0]
         assert not record.endpoint_response and record.error.startswith("UNAVAILABLE")
         assert record.model_extra["endpoint"] == nowhere
 
@@ -135,6 +140,15 @@ def test_config_from_env() -> None:
     assert (config.port, config.time_scale, config.api_key, config.inbound_endpoint) == (9999, 0.5, "k", "grpc://h:1")
     with pytest.raises(ValueError, match="SIM_CPS_LIMIT"):
         SimulatorConfig.from_env({"SIM_CPS_LIMIT": "lots"})
+    for bad, reason in [
+        ({"SIM_TIME_SCALE": "-1"}, "SIM_TIME_SCALE"),
+        ({"SIM_PORT": "70000"}, "SIM_PORT"),
+        ({"SIM_TALK_SECONDS": "-3"}, "talk_seconds"),
+        ({"SIM_PUSH_ATTEMPTS": "0"}, "SIM_PUSH_ATTEMPTS"),
+        ({"SIM_INBOUND_ENDPOINT": "localhost:1"}, "SIM_INBOUND_ENDPOINT"),
+    ]:
+        with pytest.raises(ValueError, match=reason):
+            SimulatorConfig.from_env(bad)
 
 
 def test_python_m_simulator(recorder: EventRecorder) -> None:

@@ -46,6 +46,18 @@ def running_simulator(**overrides: Any) -> Iterator[Simulator]:
         sim.stop()
 
 
+def wait_for_records(client: Any, sid: str, count: int = 1, timeout: float = 15.0) -> list[Any]:
+    """Poll ``GET /legs/{sid}/external-events`` until it lists ``count`` finished deliveries."""
+    deadline = time.monotonic() + timeout
+    while True:
+        records = client.external_events(sid)
+        if len(records) >= count:
+            return records
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(records)} delivery records for {sid} after {timeout}s, wanted {count}")
+        time.sleep(0.02)
+
+
 @contextmanager
 def simulator_process(time_scale: float = 0.01, env: dict[str, str] | None = None) -> Iterator[str]:
     """``python -m simulator`` as a subprocess; yields its base URL once it printed its ready line."""
@@ -128,6 +140,7 @@ class EventRecorder:
         with self._cond:
             self.calls += 1
             failure = self._fail.pop(0) if self._fail else None
+            self._cond.notify_all()  # wait_until predicates may look at calls
         if self.delay:
             time.sleep(self.delay)
         if failure is not None:
@@ -163,4 +176,5 @@ class EventRecorder:
         return self.for_sid(sid)
 
     def names_unlocked(self, sid: str) -> list[str]:
+        """Like :meth:`names`, for use inside a :meth:`wait_until` predicate (the lock is held)."""
         return [e.event_name for e in self.events if e.leg_sid == sid or (e.bridge_resource and e.bridge_sid == sid)]
