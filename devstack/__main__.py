@@ -22,6 +22,11 @@ from devstack.stack import Devstack, ReadyInfo
 log = logging.getLogger("devstack")
 
 READY_PREFIX = "DEVSTACK READY "
+ENV_HELP = """environment (0 = any free port):
+  AWS_EMULATOR_PORT 4566   SIM_PORT 8080   BRIDGE_PORT 50051   API_PORT 3000   AWS_REGION us-east-1
+  SIM_TIME_SCALE 0.2 (1 = real time)   SIM_TALK_SECONDS 20   DEVSTACK_LOG_LEVEL INFO
+  DEVSTACK_MAX_RECEIVE_COUNT 3         other SIM_* / BRIDGE_* go to the simulator / bridge as they are
+see docs/DEVSTACK.md"""
 
 
 def write_ready_file(path: Path, info: ReadyInfo) -> None:
@@ -32,7 +37,12 @@ def write_ready_file(path: Path, info: ReadyInfo) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack",
+        description="The whole adapter locally (AWS emulator, simulator, bridge, functions, local API) until Ctrl-C.",
+        epilog=ENV_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--ready-file", type=Path, help="write the ports (JSON) here once everything is up")
     parser.add_argument("--no-banner", action="store_true", help="only the one-line READY record, no banner")
     args = parser.parse_args(argv)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
+from collections.abc import MutableMapping
 from typing import Any
 
 import boto3
@@ -24,7 +24,7 @@ DUMMY_SECRET = "devstack"
 _FOREIGN_AWS_SETTINGS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
 
-def scrub_aws_settings(environ: dict[str, str] | os._Environ[str]) -> list[str]:
+def scrub_aws_settings(environ: MutableMapping[str, str]) -> list[str]:
     """Remove what would send an SDK to real AWS (or fail on a missing profile); returns the names removed."""
     names = [n for n in environ if n in _FOREIGN_AWS_SETTINGS or n.startswith("AWS_ENDPOINT_URL_")]
     for name in names:

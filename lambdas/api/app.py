@@ -54,6 +54,7 @@ def _responses(*codes: int) -> dict[int, dict[str, Any]]:
         404: "Unknown resource",
         409: "A request with this Idempotency-Key is in progress",
         422: "Validation failed: the fields and reasons are listed",
+        415: "The body is not JSON",
         429: "Exotel throttled the request: see Retry-After",
         502: "Exotel could not be reached or answered oddly",
     }
@@ -143,7 +144,7 @@ LegSid = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9
     "/legs",
     summary="Create a leg",
     description="Exotel's Create Leg; `leg_event_endpoint` defaults to the deployed bridge.",
-    responses={**_ok(202, LegCreatedView, "Exotel accepted the leg"), **_responses(400, 409, 422, 429, 502)},
+    responses={**_ok(202, LegCreatedView, "Exotel accepted the leg"), **_responses(400, 409, 415, 422, 429, 502)},
     tags=["legs"],
 )
 def create_leg(
@@ -182,7 +183,10 @@ def get_leg_events(leg_sid: LegSid) -> LegEvents:
 @app.post(
     "/legs/<leg_sid>/actions",
     summary="Act on a leg: ExoML, or a shortcut (hangup, say, play)",
-    responses={**_ok(202, ActionAcceptedView, "Exotel accepted the action"), **_responses(400, 404, 422, 429, 502)},
+    responses={
+        **_ok(202, ActionAcceptedView, "Exotel accepted the action"),
+        **_responses(400, 404, 415, 422, 429, 502),
+    },
     tags=["legs"],
 )
 def leg_action(leg_sid: LegSid, body: Annotated[LegActionBody, Body()]) -> Response[ActionAcceptedView]:
@@ -205,7 +209,7 @@ def leg_action(leg_sid: LegSid, body: Annotated[LegActionBody, Body()]) -> Respo
     description="Stores a call plan and dials the first party; the rest happens as the legs' events arrive.",
     responses={
         202: {"description": "The plan is stored and the first leg dialled"},
-        **_responses(400, 409, 422, 429, 502),
+        **_responses(400, 409, 415, 422, 429, 502),
     },
     tags=["calls"],
 )

@@ -78,6 +78,13 @@ def test_malformed_json_is_a_client_error(fake_legs: FakeLegs) -> None:
     assert reply["error"]["code"] == "validation_error"
 
 
+@pytest.mark.parametrize("media", ["text/plain", "multipart/form-data", "application/x-www-form-urlencoded"])
+def test_a_body_that_is_not_json_is_415(fake_legs: FakeLegs, media: str) -> None:
+    status, reply, _ = call("POST", "/legs", raw_body="contact_uri=1", headers={"Content-Type": media})
+    assert status == 415 and reply["error"]["code"] == "unsupported_media_type"
+    assert fake_legs.calls == []
+
+
 def test_missing_default_endpoint_is_a_clear_400(fake_legs: FakeLegs, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BRIDGE_ENDPOINT")
     status, reply, _ = call("POST", "/legs", LEG)

@@ -14,9 +14,7 @@ from tests.lambdas.kit import Context, api_event
 def api_wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length).decode("utf-8", "replace") if length else None
-    headers = {
-        key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")
-    }
+    headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")}
     if environ.get("CONTENT_TYPE"):
         headers["Content-Type"] = environ["CONTENT_TYPE"]
     path = environ.get("PATH_INFO") or "/"

@@ -27,11 +27,11 @@ import pytest
 from legs.pb import exotel_legs_pb2 as pb
 from legs.pb import exotel_legs_pb2_grpc as pb_grpc
 from legs.wire import event_to_proto
-from tests.reliability.conftest import Bridge, Resources, bridge_env, size
+from tests.reliability.conftest import FULL, Bridge, Resources, bridge_env, size
 from tests.support.faultproxy import FaultProxy
 from tests.support.moto_server import MotoServer
 
-EVENTS = size(3_000, 100_000)
+EVENTS = size(2_000, 100_000)
 CONCURRENCY = 64
 #: Codes a sender may get for an event that was not acknowledged: each tells it to retry later.
 RETRYABLE = {"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "CANCELLED"}
@@ -49,20 +49,32 @@ def event(run: str, index: int) -> pb.CallbackEvent:
     )
 
 
-class Collected:
-    """Event sids seen on each queue, across every drain (before each restart and at the end)."""
+class Collected(threading.Thread):
+    """Drains the subscriber and fallback queues all along (moto is slow to read thousands at
+    once), and once more before each emulator restart; counts the event sids seen on each."""
 
-    def __init__(self) -> None:
+    def __init__(self, resources: Resources) -> None:
+        super().__init__(name="drainer", daemon=True)
+        self.resources = resources
         self.subscriber: Counter[str] = Counter()
         self.fallback: Counter[str] = Counter()
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # held while draining, and by the chaos thread around a restart
+        self.stop_flag = threading.Event()
+        self.error: BaseException | None = None
 
-    def drain(self, resources: Resources) -> None:
-        sub = resources.drain(resources.subscriber_url)
-        fb = resources.drain(resources.fallback_url)
-        with self.lock:
-            self.subscriber.update(body["detail"]["event_sid"] for body in sub)
-            self.fallback.update(body["_attributes"].get("event_sid") or _detail_sid(body) for body in fb)
+    def drain(self) -> None:
+        sub = self.resources.drain(self.resources.subscriber_url, quiet_polls=1)
+        fb = self.resources.drain(self.resources.fallback_url, quiet_polls=1)
+        self.subscriber.update(body["detail"]["event_sid"] for body in sub)
+        self.fallback.update(body["_attributes"].get("event_sid") or _detail_sid(body) for body in fb)
+
+    def run(self) -> None:
+        while not self.stop_flag.wait(0.3):
+            try:
+                with self.lock:
+                    self.drain()
+            except Exception as exc:  # the emulator may be down for a moment: not a failure by itself
+                self.error = exc
 
 
 def _detail_sid(body: dict[str, Any]) -> str:
@@ -122,15 +134,22 @@ class Chaos(threading.Thread):
         self.done["refused"] += 1
         # the emulator stopped and started again, behind a refusing proxy
         time.sleep(0.5)  # let requests the proxy already forwarded finish inside the emulator
-        self.collected.drain(self.resources)
-        self.moto.restart()
-        self.resources.provision()
+        with self.collected.lock:
+            self.collected.drain()  # what it holds now would die with it
+            self.moto.restart()
+            self.resources.provision()
         proxy.accept()
         self.done["emulator-restart"] += 1
 
 
-async def _send(target: str, messages: list[pb.CallbackEvent], deadline_s: float) -> dict[str, str]:
+async def _send(
+    target: str, messages: list[pb.CallbackEvent], deadline_s: float, rate: float | None = None
+) -> dict[str, str]:
+    """Send with CONCURRENCY callers (at most ``rate`` per second); the final status per event_sid."""
     outcome: dict[str, str] = {}
+    loop = asyncio.get_running_loop()
+    begin = loop.time()
+    issued = 0
     async with grpc.aio.insecure_channel(target) as channel:
         stub = pb_grpc.LegEventServiceStub(channel)
         queue: asyncio.Queue[pb.CallbackEvent] = asyncio.Queue()
@@ -138,8 +157,12 @@ async def _send(target: str, messages: list[pb.CallbackEvent], deadline_s: float
             queue.put_nowait(message)
 
         async def worker() -> None:
+            nonlocal issued
             while not queue.empty():
                 message = queue.get_nowait()
+                if rate:
+                    issued += 1
+                    await asyncio.sleep(max(0.0, begin + issued / rate - loop.time()))
                 try:
                     reply = await stub.TriggerCallbackEvent(message, timeout=deadline_s)
                     outcome[message.event_sid] = "DUPLICATE" if reply.duplicate else "OK"
@@ -160,21 +183,18 @@ def moto() -> Iterator[MotoServer]:
 def test_no_acknowledged_event_is_lost_under_faults(moto: MotoServer) -> None:
     run = uuid.uuid4().hex[:8]
     resources = Resources(moto.url, f"rel{run}").provision()
-    collected = Collected()
+    collected = Collected(resources)
     with FaultProxy(moto.url) as proxy:
         bridge = Bridge(bridge_env(resources, proxy.url))
         chaos = Chaos(proxy, moto, resources, collected)
         try:
             messages = [event(run, i) for i in range(EVENTS)]
             chaos.start()
+            collected.start()
             started = time.monotonic()
-            # enough time for a whole chaos cycle even in the bounded run: pace in slices
-            outcome: dict[str, str] = {}
-            slices = 8
-            per = (len(messages) + slices - 1) // slices
-            for k in range(slices):
-                outcome.update(asyncio.run(_send(bridge.target, messages[k * per : (k + 1) * per], 5.0)))
-                print(f"slice {k}: {time.monotonic() - started:.1f}s {dict(chaos.done)}", flush=True)
+            # bounded run: spread over ~10 s so that every fault of a chaos cycle meets traffic
+            rate = None if FULL else EVENTS / 10
+            outcome = asyncio.run(_send(bridge.target, messages, 5.0, rate))
             elapsed = time.monotonic() - started
             # keep the chaos running until it completed at least one full cycle
             while chaos.done["emulator-restart"] < 1 and chaos.is_alive():
@@ -187,10 +207,13 @@ def test_no_acknowledged_event_is_lost_under_faults(moto: MotoServer) -> None:
             # faults over: whatever was not acknowledged is re-sent, as Exotel would
             unacked = [m for m in messages if outcome[m.event_sid] not in ("OK", "DUPLICATE")]
             retried = asyncio.run(_send(bridge.target, unacked, 10.0)) if unacked else {}
-            print(f"re-sent {len(unacked)}; draining", flush=True)
-            collected.drain(resources)
+            collected.stop_flag.set()
+            collected.join(60)
+            with collected.lock:
+                collected.drain()
         finally:
             chaos.stop_flag.set()
+            collected.stop_flag.set()
             bridge.terminate()
 
     codes = Counter(outcome.values())
