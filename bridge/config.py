@@ -37,6 +37,7 @@ ENV_VARS: dict[str, str] = {
     "BRIDGE_DEDUP_SIZE": "dedup_size",
     "BRIDGE_DEDUP_TTL_S": "dedup_ttl_s",
     "BRIDGE_SHUTDOWN_GRACE_S": "shutdown_grace_s",
+    "BRIDGE_DRAIN_DELAY_S": "drain_delay_s",
     "BRIDGE_KEEPALIVE_TIME_S": "keepalive_time_s",
     "BRIDGE_KEEPALIVE_TIMEOUT_S": "keepalive_timeout_s",
     "BRIDGE_MAX_CONNECTION_AGE_S": "max_connection_age_s",
@@ -82,6 +83,7 @@ class BridgeConfig(BaseModel):
 
     # server
     shutdown_grace_s: float = Field(default=20.0, ge=0, le=3600)
+    drain_delay_s: float = Field(default=0.0, ge=0, le=600)  # NOT_SERVING but still accepting, for LB deregistration
     keepalive_time_s: float = Field(default=30.0, gt=0)
     keepalive_timeout_s: float = Field(default=10.0, gt=0)
     max_connection_age_s: float = Field(default=300.0, ge=0)  # 0: unlimited

@@ -168,9 +168,11 @@ class BridgeServer:
         logger.info("bridge draining", grace_s=grace)
         if self._health is not None:
             await self._health.enter_graceful_shutdown()
+        if self.config.drain_delay_s > 0:  # let load balancers see NOT_SERVING before calls are refused
+            await asyncio.sleep(min(self.config.drain_delay_s, grace))
         if self._server is not None:
             # In-flight RPCs wait for their events to be durable; the publisher keeps running meanwhile.
-            await self._server.stop(grace)
+            await self._server.stop(max(0.0, ends - loop.time()))
         for batcher in (self._publisher, self._fallback):
             if batcher is not None:
                 await batcher.drain(max(0.0, ends - loop.time()))

@@ -19,7 +19,7 @@ logger, tracer, metrics = powertools(SERVICE)
 
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-@logger.inject_lambda_context(correlation_id_path="detail.event_sid")
+@logger.inject_lambda_context(correlation_id_path="detail.event_sid", clear_state=True)
 @event_parser(model=LegBusEvent)
 def handler(event: LegBusEvent, context: Any) -> dict[str, Any]:
     return react(event.detail, context, service=SERVICE, decide=decide_amd, logger=logger, metrics=metrics)

@@ -34,7 +34,7 @@ def unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
 
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response = unsupported_media_type(event) or app.resolve(event, context)
     status = int(response.get("statusCode", 0))

@@ -27,7 +27,7 @@ def record(event: LegEvent) -> dict[str, Any]:
 
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-@logger.inject_lambda_context(correlation_id_path="detail.event_sid")
+@logger.inject_lambda_context(correlation_id_path="detail.event_sid", clear_state=True)
 @event_parser(model=LegBusEvent)
 def handler(event: LegBusEvent, context: Any) -> dict[str, Any]:
     detail = event.detail

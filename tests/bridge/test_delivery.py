@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
@@ -22,8 +23,16 @@ from tests.bridge.samples import ALL_SAMPLES, SEED_EVENTS
 pytestmark = pytest.mark.component
 
 
-def send_all(target: str, messages: list[pb.CallbackEvent], concurrency: int = 1000) -> list[object]:
-    """Send concurrently over one HTTP/2 channel; returns the reply or the grpc.aio.AioRpcError per message."""
+def send_all(
+    target: str,
+    messages: list[pb.CallbackEvent],
+    concurrency: int = 1000,
+    replied_at: list[float] | None = None,
+) -> list[object]:
+    """Send concurrently over one HTTP/2 channel; returns the reply or the grpc.aio.AioRpcError per message.
+
+    ``replied_at`` collects the monotonic time of every OK reply as it comes.
+    """
 
     async def run() -> list[object]:
         async with grpc.aio.insecure_channel(target) as channel:
@@ -33,9 +42,12 @@ def send_all(target: str, messages: list[pb.CallbackEvent], concurrency: int = 1
             async def one(message: pb.CallbackEvent) -> object:
                 async with gate:
                     try:
-                        return await client.TriggerCallbackEvent(message, timeout=30)
+                        reply = await client.TriggerCallbackEvent(message, timeout=30)
                     except grpc.aio.AioRpcError as exc:
                         return exc
+                    if replied_at is not None:
+                        replied_at.append(time.monotonic())
+                    return reply
 
             return await asyncio.gather(*(one(m) for m in messages))
 
@@ -131,4 +143,5 @@ def test_health_and_reflection_answer(stack: AwsStack, start_bridge) -> None:
     symbol = reflection_pb2.ServerReflectionRequest(file_containing_symbol="exotel.legs.v1.LegEventService")
     described = list(reflection.ServerReflectionInfo(iter([symbol]), metadata=[("authorization", "Bearer s3cret")]))
     assert described[0].file_descriptor_response.file_descriptor_proto
-    assert json.loads(bridge.lines[[i for i, x in enumerate(bridge.lines) if "bridge ready" in x][0]])["auth"] is True
+    ready = next(line for line in bridge.lines if "bridge ready" in line)
+    assert json.loads(ready)["auth"] is True

@@ -192,8 +192,8 @@ def test_no_acknowledged_event_is_lost_under_faults(moto: MotoServer) -> None:
             chaos.start()
             collected.start()
             started = time.monotonic()
-            # bounded run: spread over ~10 s so that every fault of a chaos cycle meets traffic
-            rate = None if FULL else EVENTS / 10
+            # bounded run: spread over ~15 s so that every fault of a chaos cycle meets traffic
+            rate = None if FULL else EVENTS / 15
             outcome = asyncio.run(_send(bridge.target, messages, 5.0, rate))
             elapsed = time.monotonic() - started
             # keep the chaos running until it completed at least one full cycle
