@@ -37,7 +37,9 @@ class LocalFunction:
     handler: Handler | None = None
     invocations: int = 0
     errors: int = 0
-    _count_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: One execution environment per function: Lambda never runs two invocations in one environment at once,
+    #: and the handlers' module-level Powertools objects (Logger keys, BatchProcessor) rely on that.
+    environment: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def load(self, service_env: dict[str, str]) -> None:
         """Import the handler module with the function's own Powertools service name in the environment.
@@ -81,26 +83,27 @@ class Invoker:
         self._region = region
 
     def invoke(self, function: LocalFunction, event: dict[str, Any]) -> Invocation:
+        """One invocation at a time per function (its one environment); other functions run meanwhile."""
         if function.handler is None:
             raise HandlerMissing(function.module)
-        context = LambdaContext(
-            function.name,
-            memory_limit_in_mb=function.memory_mb,
-            timeout_seconds=function.timeout_seconds,
-            region=self._region,
-        )
-        self._stdout.source = function.name
-        started = time.monotonic()
         outcome = Invocation()
-        try:
-            outcome.result = function.handler(event, context)
-        except Exception as exc:  # the runner decides: retry, DLQ, or 502
-            outcome.error = exc
-        finally:
-            self._stdout.flush()
-            self._stdout.source = None
-        outcome.duration_ms = (time.monotonic() - started) * 1000
-        with function._count_lock:
+        with function.environment:
+            context = LambdaContext(
+                function.name,
+                memory_limit_in_mb=function.memory_mb,
+                timeout_seconds=function.timeout_seconds,
+                region=self._region,
+            )
+            self._stdout.source = function.name
+            started = time.monotonic()
+            try:
+                outcome.result = function.handler(event, context)
+            except Exception as exc:  # the runner decides: retry, DLQ, or 502
+                outcome.error = exc
+            finally:
+                self._stdout.flush()
+                self._stdout.source = None
+            outcome.duration_ms = (time.monotonic() - started) * 1000
             function.invocations += 1
             function.errors += outcome.error is not None
         if outcome.error is not None:

@@ -14,7 +14,6 @@ import json
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,7 +26,6 @@ log = logging.getLogger("devstack.runner")
 
 POLL_WAIT_SECONDS = 1  # long poll; bounds how long stop() waits for a poller
 RETRY_BACKOFF_SECONDS = (1, 2, 4)  # visibility after a failed attempt (Lambda's async retries, faster)
-EVENT_CONCURRENCY = 4  # parallel invocations per rule queue
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,6 @@ class LambdaRunner:
         self._region = region
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._pools: list[ThreadPoolExecutor] = []
 
     def start(self) -> None:
         for trigger in self._triggers:
@@ -70,14 +67,10 @@ class LambdaRunner:
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.1, deadline - time.monotonic()))
-        for pool in self._pools:
-            pool.shutdown(wait=True, cancel_futures=True)
 
     # ---- polling --------------------------------------------------------------------------------
     def _poll(self, trigger: QueueTrigger) -> None:
         sqs = self._emulator.client("sqs")
-        pool = ThreadPoolExecutor(EVENT_CONCURRENCY, thread_name_prefix=f"fn-{trigger.function.name}")
-        self._pools.append(pool)
         visibility = int(trigger.function.timeout_seconds) + 5
         while not self._stop.is_set():
             try:
@@ -98,8 +91,8 @@ class LambdaRunner:
             messages = reply.get("Messages", [])
             try:
                 if trigger.kind == "eventbridge":
-                    for future in [pool.submit(self._one_event, sqs, trigger, message) for message in messages]:
-                        future.result()
+                    for message in messages:  # one invocation per event, as EventBridge invokes Lambda
+                        self._one_event(sqs, trigger, message)
                 elif messages:
                     self._batch(sqs, trigger, messages)
             except Exception as exc:  # the queue keeps the messages: they come back after their visibility timeout

@@ -27,17 +27,7 @@ from infra.nag import acknowledge
 from infra.stateful import StatefulStack
 
 #: What the image build needs from the repository; everything else stays out of the Docker context.
-IMAGE_CONTEXT_EXCLUDE = [
-    "*",
-    "!bridge",
-    "!legs",
-    "!protos",
-    "!requirements.txt",
-    "!requirements-bridge.txt",
-    "!pyproject.toml",
-    "**/__pycache__",
-    "**/*.pyc",
-]
+IMAGE_CONTEXT_EXCLUDE = ["*", "!bridge", "!legs", "**/__pycache__", "**/*.pyc"]  # = bridge/Dockerfile.dockerignore
 #: The bridge image's Dockerfile, relative to the repository root (the build context).
 BRIDGE_DOCKERFILE = "bridge/Dockerfile"
 HEALTH_CHECK_PATH = "/grpc.health.v1.Health/Check"
@@ -134,7 +124,15 @@ class BridgeServiceStack(Stack):
             secrets=secrets or None,
             logging=ecs.LogDrivers.aws_logs(stream_prefix="bridge", log_group=self.log_group),
             port_mappings=[ecs.PortMapping(container_port=config.bridge_port, protocol=ecs.Protocol.TCP)],
-            stop_timeout=Duration.seconds(30),
+            stop_timeout=Duration.seconds(30),  # above the bridge's 20 s drain (BRIDGE_SHUTDOWN_GRACE_S)
+            # The image's own HEALTHCHECK, which ECS ignores unless the task definition repeats it.
+            health_check=ecs.HealthCheck(
+                command=["CMD", "python", "-m", "bridge.healthcheck"],
+                interval=Duration.seconds(15),
+                timeout=Duration.seconds(5),
+                retries=3,
+                start_period=Duration.seconds(10),
+            ),
             readonly_root_filesystem=True,
         )
         execution_policy = task.obtain_execution_role().node.find_child("DefaultPolicy")
@@ -206,15 +204,15 @@ class BridgeServiceStack(Stack):
             "itself would need yet another bucket.",
         )
         if Token.is_unresolved(self.region):
-            # Env-agnostic synthesis (aws_region: null): ELB's log-delivery account depends on the region.
+            # Region-agnostic synthesis (aws_region: ""): ELB's log-delivery account depends on the region.
             acknowledge(
                 self.load_balancer,
                 "AwsSolutions-ELB2",
                 "Access logs need the region's ELB log-delivery account; this synthesis is region-agnostic "
-                "(aws_region: null). Set aws_region to get access logs.",
+                '(aws_region: ""). Set aws_region to get access logs.',
             )
             Annotations.of(self.load_balancer).add_warning_v2(
-                "exotel-legs:no-access-logs", "aws_region is null: load balancer access logs are off"
+                "exotel-legs:no-access-logs", "aws_region is empty: load balancer access logs are off"
             )
         else:
             self.load_balancer.log_access_logs(access_logs, prefix="bridge-alb")

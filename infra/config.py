@@ -28,7 +28,7 @@ class DeployConfig(BaseModel):
     aws_region: str | None = Field(
         default="ap-south-1",
         pattern=r"^[a-z]{2}(-[a-z]+)+-\d$",
-        description="Region of the stacks; null = env-agnostic",
+        description='Region of the stacks; "" = region-agnostic',
     )
     aws_account: str | None = Field(default=None, description="Account to pin the stacks to; none = env-agnostic")
     stack_prefix: str = Field(default="ExotelLegs", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,40}$")

@@ -98,6 +98,21 @@ def test_both_unreachable_answers_unavailable_and_a_later_retry_succeeds(
     assert [b["detail"]["event_sid"] for b in received] == [message.event_sid]
 
 
+def health_during_drain(target: str, within: float = 3.0) -> str:
+    """Poll the health service until it stops saying SERVING; returns what it said then."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    deadline = time.monotonic() + within
+    with grpc.insecure_channel(target) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            status = health.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+            if status != health_pb2.HealthCheckResponse.SERVING:
+                return health_pb2.HealthCheckResponse.ServingStatus.Name(status)
+            time.sleep(0.02)
+    return "SERVING"
+
+
 def test_sigterm_during_load_loses_nothing_acknowledged(stack: AwsStack, proxy: FaultProxy, start_bridge) -> None:
     bridge = start_bridge(
         bridge_env(
@@ -106,7 +121,7 @@ def test_sigterm_during_load_loses_nothing_acknowledged(stack: AwsStack, proxy: 
             BRIDGE_PUBLISH_DEADLINE_MS="5000",
             BRIDGE_SHUTDOWN_GRACE_S="15",
             BRIDGE_MAX_IN_FLIGHT="2",
-            BRIDGE_DRAIN_DELAY_S="0.5",
+            BRIDGE_DRAIN_DELAY_S="1.0",
         )
     )
     proxy.delay(seconds=0.15, count=-1, target="PutEvents")  # slow bus: SIGTERM lands with work in flight
@@ -127,6 +142,7 @@ def test_sigterm_during_load_loses_nothing_acknowledged(stack: AwsStack, proxy: 
         assert len(subscriber.bodies) >= 20, "load never got going"
         sigterm_at = time.monotonic()
         bridge.proc.send_signal(15)
+        assert health_during_drain(bridge.target) == "NOT_SERVING"
         code = bridge.proc.wait(timeout=30)
         sender.join(timeout=60)
         acked = {m.event_sid for m, r in zip(messages, results, strict=True) if isinstance(r, pb.CallbackEventResponse)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -299,3 +300,36 @@ def test_a_taken_port_is_reported_with_its_variable() -> None:
         with pytest.raises(RuntimeError, match=f"port {port} \\(BRIDGE_PORT\\) is already in use"):
             check_ports_free(config)
     check_ports_free(config)  # free again once closed
+
+
+def test_a_function_runs_one_invocation_at_a_time_but_functions_run_side_by_side(invoker: Invoker) -> None:
+    """One execution environment per function, as Lambda gives each concurrent invocation its own."""
+    running: dict[str, int] = {"a": 0, "b": 0}
+    most: dict[str, int] = {"a": 0, "b": 0}
+    both_at_once = threading.Event()
+    guard = threading.Lock()
+
+    def make(name: str) -> Any:
+        def handler(event: dict[str, Any], context: Any) -> None:
+            with guard:
+                running[name] += 1
+                most[name] = max(most[name], running[name])
+                if running["a"] and running["b"]:
+                    both_at_once.set()
+            time.sleep(0.05)
+            with guard:
+                running[name] -= 1
+
+        return handler
+
+    functions = {name: LocalFunction(name, "test", handler=make(name)) for name in ("a", "b")}
+    threads = [
+        threading.Thread(target=invoker.invoke, args=(functions[name], {})) for name in ("a", "b") for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(BOUND)
+    assert most == {"a": 1, "b": 1}
+    assert both_at_once.is_set()
+    assert functions["a"].invocations == functions["b"].invocations == 4

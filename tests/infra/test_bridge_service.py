@@ -51,6 +51,9 @@ def test_task_is_arm64_fargate_with_the_bridge_image(bridge: Template, full: Ful
     source = images[0]["source"]
     assert source["dockerFile"] == "bridge/Dockerfile"
     assert source["platform"] == "linux/arm64"
+    context = full.assembly.outdir / source["directory"]
+    assert sorted(p.name for p in context.iterdir()) == ["bridge", "legs"]  # what the Dockerfile copies
+    assert (context / "bridge" / "Dockerfile").is_file() and (context / "legs" / "events.py").is_file()
 
 
 def test_container_environment_secret_and_logs(full: FullSynth) -> None:
@@ -67,6 +70,7 @@ def test_container_environment_secret_and_logs(full: FullSynth) -> None:
     assert [s["Name"] for s in container["Secrets"]] == ["BRIDGE_AUTH_TOKEN"]
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     assert container["ReadonlyRootFilesystem"] is True
+    assert container["HealthCheck"]["Command"] == ["CMD", "python", "-m", "bridge.healthcheck"]
     groups = full.assembly.resources(BRIDGE, "AWS::Logs::LogGroup")
     assert groups and all(g["Properties"]["RetentionInDays"] == 30 for g in groups.values())
 

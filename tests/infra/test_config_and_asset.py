@@ -44,6 +44,8 @@ def test_cli_strings_are_coerced() -> None:
     assert config.bridge_auth_token is True
     assert config.source_cidrs == ("203.0.113.0/24", "2001:db8::/32")
     assert config.bridge_min_tasks == 3
+    assert config.aws_region == "ap-south-1"
+    assert DeployConfig.from_context(_Node({"aws_region": ""})).aws_region is None  # region-agnostic
 
 
 @pytest.mark.parametrize(

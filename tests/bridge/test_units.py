@@ -1,0 +1,296 @@
+"""Unit tests of the batcher, publisher, fallback, dedup cache and config (in-process fakes only)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+import pytest
+
+from bridge.batcher import Item, Unavailable
+from bridge.config import BridgeConfig, ConfigError
+from bridge.dedup import RecentEvents
+from bridge.fallback import FallbackQueue, fallback_body
+from bridge.metrics import BridgeMetrics, Reservoir
+from bridge.publisher import EventBusPublisher, spill_nowhere
+from bridge.server import BridgeServer
+from legs.pb import exotel_legs_pb2_grpc as pb_grpc
+from tests.bridge.conftest import make_event
+
+
+class FakeBus:
+    """Records PutEvents calls; ``script`` decides each entry's fate by call number and index."""
+
+    def __init__(self, script: Any = None, delay: float = 0.0) -> None:
+        self.calls: list[list[dict]] = []
+        self.script = script or (lambda call, index, entry: None)
+        self.delay = delay
+        self.concurrent = 0
+        self.max_concurrent = 0
+        self._lock = threading.Lock()
+
+    def put_events(self, *, Entries: list[dict]) -> dict:
+        with self._lock:
+            self.calls.append(list(Entries))
+            call = len(self.calls)
+            self.concurrent += 1
+            self.max_concurrent = max(self.max_concurrent, self.concurrent)
+        try:
+            if self.delay:
+                time.sleep(self.delay)
+            results = []
+            for index, entry in enumerate(Entries):
+                outcome = self.script(call, index, entry)
+                if isinstance(outcome, Exception):
+                    raise outcome
+                results.append({"ErrorCode": outcome, "ErrorMessage": "fake"} if outcome else {"EventId": "x"})
+            return {"FailedEntryCount": sum(1 for r in results if "ErrorCode" in r), "Entries": results}
+        finally:
+            with self._lock:
+                self.concurrent -= 1
+
+
+class FakeSqs:
+    def __init__(self, fail: bool = False) -> None:
+        self.batches: list[list[dict]] = []
+        self.fail = fail
+
+    def send_message_batch(self, *, QueueUrl: str, Entries: list[dict]) -> dict:
+        if self.fail:
+            raise ConnectionError("sqs down")
+        self.batches.append(Entries)
+        return {"Successful": [{"Id": e["Id"]} for e in Entries], "Failed": []}
+
+
+def entry(i: int, detail_bytes: int = 100) -> dict:
+    return {
+        "Source": "exotel.legs",
+        "DetailType": "leg_ringing",
+        "Detail": json.dumps({"event_sid": f"e{i}", "pad": "x" * detail_bytes}),
+        "EventBusName": "b",
+        "Time": datetime(2024, 1, 2, 3, 4, 5, 600000, tzinfo=UTC),
+    }
+
+
+async def publish(
+    bus: FakeBus,
+    entries: list[dict],
+    sizes: list[int] | None = None,
+    *,
+    deadline: float = 5.0,
+    sqs: FakeSqs | None = None,
+    **kwargs: Any,
+) -> tuple[list[object], BridgeMetrics]:
+    loop = asyncio.get_running_loop()
+    metrics = BridgeMetrics("Test", "bridge")
+    with ThreadPoolExecutor(8) as executor:
+        fallback = None
+        if sqs is not None:
+            fallback = FallbackQueue(sqs, "http://q", executor=executor, metrics=metrics, deadline_s=0.3)
+            fallback.start()
+        spill = fallback.spill if fallback else spill_nowhere(metrics)
+        publisher = EventBusPublisher(bus, executor=executor, spill=spill, metrics=metrics, **kwargs)
+        publisher.start()
+        futures = []
+        for i, e in enumerate(entries):
+            future = loop.create_future()
+            size = sizes[i] if sizes else len(e["Detail"])
+            publisher.submit(Item(e, size, loop.time() + deadline, future, f"e{i}"))
+            futures.append(future)
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        await publisher.close()
+        if fallback:
+            await fallback.close()
+    return results, metrics
+
+
+def test_batches_respect_count_and_byte_limits() -> None:
+    bus = FakeBus()
+    sizes = [100 * 1024] * 5 + [10] * 25
+    results, metrics = asyncio.run(publish(bus, [entry(i) for i in range(30)], sizes, linger_s=0.05))
+    assert results == ["bus"] * 30
+    assert all(len(call) <= 10 for call in bus.calls)
+    by_detail = {e["Detail"]: s for e, s in zip([entry(i) for i in range(30)], sizes, strict=True)}
+    assert all(sum(by_detail[e["Detail"]] for e in call) <= 256 * 1024 for call in bus.calls)
+    assert sum(len(c) for c in bus.calls) == 30
+    assert metrics.published == 30 and metrics.put_events_calls == len(bus.calls)
+
+
+def test_linger_gathers_a_batch_and_batch_size_one_turns_batching_off() -> None:
+    bus = FakeBus()
+    asyncio.run(publish(bus, [entry(i) for i in range(7)], linger_s=0.2))
+    assert [len(c) for c in bus.calls] == [7]
+    single = FakeBus()
+    asyncio.run(publish(single, [entry(i) for i in range(7)], linger_s=0.0, max_entries=1))
+    assert [len(c) for c in single.calls] == [1] * 7
+
+
+def test_in_flight_calls_are_bounded() -> None:
+    bus = FakeBus(delay=0.05)
+    results, _ = asyncio.run(publish(bus, [entry(i) for i in range(60)], linger_s=0, max_in_flight=2, max_entries=3))
+    assert results == ["bus"] * 60
+    assert bus.max_concurrent == 2
+
+
+def test_only_failed_entries_are_retried() -> None:
+    failed_once: set[str] = set()
+
+    def script(call: int, index: int, e: dict) -> str | None:
+        sid = json.loads(e["Detail"])["event_sid"]
+        if sid in ("e1", "e4") and sid not in failed_once:
+            failed_once.add(sid)
+            return "ThrottlingException"
+        return None
+
+    bus = FakeBus(script)
+    results, metrics = asyncio.run(publish(bus, [entry(i) for i in range(6)], linger_s=0.05))
+    assert results == ["bus"] * 6
+    sent = [json.loads(e["Detail"])["event_sid"] for call in bus.calls for e in call]
+    assert sorted(sent) == sorted(["e0", "e1", "e2", "e3", "e4", "e5", "e1", "e4"])
+    assert metrics.retries == 2
+
+
+def test_whole_call_errors_are_retried_then_spilled_after_the_deadline() -> None:
+    bus = FakeBus(lambda call, index, e: ConnectionError("refused"))
+    sqs = FakeSqs()
+    results, metrics = asyncio.run(publish(bus, [entry(i) for i in range(3)], deadline=0.2, sqs=sqs, linger_s=0))
+    assert results == ["fallback"] * 3
+    assert len(bus.calls) > 1  # retried before giving up
+    bodies = [json.loads(m["MessageBody"]) for batch in sqs.batches for m in batch]
+    assert sorted(json.loads(b["Detail"])["event_sid"] for b in bodies) == ["e0", "e1", "e2"]
+    assert bodies[0]["Time"] == "2024-01-02T03:04:05.600000+00:00"
+    assert metrics.spilled == 3
+
+
+def test_permanent_errors_skip_retries() -> None:
+    bus = FakeBus(lambda call, index, e: "MalformedDetail" if index == 0 else None)
+    sqs = FakeSqs()
+    results, metrics = asyncio.run(publish(bus, [entry(i) for i in range(2)], sqs=sqs, linger_s=0.05))
+    assert results == ["fallback", "bus"]
+    assert len(bus.calls) == 1 and metrics.retries == 0
+
+
+def test_nothing_durable_means_unavailable() -> None:
+    bus = FakeBus(lambda call, index, e: "InternalFailure")
+    results, _ = asyncio.run(publish(bus, [entry(0)], deadline=0.1, sqs=FakeSqs(fail=True), linger_s=0))
+    assert isinstance(results[0], Unavailable) and "fallback" in str(results[0])
+    results, _ = asyncio.run(publish(bus, [entry(0)], deadline=0.1, linger_s=0))
+    assert isinstance(results[0], Unavailable) and "no fallback queue" in str(results[0])
+
+
+def test_a_hung_call_does_not_hold_events_past_their_deadline() -> None:
+    bus = FakeBus(delay=1.0)
+    sqs = FakeSqs()
+    started = time.monotonic()
+    results, _ = asyncio.run(publish(bus, [entry(0)], deadline=0.2, sqs=sqs, linger_s=0))
+    assert results == ["fallback"]
+    assert time.monotonic() - started < 5  # generous: only proves the reply did not wait for the hung call forever
+
+
+def test_fallback_body_is_a_replayable_entry() -> None:
+    e = entry(1)
+    body = json.loads(fallback_body(e))
+    assert body == {**e, "Time": "2024-01-02T03:04:05.600000+00:00"}
+
+
+def test_recent_events_lru_ttl_and_forget() -> None:
+    now = [0.0]
+    cache = RecentEvents(max_size=3, ttl_s=10, clock=lambda: now[0])
+    loop = asyncio.new_event_loop()
+    try:
+        futures = {k: loop.create_future() for k in "abcd"}
+        for key in "abc":
+            cache.claim(key, futures[key])
+        assert cache.get("a") is futures["a"]
+        cache.claim("d", futures["d"])  # over size: the oldest ("a") goes
+        assert cache.get("a") is None and len(cache) == 3
+        cache.forget("b", futures["c"])  # not b's future: kept
+        assert cache.get("b") is futures["b"]
+        cache.forget("b", futures["b"])
+        assert cache.get("b") is None
+        now[0] = 11.0
+        assert cache.get("c") is None  # expired
+        assert not RecentEvents(0, 10).enabled
+    finally:
+        loop.close()
+
+
+def test_reservoir_keeps_a_bounded_sample() -> None:
+    reservoir = Reservoir(size=10)
+    for value in range(1000):
+        reservoir.add(float(value))
+    assert len(reservoir.values) == 10 and reservoir.count == 1000 and reservoir.maximum == 999.0
+
+
+def test_config_from_env_reads_names_and_reports_errors() -> None:
+    config = BridgeConfig.from_env(
+        {"BRIDGE_PORT": "6000", "EVENT_BUS_NAME": "bus", "BRIDGE_AUTH_TOKEN": "hunter2", "AWS_REGION": "eu-west-1"}
+    )
+    assert (config.port, config.event_bus_name, config.aws_region) == (6000, "bus", "eu-west-1")
+    assert config.auth_token is not None and config.auth_token.get_secret_value() == "hunter2"
+    assert "hunter2" not in repr(config)
+    with pytest.raises(ConfigError, match="BRIDGE_MAX_IN_FLIGHT"):
+        BridgeConfig.from_env({"BRIDGE_MAX_IN_FLIGHT": "0"})
+    with pytest.raises(ConfigError, match="BRIDGE_AUTH_TOKEN"):
+        BridgeConfig.from_env({"BRIDGE_AUTH_TOKEN": " ", "BRIDGE_TLS_CLIENT_CA_FILE": ""}, auth_token=" ")
+
+
+@pytest.mark.parametrize("fallback_works", [True, False])
+def test_a_repeat_in_flight_waits_for_the_first_outcome(fallback_works: bool) -> None:
+    """In-process server, injected bus whose first call hangs, then refuses the entry: the repeat waits.
+
+    If the first delivery still became durable (fallback), the repeat is a duplicate; if it failed
+    (UNAVAILABLE), the repeat is delivered on its own.
+    """
+    gate = threading.Event()
+
+    def script(call: int, index: int, e: dict) -> str | None:
+        if call == 1:
+            gate.wait(5)
+            return "AccessDeniedException"  # permanent: straight to the fallback queue
+        return None
+
+    bus = FakeBus(script)
+
+    async def scenario() -> tuple[object, object]:
+        config = BridgeConfig(
+            host="127.0.0.1",
+            port=0,
+            publish_deadline_ms=2000,
+            fallback_deadline_ms=100,
+            linger_ms=0,
+            metrics_interval_s=60,
+            fallback_queue_url="http://fallback",
+        )
+        server = BridgeServer(config, events_client=bus, sqs_client=FakeSqs(fail=not fallback_works))
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+                client = pb_grpc.LegEventServiceStub(channel)
+                message = make_event(1)
+                first = asyncio.ensure_future(client.TriggerCallbackEvent(message, timeout=10))
+                await asyncio.sleep(0.05)
+                second = asyncio.ensure_future(client.TriggerCallbackEvent(message, timeout=10))
+                await asyncio.sleep(0.2)
+                assert not second.done()  # not acknowledged blindly while the first is in flight
+                gate.set()
+                outcomes = await asyncio.gather(first, second, return_exceptions=True)
+                return outcomes[0], outcomes[1]
+        finally:
+            await server.stop(grace=1)
+
+    first, second = asyncio.run(scenario())
+    if fallback_works:
+        assert first.accepted and not first.duplicate  # type: ignore[union-attr]
+        assert second.accepted and second.duplicate  # type: ignore[union-attr]
+        assert len(bus.calls) == 1
+    else:
+        assert isinstance(first, grpc.aio.AioRpcError) and first.code() == grpc.StatusCode.UNAVAILABLE
+        assert second.accepted and not second.duplicate  # type: ignore[union-attr]
+        assert len(bus.calls) == 2
