@@ -2,7 +2,7 @@
 
 The SDK's own retries are off for the hot path (the publisher retries per entry inside its
 deadline; botocore's standard backoff alone can exceed it) and time-outs are short. Endpoints
-follow the SDK's own variables (``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_EVENTS``,
+follow the SDK's own variables (``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_EVENTBRIDGE``,
 ``AWS_ENDPOINT_URL_SQS``); an endpoint given in :class:`BridgeConfig` applies where no
 service-specific variable is set.
 """
@@ -18,13 +18,15 @@ from botocore.exceptions import NoRegionError
 
 from bridge.config import BridgeConfig, ConfigError
 
+#: botocore's service-specific endpoint variables are named after the service id, not the client name.
+_SPECIFIC_ENDPOINT = {"events": "AWS_ENDPOINT_URL_EVENTBRIDGE", "sqs": "AWS_ENDPOINT_URL_SQS"}
+
 
 def _client(service: str, config: BridgeConfig, botocore_config: Config) -> Any:
     kwargs: dict[str, Any] = {"config": botocore_config}
     if config.aws_region:
         kwargs["region_name"] = config.aws_region
-    specific = f"AWS_ENDPOINT_URL_{service.upper()}"
-    if config.aws_endpoint_url and not os.environ.get(specific):
+    if config.aws_endpoint_url and not os.environ.get(_SPECIFIC_ENDPOINT[service]):
         kwargs["endpoint_url"] = config.aws_endpoint_url
     try:
         return boto3.session.Session().client(service, **kwargs)

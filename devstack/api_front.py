@@ -9,6 +9,7 @@ becomes the HTTP reply. A function error becomes 502, as API Gateway answers.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import threading
 import time
@@ -124,10 +125,16 @@ class ApiFront:
 
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         started = time.monotonic()
-        length = int(request.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            self._reply(request, 413, {"Content-Type": "application/json"}, b'{"message":"Request Too Long"}')
+        refusal = self._refusal(request)
+        if refusal is not None:  # what API Gateway's front door would refuse, before any function runs
+            status, message = refusal
+            request.close_connection = True
+            self._reply(
+                request, status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()
+            )
+            log.info("%s %s -> %d (%s)", request.command, request.path, status, message, extra={"source": "api-front"})
             return
+        length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
         event = build_proxy_event(
             request.command, request.path, list(request.headers.items()), body, request.client_address[0]
@@ -139,6 +146,17 @@ class ApiFront:
             "%s %s -> %d (%.0f ms)", request.command, request.path, status, (time.monotonic() - started) * 1000,
             extra={"source": "api-front"},
         )  # fmt: skip
+
+    @staticmethod
+    def _refusal(request: BaseHTTPRequestHandler) -> tuple[int, str] | None:
+        if "chunked" in (request.headers.get("Transfer-Encoding") or "").lower():
+            return 411, "Length Required: send the body with a Content-Length"
+        raw = request.headers.get("Content-Length") or "0"
+        if not raw.strip().isdigit():
+            return 400, f"Bad Request: Content-Length {raw!r} is not a number"
+        if int(raw) > MAX_BODY_BYTES:
+            return 413, "Request Too Long"
+        return None
 
     @staticmethod
     def _to_http(result: Any, error: BaseException | None) -> tuple[int, dict[str, list[str]], bytes]:

@@ -333,3 +333,23 @@ def test_a_function_runs_one_invocation_at_a_time_but_functions_run_side_by_side
     assert most == {"a": 1, "b": 1}
     assert both_at_once.is_set()
     assert functions["a"].invocations == functions["b"].invocations == 4
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ("Content-Length: nope\r\n", 400),
+        ("Content-Length: -5\r\n", 400),
+        (f"Content-Length: {20 * 1024 * 1024}\r\n", 413),
+        ("Transfer-Encoding: chunked\r\n", 411),
+    ],
+)
+def test_api_front_refuses_malformed_requests_without_calling_the_function(
+    api_front: tuple[ApiFront, list[dict[str, Any]]], headers: str, status: int
+) -> None:
+    front, events = api_front
+    with socket.create_connection(("127.0.0.1", front.port), timeout=10) as conn:
+        conn.sendall(f"POST /legs HTTP/1.1\r\nHost: x\r\n{headers}\r\n".encode())
+        reply = conn.recv(4096).decode()
+    assert reply.startswith(f"HTTP/1.1 {status} "), reply
+    assert events == []
