@@ -9,7 +9,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
 
 from devstack.config import DevstackConfig
 
@@ -32,19 +34,42 @@ def scrub_aws_settings(environ: MutableMapping[str, str]) -> list[str]:
     return names
 
 
+class _AtomicDynamoDB:
+    """WSGI middleware: one DynamoDB request at a time.
+
+    moto applies an ``UpdateItem`` step by step to the stored item, so a ``GetItem`` in another server thread
+    can see half of it (e.g. only the keys of a new item); DynamoDB's writes are atomic. Other services are
+    left concurrent (an SQS long poll must not hold up the rest).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith("DynamoDB_"):
+            return self._app(environ, start_response)
+        with self._lock:
+            return list(self._app(environ, start_response))
+
+
 class _MotoServer(ThreadedMotoServer):
-    """moto's server, but a bind failure is reported instead of hanging ``start()`` forever."""
+    """moto's server, with atomic DynamoDB requests, and a bind failure reported instead of hanging ``start()``."""
 
     def __init__(self, ip_address: str, port: int) -> None:
         super().__init__(ip_address=ip_address, port=port, verbose=False)
         self.error: BaseException | None = None
 
-    def _server_entry(self) -> None:
+    def _server_entry(self) -> None:  # moto's own, plus the middleware and the error report
         try:
-            super()._server_entry()
+            app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         except BaseException as exc:  # reported by start()
             self.error = exc
             self._server_ready_event.set()
+            return
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 class AwsEmulator:

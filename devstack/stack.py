@@ -134,7 +134,7 @@ class Devstack:
         root = logging.getLogger()
         root.handlers[:] = [PrinterHandler(self.printer)]
         root.setLevel(self.config.log_level)
-        for chatty in ("botocore", "boto3", "urllib3", "werkzeug"):  # one line per HTTP call, even at DEBUG
+        for chatty in ("botocore", "boto3", "urllib3", "werkzeug", "moto"):  # per HTTP call / parse step: too much
             logging.getLogger(chatty).setLevel(logging.WARNING)
         logging.captureWarnings(True)
         # Every function flushes its metrics; one with none to publish is normal here, not worth a warning.

@@ -4,8 +4,8 @@ One EventBridge rule per routing-table entry with exactly that pattern; each tar
 policy and a dead-letter queue, each function an on-failure destination (both the stateful
 ``ReactorFailures`` queue). Functions that call Exotel get reserved concurrency so that a burst
 of events cannot exceed Exotel's per-account rate. IAM is written per function from what it
-reads (``Env`` names): a table's name → read/write on that table, the secret's name → read that
-secret, a queue's URL → send to that queue.
+reads (``Env`` names in ``lambdas/wiring.py``): a table's name → read/write on that table, the
+secret's name → read that secret; plus ``sends_to`` → send to those queues, ``puts_events`` → put on the bus.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from infra.bridge_service import log_retention
 from infra.bundling import lambda_code
 from infra.config import DeployConfig
 from infra.definitions import EXOTEL_SECRET_NAME, QUEUES, TABLES, Env
-from infra.function_specs import FunctionSpec, function_specs
+from infra.function_specs import FunctionSpec, construct_prefix, function_specs
 from infra.nag import acknowledge
 from infra.stateful import StatefulStack
 
@@ -99,17 +99,17 @@ class FunctionsStack(Stack):
         return values
 
     def _function(self, spec: FunctionSpec) -> lambda_.Function:
-        name = spec.name
+        name, wiring = spec.name, spec.wiring
         data = self.data
         log_group = logs.LogGroup(
             self,
-            f"{_pascal(name)}Logs",
+            f"{construct_prefix(name)}Logs",
             retention=log_retention(self.config.log_retention_days),
             removal_policy=RemovalPolicy.DESTROY,
         )
         role = iam.Role(
             self,
-            f"{_pascal(name)}Role",
+            f"{construct_prefix(name)}Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"exotel-legs {name} function",
         )
@@ -130,12 +130,12 @@ class FunctionsStack(Stack):
             "POWERTOOLS_DEV": "false",
             "DEPLOY_ENVIRONMENT": self.config.environment,
         }
-        for env_name in spec.env:
+        for env_name in wiring.env:
             if env_name in env_values:
                 environment[env_name] = env_values[env_name]
 
         # Least privilege from what the function reads.
-        table_arns = [data.tables[t.id].table_arn for t in TABLES if t.env in spec.env]
+        table_arns = [data.tables[t.id].table_arn for t in TABLES if t.env in wiring.env]
         if table_arns:
             role.add_to_principal_policy(iam.PolicyStatement(sid="Tables", actions=TABLE_ACTIONS, resources=table_arns))
         if spec.reads_secret:
@@ -146,37 +146,39 @@ class FunctionsStack(Stack):
                     resources=[data.exotel_secret.secret_arn],
                 )
             )
-        if spec.sends_to:
+        if wiring.sends_to:
             role.add_to_principal_policy(
                 iam.PolicyStatement(
                     sid="SendToQueues",
                     actions=["sqs:SendMessage"],
-                    resources=[data.queues[q.id].queue_arn for q in spec.sends_to],
+                    resources=[data.queues[q.id].queue_arn for q in wiring.sends_to],
                 )
             )
-        if spec.puts_events:
+        if wiring.puts_events:
             role.add_to_principal_policy(
                 iam.PolicyStatement(sid="PutEvents", actions=["events:PutEvents"], resources=[data.bus.event_bus_arn])
             )
 
         function = lambda_.Function(
             self,
-            f"{_pascal(name)}Function",
+            f"{construct_prefix(name)}Function",
             description=spec.description[:256],
             runtime=lambda_.Runtime.PYTHON_3_12,
             architecture=lambda_.Architecture.ARM_64,
-            handler=spec.handler,
+            handler=wiring.handler,
             code=self.code,
             role=role,
-            timeout=Duration.seconds(spec.timeout_seconds),
-            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(wiring.timeout_seconds),
+            memory_size=wiring.memory_mb,
             environment=environment,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
             logging_format=lambda_.LoggingFormat.JSON,
-            reserved_concurrent_executions=self.config.exotel_reserved_concurrency if spec.calls_exotel else None,
-            on_failure=None if spec.api else destinations.SqsDestination(self.failures),
-            retry_attempts=None if spec.api else 2,
+            reserved_concurrent_executions=self.config.exotel_reserved_concurrency
+            if spec.reserved_concurrency
+            else None,
+            on_failure=None if wiring.api else destinations.SqsDestination(self.failures),
+            retry_attempts=None if wiring.api else 2,
         )
         acknowledge(
             role.node.find_child("DefaultPolicy"),
@@ -194,7 +196,7 @@ class FunctionsStack(Stack):
         if spec.pattern is not None:
             rule = events.Rule(
                 self,
-                f"{_pascal(name)}Rule",
+                f"{construct_prefix(name)}Rule",
                 event_bus=data.bus,
                 description=f"routing table: {name}",
                 event_pattern=event_pattern(spec.pattern),
@@ -208,10 +210,13 @@ class FunctionsStack(Stack):
                 )
             )
             self.rules[name] = rule
-        for queue_def in spec.sqs_triggers:
+        for queue_def in wiring.sqs_triggers:
             function.add_event_source(
                 sources.SqsEventSource(
-                    data.queues[queue_def.id], batch_size=spec.batch_size, report_batch_item_failures=True, enabled=True
+                    data.queues[queue_def.id],
+                    batch_size=wiring.batch_size,
+                    report_batch_item_failures=True,
+                    enabled=True,
                 )
             )
         return function
@@ -293,7 +298,3 @@ class FunctionsStack(Stack):
             "API Gateway's account-level logging role uses the AWS managed policy made for exactly this purpose.",
         )
         return api
-
-
-def _pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("_"))

@@ -17,6 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import DeployConfig
+from infra.function_specs import construct_prefix
 from infra.stateful import StatefulStack
 
 FIVE_MINUTES = Duration.minutes(5)
@@ -112,13 +113,13 @@ class Monitoring(Construct):
         # ---- functions ---------------------------------------------------------------------------
         for name, function in functions.items():
             alarm(
-                f"{_pascal(name)}ErrorsAlarm",
+                f"{construct_prefix(name)}ErrorsAlarm",
                 function.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
                 1,
                 f"The {name} function raised errors",
             )
             alarm(
-                f"{_pascal(name)}ThrottlesAlarm",
+                f"{construct_prefix(name)}ThrottlesAlarm",
                 function.metric_throttles(period=FIVE_MINUTES, statistic="Sum"),
                 10,
                 f"The {name} function was throttled (reserved concurrency or account limit)",
@@ -192,7 +193,3 @@ class Monitoring(Construct):
                     width=24,
                 )
             )
-
-
-def _pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("_"))

@@ -40,6 +40,7 @@ class FunctionWiring:
     timeout_seconds: int = 30
     memory_mb: int = 256
     batch_size: int = 10  # for the SQS triggers
+    description: str = ""  # Lambda description; routed functions take theirs from lambdas/routing.py
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -76,6 +77,7 @@ WIRING: dict[str, FunctionWiring] = {
     for w in (
         FunctionWiring(
             function="api",
+            description="REST API: create legs and two-party calls, read leg state and events, act on legs",
             env=(Env.LEG_STATE_TABLE, Env.CALL_PLANS_TABLE, Env.IDEMPOTENCY_TABLE, *_EXOTEL, Env.BRIDGE_ENDPOINT),
             api=True,
             calls_exotel=True,
@@ -112,6 +114,7 @@ WIRING: dict[str, FunctionWiring] = {
         ),
         FunctionWiring(
             function="redrive",
+            description="Replays the bridge fallback queue onto the bus",
             env=(Env.EVENT_BUS_NAME, Env.IDEMPOTENCY_TABLE),
             sqs_triggers=(FALLBACK_QUEUE,),
             puts_events=True,

@@ -225,6 +225,10 @@ def bridge_env(stack: AwsStack, endpoint: str, **extra: str) -> dict[str, str]:
             "FALLBACK_QUEUE_URL": stack.fallback_url,
             "DEAD_LETTER_QUEUE_URL": stack.dead_letter_url,
             "BRIDGE_METRICS_INTERVAL_S": "1",
+            # Generous deadlines unless a test is about them: a loaded machine must not turn a
+            # slow emulator into a spill (the deadline tests set their own).
+            "BRIDGE_PUBLISH_DEADLINE_MS": "10000",
+            "BRIDGE_FALLBACK_DEADLINE_MS": "5000",
             "BRIDGE_SHUTDOWN_GRACE_S": "10",
         }
     )

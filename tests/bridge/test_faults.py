@@ -50,7 +50,9 @@ def test_throttling_and_partial_failures_still_deliver_everything_once(
 def test_bus_unreachable_events_go_to_fallback_queue_and_replay_verbatim(
     stack: AwsStack, proxy: FaultProxy, start_bridge
 ) -> None:
-    bridge = start_bridge(bridge_env(stack, proxy.url, BRIDGE_PUBLISH_DEADLINE_MS="400"))
+    bridge = start_bridge(
+        bridge_env(stack, proxy.url, BRIDGE_PUBLISH_DEADLINE_MS="400", BRIDGE_FALLBACK_DEADLINE_MS="5000")
+    )
     proxy.close_connections(count=-1, target="AWSEvents")  # EventBridge is gone; SQS still answers
     messages = [make_event(i) for i in range(25)]
     replies = send_all(bridge.target, messages)

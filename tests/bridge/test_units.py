@@ -294,3 +294,17 @@ def test_a_repeat_in_flight_waits_for_the_first_outcome(fallback_works: bool) ->
         assert isinstance(first, grpc.aio.AioRpcError) and first.code() == grpc.StatusCode.UNAVAILABLE
         assert second.accepted and not second.duplicate  # type: ignore[union-attr]
         assert len(bus.calls) == 2
+
+
+def test_service_specific_endpoint_variables_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bridge import aws
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EVENTBRIDGE", "http://127.0.0.1:1111")
+    config = BridgeConfig(aws_endpoint_url="http://127.0.0.1:2222", aws_region="us-east-1")
+    assert aws.events_client(config).meta.endpoint_url == "http://127.0.0.1:1111"
+    assert aws.sqs_client(config).meta.endpoint_url == "http://127.0.0.1:2222"
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    with pytest.raises(ConfigError, match="AWS_REGION"):
+        aws.sqs_client(BridgeConfig())

@@ -11,7 +11,9 @@ from aws_cdk.assertions import Match, Template
 from infra.definitions import TABLES, Env
 from infra.function_specs import FunctionSpec, function_specs
 from infra.monitoring import BRIDGE_ALARMS
+from lambdas import routing
 from lambdas.routing import ROUTES
+from lambdas.wiring import WIRING
 from tests.infra.conftest import FULL_CONTEXT, Assembly, FullSynth
 
 pytestmark = pytest.mark.infra
@@ -67,15 +69,15 @@ def test_function_runtime_tracing_logs_and_concurrency(full: FullSynth, spec: Fu
     props = resource["Properties"]
     assert props["Runtime"] == "python3.12"
     assert props["Architectures"] == ["arm64"]
-    assert props["Handler"] == spec.handler
+    assert props["Handler"] == spec.wiring.handler
     assert props["TracingConfig"] == {"Mode": "Active"}
-    assert props["Timeout"] == spec.timeout_seconds and props["MemorySize"] == spec.memory_mb
+    assert props["Timeout"] == spec.wiring.timeout_seconds and props["MemorySize"] == spec.wiring.memory_mb
     env = props["Environment"]["Variables"]
     assert env["POWERTOOLS_SERVICE_NAME"] == spec.name
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "ExotelLegs"
     assert env["POWERTOOLS_LOG_LEVEL"] == "INFO"
-    assert set(spec.env) <= set(env), f"{spec.name} misses {set(spec.env) - set(env)}"
-    if spec.calls_exotel:
+    assert set(spec.wiring.env) <= set(env), f"{spec.name} misses {set(spec.wiring.env) - set(env)}"
+    if spec.reserved_concurrency:
         assert props["ReservedConcurrentExecutions"] == FULL_CONTEXT["exotel_reserved_concurrency"]
     else:
         assert "ReservedConcurrentExecutions" not in props
@@ -83,7 +85,7 @@ def test_function_runtime_tracing_logs_and_concurrency(full: FullSynth, spec: Fu
     assert log_group["Properties"]["RetentionInDays"] == 30
 
 
-@pytest.mark.parametrize("spec", [s for s in SPECS if not s.api], ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", [s for s in SPECS if not s.wiring.api], ids=lambda s: s.name)
 def test_event_driven_functions_have_an_on_failure_destination(full: FullSynth, spec: FunctionSpec) -> None:
     logical, _ = _resource(full, full.deployment.functions.functions[spec.name])
     configs = [
@@ -108,10 +110,10 @@ def test_iam_is_scoped_to_named_resources(full: FullSynth, spec: FunctionSpec) -
     granted = json.dumps(statements)
     for table_def in TABLES:
         table_arn = json.dumps(resolve(data.tables[table_def.id].table_arn))
-        assert (table_arn in granted) == (table_def.env in spec.env), (spec.name, table_def.id)
-    assert ("secretsmanager:GetSecretValue" in granted) == (Env.EXOTEL_SECRET_NAME in spec.env)
-    assert ("events:PutEvents" in granted) == spec.puts_events
-    for queue_def in spec.sends_to:
+        assert (table_arn in granted) == (table_def.env in spec.wiring.env), (spec.name, table_def.id)
+    assert ("secretsmanager:GetSecretValue" in granted) == (Env.EXOTEL_SECRET_NAME in spec.wiring.env)
+    assert ("events:PutEvents" in granted) == spec.wiring.puts_events
+    for queue_def in spec.wiring.sends_to:
         assert json.dumps(resolve(data.queues[queue_def.id].queue_arn)) in granted
     _, role = _resource(full, full.deployment.functions.functions[spec.name].role)
     assert not role["Properties"].get("ManagedPolicyArns")
@@ -119,7 +121,7 @@ def test_iam_is_scoped_to_named_resources(full: FullSynth, spec: FunctionSpec) -
 
 def test_sqs_triggers_from_the_wiring(full: FullSynth) -> None:
     mappings = full.assembly.resources(FUNCTIONS, "AWS::Lambda::EventSourceMapping")
-    expected = {(s.name, q.id) for s in SPECS for q in s.sqs_triggers}
+    expected = {(s.name, q.id) for s in SPECS for q in s.wiring.sqs_triggers}
     assert len(mappings) == len(expected) and expected
     resolve = full.deployment.functions.resolve
     for name, queue_id in expected:
@@ -138,6 +140,27 @@ def test_api_function_gets_the_bridge_endpoint(full: FullSynth) -> None:
     assert api["Properties"]["Environment"]["Variables"][Env.BRIDGE_ENDPOINT] == (
         f"grpc://{FULL_CONTEXT['domain_name']}:443"
     )
+
+
+def test_only_event_driven_exotel_callers_get_reserved_concurrency(full: FullSynth) -> None:
+    """The api calls Exotel too, but API Gateway throttles it: reserved concurrency would turn bursts into 5xx."""
+    reserved = {
+        name
+        for name, function in full.deployment.functions.functions.items()
+        if "ReservedConcurrentExecutions" in _resource(full, function)[1]["Properties"]
+    }
+    assert WIRING["api"].calls_exotel and "api" not in reserved
+    assert reserved == {w.function for w in WIRING.values() if w.calls_exotel and w.rule}
+
+
+def test_specs_join_wiring_and_routes(full: FullSynth) -> None:
+    assert [s.name for s in SPECS] == list(WIRING)
+    for spec in SPECS:
+        assert spec.wiring is WIRING[spec.name]
+        assert spec.pattern == (routing.route(spec.name).pattern if spec.wiring.rule else None)
+        assert spec.description, f"{spec.name}: no description in lambdas/routing.py or lambdas/wiring.py"
+        _, resource = _resource(full, full.deployment.functions.functions[spec.name])
+        assert resource["Properties"]["Description"] == spec.description
 
 
 def test_rest_api_iam_auth_keys_throttling_access_logs(functions: Template) -> None:
