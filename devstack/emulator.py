@@ -14,6 +14,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from devstack.config import DevstackConfig
+from devstack.moto_tuning import speed_up_moto
 
 log = logging.getLogger("devstack.emulator")
 
@@ -83,6 +84,7 @@ class AwsEmulator:
 
     def start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is too chatty
+        speed_up_moto()
         self._server.start()
         if self._server.error is not None:
             raise RuntimeError(

@@ -17,6 +17,7 @@ from devstack.config import LOCAL_ACCOUNT_SID, LOCAL_API_KEY, LOCAL_API_TOKEN
 from devstack.emulator import AwsEmulator
 from infra.definitions import BUS_NAME, EXOTEL_SECRET_NAME, QUEUES, TABLES, QueueDef, TableDef
 from lambdas.routing import ROUTES, Route
+from lambdas.wiring import WIRING
 
 log = logging.getLogger("devstack.resources")
 
@@ -174,7 +175,7 @@ class Provisioner:
 
     def _rule(self, route: Route) -> RuleRef:
         name = rule_name(route)
-        queue = self._queue(f"{name}-rule", False, route.timeout_seconds * 6, 14, with_dlq=True)
+        queue = self._queue(f"{name}-rule", False, WIRING[route.function].timeout_seconds * 6, 14, with_dlq=True)
         self._sqs.set_queue_attributes(
             QueueUrl=queue.url, Attributes={"Policy": json.dumps(_events_may_send(queue.arn))}
         )

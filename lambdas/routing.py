@@ -6,7 +6,7 @@ entry, targeting a local SQS queue that the lambda runner drains). Nothing else 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from legs.eventbridge import DEFAULT_SOURCE
@@ -63,20 +63,11 @@ LEG_AND_BRIDGE_EVENTS = [
 
 @dataclass(frozen=True)
 class Route:
-    """One event-driven function and the events it receives."""
+    """One event-driven function and the events it receives (sizes, env, triggers: ``lambdas/wiring.py``)."""
 
     function: str  # package under lambdas/, e.g. "connect"
     description: str
     pattern: dict[str, Any]
-    calls_exotel: bool = False  # gets reserved concurrency to respect Exotel's rate limits
-    timeout_seconds: int = 30
-    memory_mb: int = 256
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def handler(self) -> str:
-        """Dotted path of the handler function, relative to the asset root."""
-        return f"lambdas.{self.function}.handler.handler"
 
 
 def _plan_events(detail_types: list[str], data_filter: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -97,19 +88,16 @@ ROUTES: tuple[Route, ...] = (
         pattern=_plan_events(
             ["leg_answered", "amd_result_success", "leg_terminated", "leg_failed_to_create", "leg_joined_bridge"]
         ),
-        calls_exotel=True,
     ),
     Route(
         function="retry",
         description="Dials a plan's leg again after busy / no-answer / failed, up to the plan's limit",
         pattern=_plan_events(["leg_terminated", "leg_failed_to_create"]),
-        calls_exotel=True,
     ),
     Route(
         function="amd",
         description="A plan's leg answered by a machine: hang up, or play a message then hang up",
         pattern=_plan_events(["leg_answered", "amd_result_success"], {"answered_by": MACHINE_ANSWERS}),
-        calls_exotel=True,
     ),
 )
 

@@ -30,6 +30,7 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
+from devstack.moto_tuning import speed_up_moto
 from tests.support.ports import free_port
 
 REGION = "us-east-1"
@@ -39,36 +40,6 @@ LOCAL_AWS: dict[str, str] = {
     "aws_access_key_id": "testing",
     "aws_secret_access_key": "testing",
 }
-
-
-def speed_up_moto() -> None:
-    """Two CPU sinks in moto 5.2 that make EventBridge -> SQS routing superlinear (idempotent).
-
-    1. moto re-parses 8 jsonpath expressions (building a yacc parser) for every event routed to a
-       rule target: cache them.
-    2. SQS's send/receive scan every message of the queue, and each message's ``visible`` /
-       ``delayed`` check builds datetimes (~10 us): give the SQS module a plain ``time.time()``
-       clock (identical values; only freezegun-style time travel, unused here, would differ).
-    """
-    import functools
-
-    import jsonpath_ng.ext
-    import moto.sqs.models as sqs_models
-
-    if not hasattr(jsonpath_ng.ext.parse, "cache_info"):
-        jsonpath_ng.ext.parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
-    if not getattr(sqs_models, "_fast_clock", False):
-        original_ms, original_s = sqs_models.unix_time_millis, sqs_models.unix_time
-
-        def unix_time_millis(dt: object = None) -> float:
-            return time.time() * 1000.0 if dt is None else original_ms(dt)
-
-        def unix_time(dt: object = None) -> float:
-            return time.time() if dt is None else original_s(dt)
-
-        sqs_models.unix_time_millis = unix_time_millis
-        sqs_models.unix_time = unix_time
-        sqs_models._fast_clock = True
 
 
 def aws_env(endpoint_url: str, region: str = REGION) -> dict[str, str]:
