@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from legs.eventbridge import DEFAULT_SOURCE
+from legs.events import BRIDGE_EVENT_NAMES, LEG_EVENT_NAMES
 
 #: ``custom_param`` of every leg dialled for a two-party call plan: ``call:<plan_id>:<role>:<attempt>``.
 #: The role and attempt ride along so that a reactor knows which dial an event belongs to even
@@ -42,23 +43,7 @@ def parse_plan_param(custom_param: str | None) -> PlanRef | None:
     return PlanRef(plan_id=parts[0], role=parts[1], attempt=int(parts[2]))
 
 
-LEG_AND_BRIDGE_EVENTS = [
-    "leg_incoming",
-    "incoming_leg",
-    "leg_connecting",
-    "leg_ringing",
-    "leg_answered",
-    "amd_result_success",
-    "leg_terminated",
-    "leg_failed_to_create",
-    "leg_joined_bridge",
-    "leg_left_bridge",
-    "bridge_created",
-    "bridge_failed_to_create",
-    "bridge_terminal",
-    "bridge_terminated",
-    "bridge_failed_to_stop",
-]
+LEG_AND_BRIDGE_EVENTS = [*LEG_EVENT_NAMES, *BRIDGE_EVENT_NAMES]
 
 
 @dataclass(frozen=True)

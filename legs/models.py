@@ -60,8 +60,9 @@ class CreateLegRequest(BaseModel):
 
     @field_validator("leg_event_endpoint")
     @classmethod
-    def _endpoint(cls, value: str) -> str:
-        return check_grpc_endpoint(value)
+    def _endpoint(cls, value: str | None) -> str | None:
+        # None only reaches here where a subclass makes the field optional (the API fills it in).
+        return None if value is None else check_grpc_endpoint(value)
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> CreateLegRequest:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 from lambdas.shared.plans import AmdPolicy, Attempt, RetryPolicy
-from legs.models import ActionRequest, CreateLegRequest, check_grpc_endpoint
+from legs.models import ActionRequest, CreateLegRequest, LegCreated, check_grpc_endpoint
 from legs.numbers import check_contact
 
 
@@ -19,26 +19,9 @@ class CreateLegBody(CreateLegRequest):
         default=None, description="grpc://host:port that receives the leg's events; default: the deployed bridge"
     )
 
-    @field_validator("leg_event_endpoint")
-    @classmethod
-    def _endpoint(cls, value: str | None) -> str | None:  # overrides the parent's (which requires a value)
-        return None if value is None else check_grpc_endpoint(value)
 
-
-class LegCreatedView(BaseModel):
-    """Exotel's ``data`` for a created leg (extra fields Exotel sends are passed through)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    leg_sid: str
-    created_at: str | None = None
-    account_sid: str | None = None
-    contact_uri: str | None = None
-    network_type: str | None = None
-    exophone: str | None = None
-    custom_param: str | None = None
-    leg_event_endpoint: str | None = None
-    status: str | None = None
+#: Exotel's ``data`` for a created leg (extra fields Exotel sends are passed through).
+LegCreatedView = LegCreated
 
 
 class LegView(BaseModel):
