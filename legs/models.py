@@ -108,6 +108,8 @@ class _Resource(BaseModel):
 
 
 class LegCreated(_Resource):
+    """Exotel's ``data`` for a created leg (extra fields Exotel sends are passed through)."""
+
     leg_sid: str
     created_at: str | None = None
     account_sid: str | None = None
