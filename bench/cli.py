@@ -32,12 +32,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-procs", type=int, default=2, help="load generator processes (closed loop)")
     parser.add_argument("--no-moto", action="store_true", help="skip the moto-server sink runs")
     parser.add_argument("--no-unbatched", action="store_true", help="skip the batching-off runs")
+    parser.add_argument("--from-json", default=None, help="re-render the report from a --json file; measure nothing")
     args = parser.parse_args(argv)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))} (choose from {', '.join(SECTIONS)})")
 
+    if args.from_json:
+        results = Results.model_validate_json(Path(args.from_json).read_text())
+        Path(args.out).write_text(render(results))
+        _log(f"wrote {args.out} from {args.from_json}")
+        return 0
     started = time.monotonic()
     results = Results(
         command="python -m bench"

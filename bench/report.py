@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
@@ -251,6 +252,15 @@ def _findings(results: Results) -> list[str]:
                 " the default's (fewer, fuller calls: less per-batch overhead in the event loop and the thread pool)."
             )
         out.append(line)
+    c64, c256 = b.find(BRIDGE, "closed", 64), b.find(BRIDGE, "closed", 256)
+    n256 = b.find(NOOP, "closed", 256)
+    if c64 and c256 and n256 and c256.throughput < c64.throughput:
+        out.append(
+            f"- **Beyond 64 callers the bridge slows down** ({_f(c64.throughput, 0)} -> {_f(c256.throughput, 0)}"
+            f" events/s) while the no-op server does not ({_f(n256.throughput, 0)} at 256): with 256 events"
+            f" in flight p99 grows to {_f(c256.p99_ms, 0)} ms. Why is not established by this run (the profile is"
+            " taken at 64); a load balancer spreading callers over more tasks keeps each task out of that regime."
+        )
     noop_open, br_open = b.find(NOOP, "open"), b.find(BRIDGE, "open")
     if noop_open and br_open:
         busy = br_open.cpu_ms_per_event * br_open.offered_rate / 1000
@@ -265,12 +275,21 @@ def _findings(results: Results) -> list[str]:
             " shortens it; so does running more, smaller tasks (the design scales horizontally)."
         )
     if results.imports:
-        out.append(
-            "- **Lambda cold imports:** the largest single cost in every handler is the X-Ray SDK that Powertools'"
-            " Tracer imports, then botocore/boto3 and pydantic (table above). Importing Tracer lazily, or"
-            " `POWERTOOLS_TRACE_DISABLED` where tracing is not wanted, is the lever; boto3 itself is paid by any"
-            " handler that talks to AWS."
-        )
+        handlers = [f for f in results.imports if f.module.startswith("lambdas.") and f.top]
+        leaders = Counter(f.top[0][0] for f in handlers)
+        boto = next((f for f in results.imports if f.module == "boto3"), None)
+        if leaders:
+            leader, count = leaders.most_common(1)[0]
+            spent = [ms for f in handlers for name, ms in f.top if name == leader]
+            out.append(
+                f"- **Lambda cold imports:** in {count} of {len(handlers)} handlers the package with the most"
+                f" import self-time is `{leader}` ({min(spent):.0f}-{max(spent):.0f} ms under -X importtime, which"
+                " inflates all figures alike); `aws_xray_sdk` is loaded when a handler creates Powertools'"
+                " `Tracer()` at import. boto3 alone takes"
+                f" {_f(boto.median_ms if boto else None, 0)} ms here, so ≤ 300 ms leaves little room for anything"
+                " else: creating the Tracer lazily (first invocation) or not at all where tracing is off, and"
+                " importing the api function's OpenAPI/validation machinery only when serving, are the levers."
+            )
     out.append("")
     return out
 
@@ -345,7 +364,10 @@ def _imports_section(figures: list[ImportFigure]) -> list[str]:
         "runtime and the stack set (`bench/imports.py: LAMBDA_ENV`).",
     ]
     if pt:
-        out.append(f"Powertools' Tracer module alone (it imports the X-Ray SDK) takes {_f(pt.median_ms, 0)} ms.")
+        out.append(
+            f"Importing Powertools' tracer module alone takes {_f(pt.median_ms, 0)} ms (the X-Ray SDK comes later,"
+            " with `Tracer()`)."
+        )
     out.append("")
     return out
 
