@@ -105,6 +105,12 @@ class ApiFront:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
+            def __getattr__(self, name: str) -> Any:
+                # Any other method (TRACE, PROPFIND, ...): API Gateway refuses it with a 4xx, not http.server's 501.
+                if name.startswith("do_"):
+                    return lambda: front.refuse(self, 405, f"Method Not Allowed: {self.command}")
+                raise AttributeError(name)
+
             def log_message(self, format: str, *args: Any) -> None:
                 return  # handle() logs one line per request itself
 
@@ -127,12 +133,7 @@ class ApiFront:
         started = time.monotonic()
         refusal = self._refusal(request)
         if refusal is not None:  # what API Gateway's front door would refuse, before any function runs
-            status, message = refusal
-            request.close_connection = True
-            self._reply(
-                request, status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()
-            )
-            log.info("%s %s -> %d (%s)", request.command, request.path, status, message, extra={"source": "api-front"})
+            self.refuse(request, *refusal)
             return
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
@@ -146,6 +147,11 @@ class ApiFront:
             "%s %s -> %d (%.0f ms)", request.command, request.path, status, (time.monotonic() - started) * 1000,
             extra={"source": "api-front"},
         )  # fmt: skip
+
+    def refuse(self, request: BaseHTTPRequestHandler, status: int, message: str) -> None:
+        request.close_connection = True
+        self._reply(request, status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode())
+        log.info("%s %s -> %d (%s)", request.command, request.path, status, message, extra={"source": "api-front"})
 
     @staticmethod
     def _refusal(request: BaseHTTPRequestHandler) -> tuple[int, str] | None:
