@@ -241,8 +241,9 @@ def _findings(results: Results) -> list[str]:
     tuned = b.find(TUNED, "closed", 256)
     if sat and sat.entries_per_call:
         line = (
-            f"- **Entries per PutEvents follow arrivals during the linger.** With the defaults (2 ms linger, 16"
-            f" batches in flight) a batch leaves as soon as a slot is free, so at saturation it carries"
+            f"- **Entries per PutEvents follow arrivals during the linger.** With the defaults (10 ms linger while"
+            f" another batch is in flight, 16 batches in flight) a batch leaves as soon as a slot is free or"
+            f" it is full, so at saturation it carries"
             f" {_f(sat.entries_per_call)} entries;"
         )
         if tuned and tuned.entries_per_call:

@@ -1,10 +1,10 @@
 """A deadline-aware batching queue: the engine under the bus publisher and the fallback sender.
 
-Items wait at most ``linger`` for company, leave in batches bounded by count and bytes, with at
-most ``max_in_flight`` batches being sent at once. Every item carries a deadline: an item still
-queued (e.g. waiting for a free slot) when its deadline passes is handed to :meth:`Batcher.expired`
-rather than sent late. Subclasses implement :meth:`Batcher.send` (send one batch, resolve or
-retry each item) and :meth:`Batcher.expired`.
+Items wait at most ``linger`` for company (only while another batch is in flight), leave in
+batches bounded by count and bytes, with at most ``max_in_flight`` batches being sent at once.
+Every item carries a deadline: an item still queued (e.g. waiting for a free slot) when its
+deadline passes is handed to :meth:`Batcher.expired` rather than sent late. Subclasses implement
+:meth:`Batcher.send` (send one batch, resolve or retry each item) and :meth:`Batcher.expired`.
 """
 
 from __future__ import annotations
@@ -127,7 +127,9 @@ class Batcher(ABC):
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            if self.linger_s > 0 and not self._closing and not self._batch_ready():
+            # Linger only while a batch is in flight: a lone event on an idle publisher leaves at once
+            # (no added latency at low load); under load the wait for company fills the next batch.
+            if self.linger_s > 0 and self._in_flight > 0 and not self._closing and not self._batch_ready():
                 wait = queue[0].enqueued + self.linger_s - self._loop.time()
                 if wait > 0:
                     self._full.clear()

@@ -71,7 +71,7 @@ class BridgeConfig(BaseModel):
 
     # batching publisher
     batch_max_entries: int = Field(default=MAX_ENTRIES_PER_CALL, ge=1, le=MAX_ENTRIES_PER_CALL)
-    linger_ms: float = Field(default=2.0, ge=0, le=1000)
+    linger_ms: float = Field(default=10.0, ge=0, le=1000)
     max_in_flight: int = Field(default=16, ge=1, le=256)
     publish_deadline_ms: int = Field(default=700, ge=10, le=60_000)
     fallback_deadline_ms: int = Field(default=250, ge=10, le=60_000)

@@ -308,3 +308,28 @@ def test_service_specific_endpoint_variables_win(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     with pytest.raises(ConfigError, match="AWS_REGION"):
         aws.sqs_client(BridgeConfig())
+
+
+def test_a_lone_event_on_an_idle_publisher_does_not_linger() -> None:
+    """Linger applies only while a batch is in flight: e0 leaves alone, e1..e3 gather behind it."""
+
+    async def scenario() -> list[list[str]]:
+        loop = asyncio.get_running_loop()
+        bus = FakeBus(delay=0.1)
+        metrics = BridgeMetrics("Test", "bridge")
+        with ThreadPoolExecutor(4) as executor:
+            publisher = EventBusPublisher(
+                bus, executor=executor, spill=spill_nowhere(metrics), metrics=metrics, linger_s=0.5
+            )
+            publisher.start()
+            futures = []
+            for i in range(4):
+                future = loop.create_future()
+                publisher.submit(Item(entry(i), 100, loop.time() + 5.0, future, f"e{i}"))
+                futures.append(future)
+                await asyncio.sleep(0.02)  # e0 is on its way before e1 arrives
+            assert await asyncio.gather(*futures) == ["bus"] * 4
+            await publisher.close()
+        return [[json.loads(e["Detail"])["event_sid"] for e in call] for call in bus.calls]
+
+    assert asyncio.run(scenario()) == [["e0"], ["e1", "e2", "e3"]]
