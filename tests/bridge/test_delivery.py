@@ -18,7 +18,7 @@ from legs.pb import exotel_legs_pb2 as pb
 from legs.pb import exotel_legs_pb2_grpc as pb_grpc
 from legs.wire import event_to_proto
 from tests.bridge.conftest import AwsStack, bridge_env, make_event, stub
-from tests.bridge.samples import ALL_SAMPLES, SEED_EVENTS
+from tests.support.samples import ALL_SAMPLES, SEED_EVENTS
 
 pytestmark = pytest.mark.component
 

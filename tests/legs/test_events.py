@@ -14,30 +14,9 @@ from legs.eventbridge import entry_size, event_from_detail, to_put_events_entry
 from legs.events import BridgeData, EventTimestamp, LegData, LegEvent
 from legs.pb import exotel_legs_pb2 as pb
 from legs.wire import event_dict_from_proto, event_from_proto, event_to_proto
+from tests.support.samples import SEED_LEG_CONNECTING
 
-SEED_CONNECTING = {
-    "event_sid": "2Qmm2gI1sRmNkiGNyREGKHv2PnG00000",
-    "event_type": "leg_lifecycle_event",
-    "event_name": "leg_connecting",
-    "event_timestamp": {"seconds": 1685966925, "nanos": 743609442},
-    "data": {
-        "account_sid": "exotel60",
-        "caller_id": "8030752501",
-        "contact_uri": "07417712343",
-        "custom_param": "MD_LEGS",
-        "date_created": "2023-06-05T12:08:45.521094309Z",
-        "date_updated": "2023-06-05T12:08:45.631124146Z",
-        "dc_code": "101",
-        "direction": "outbound",
-        "exophone": "08030752400",
-        "leg_sid": "2Qmm2j6Y9MfjJfQMNg61K8DaKxv00000",
-        "network_type": "pstn",
-        "nso_code": "9988fd96-ce41-11ed-9a09-0242ac110003",
-        "start_time": "2023-06-05T12:08:45.630677211Z",
-        "state": "connecting",
-        "time_limit": 14400,
-    },
-}
+SEED_CONNECTING = SEED_LEG_CONNECTING  # verbatim from the seed
 
 TERMINATED = {
     **SEED_CONNECTING,
