@@ -7,6 +7,7 @@ import json
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -334,3 +335,22 @@ def exotel_error(status: int, message: str = "nope", retry_after: float | None =
         request_id="req-1",
         retry_after=retry_after,
     )
+
+
+class Counting:
+    """Wraps the real LegsClient the functions build; counts every method call by name."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.counts: Counter[str] = Counter()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if not callable(attr):
+            return attr
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.counts[name] += 1
+            return attr(*args, **kwargs)
+
+        return counted

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,7 +22,7 @@ from lambdas.retry.handler import handler as retry_handler
 from lambdas.shared.exotel import legs_client, use_client
 from lambdas.shared.plans import CallPlan, PlanStore
 from tests.lambdas.flow import deliver
-from tests.lambdas.kit import Context, api_event, api_json, drain, sqs_event
+from tests.lambdas.kit import Context, Counting, api_event, api_json, drain, sqs_event
 from tests.support.simulator import EventRecorder, running_simulator
 
 pytestmark = pytest.mark.component
@@ -31,25 +30,6 @@ pytestmark = pytest.mark.component
 EXOPHONE = "08030752400"
 HUMAN_CUSTOMER, HUMAN_AGENT = "09163811000", "09163812000"
 BUSY, MACHINE = "09163811002", "09163811004"
-
-
-class Counting:
-    """Wraps the real LegsClient; counts every method call by name."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.counts: Counter[str] = Counter()
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self.inner, name)
-        if not callable(attr):
-            return attr
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.counts[name] += 1
-            return attr(*args, **kwargs)
-
-        return counted
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -32,29 +31,10 @@ from lambdas.retry.handler import handler as retry_handler
 from lambdas.shared.exotel import legs_client, use_client
 from lambdas.shared.plans import PlanStore
 from tests.lambdas.flow import deliver
-from tests.lambdas.kit import Context, Resources, api_event, api_json, drain, provision, sqs_event
+from tests.lambdas.kit import Context, Counting, Resources, api_event, api_json, drain, provision, sqs_event
 
 REPLAYS = size(3, 20)
 EXOPHONE = "08030752400"
-
-
-class Counting:
-    """The real Legs client the functions build, counting each call by method name."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.counts: Counter[str] = Counter()
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self.inner, name)
-        if not callable(attr):
-            return attr
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            self.counts[name] += 1
-            return attr(*args, **kwargs)
-
-        return counted
 
 
 @pytest.fixture(scope="module")
