@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -22,6 +19,7 @@ import pytest
 
 from legs.pb import exotel_legs_pb2 as pb
 from legs.pb import exotel_legs_pb2_grpc as pb_grpc
+from tests.support.bridge_process import BridgeProcess
 from tests.support.faultproxy import FaultProxy
 from tests.support.moto_server import LOCAL_AWS, MotoServer, aws_env
 
@@ -136,80 +134,6 @@ def stack(moto: MotoServer) -> AwsStack:
     fallback_url = sqs.create_queue(QueueName=f"fallback-{suffix}")["QueueUrl"]
     dead_letter_url = sqs.create_queue(QueueName=f"deadletter-{suffix}")["QueueUrl"]
     return AwsStack(moto.url, bus, subscriber_url, fallback_url, dead_letter_url, events, sqs)
-
-
-class BridgeProcess:
-    """``python -m bridge`` as a child process; its JSON log lines are collected as they come."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = env
-        self.lines: list[str] = []
-        self.port = 0
-        self._ready = threading.Event()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bridge"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-            if '"bridge ready"' in line:
-                self.port = int(json.loads(line)["port"])
-                self._ready.set()
-
-    def wait_ready(self, timeout: float = 30.0) -> BridgeProcess:
-        if not self._ready.wait(timeout):
-            self.kill()
-            raise TimeoutError("bridge not ready:\n" + "\n".join(self.lines[-30:]))
-        return self
-
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def terminate(self, timeout: float = 30.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=timeout)
-        self._reader.join(timeout=5)
-        return code
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-    def logs(self) -> list[dict]:
-        parsed = []
-        for line in self.lines:
-            try:
-                parsed.append(json.loads(line))
-            except ValueError:
-                continue
-        return parsed
-
-    def metric_totals(self) -> dict[str, float]:
-        """Sum of every EMF document's counters the process printed."""
-        totals: dict[str, float] = {}
-        for doc in self.logs():
-            if "_aws" not in doc:
-                continue
-            for directive in doc["_aws"]["CloudWatchMetrics"]:
-                for metric in directive["Metrics"]:
-                    name = metric["Name"]
-                    value = doc.get(name)
-                    if metric.get("Unit") == "Count" and name != "BatchSize":
-                        totals[name] = totals.get(name, 0) + (sum(value) if isinstance(value, list) else value)
-        return totals
 
 
 def bridge_env(stack: AwsStack, endpoint: str, **extra: str) -> dict[str, str]:

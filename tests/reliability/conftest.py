@@ -10,10 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +19,7 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.support.bridge_process import BridgeProcess
 from tests.support.moto_server import LOCAL_AWS, MotoServer, aws_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,55 +102,9 @@ class Resources:
         return out
 
 
-class Bridge:
-    """``python -m bridge`` as a child; stdout (JSON logs, EMF) collected by a reader thread."""
-
-    def __init__(self, env: dict[str, str], timeout: float = 30.0) -> None:
-        self.lines: list[str] = []
-        self.port = 0
-        self._ready = threading.Event()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bridge"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-        )
-        threading.Thread(target=self._read, daemon=True).start()
-        if not self._ready.wait(timeout):
-            self.kill()
-            raise TimeoutError("bridge not ready:\n" + "\n".join(self.lines[-30:]))
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-            if '"bridge ready"' in line:
-                self.port = int(json.loads(line)["port"])
-                self._ready.set()
-        self._ready.set()
-
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def terminate(self, timeout: float = 30.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-    def tail(self, n: int = 30) -> str:
-        return "\n".join(self.lines[-n:])
+def launch_bridge(env: dict[str, str], timeout: float = 30.0) -> BridgeProcess:
+    """Start ``python -m bridge`` and wait until it serves (raises with its last lines if it does not)."""
+    return BridgeProcess(env).wait_ready(timeout)
 
 
 def bridge_env(resources: Resources, endpoint: str, **extra: str) -> dict[str, str]:
@@ -185,10 +136,10 @@ def shared_moto() -> Iterator[MotoServer]:
 
 @pytest.fixture
 def start_bridge() -> Iterator[Any]:
-    started: list[Bridge] = []
+    started: list[BridgeProcess] = []
 
-    def start(env: dict[str, str]) -> Bridge:
-        bridge = Bridge(env)
+    def start(env: dict[str, str]) -> BridgeProcess:
+        bridge = launch_bridge(env)
         started.append(bridge)
         return bridge
 

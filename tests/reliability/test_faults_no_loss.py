@@ -27,7 +27,7 @@ import pytest
 from legs.pb import exotel_legs_pb2 as pb
 from legs.pb import exotel_legs_pb2_grpc as pb_grpc
 from legs.wire import event_to_proto
-from tests.reliability.conftest import FULL, Bridge, Resources, bridge_env, size
+from tests.reliability.conftest import FULL, Resources, bridge_env, launch_bridge, size
 from tests.support.faultproxy import FaultProxy
 from tests.support.moto_server import MotoServer
 
@@ -192,7 +192,7 @@ def test_no_acknowledged_event_is_lost_under_faults(moto: MotoServer) -> None:
     resources = Resources(moto.url, f"rel{run}").provision()
     collected = Collected(resources)
     with FaultProxy(moto.url) as proxy:
-        bridge = Bridge(bridge_env(resources, proxy.url))
+        bridge = launch_bridge(bridge_env(resources, proxy.url))
         chaos = Chaos(proxy, moto, resources, collected)
         try:
             messages = [event(run, i) for i in range(EVENTS)]

@@ -25,7 +25,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from legs.pb import exotel_legs_pb2 as pb
-from tests.reliability.conftest import Bridge, Resources, bridge_env, size, wait_until
+from tests.reliability.conftest import Resources, bridge_env, launch_bridge, size, wait_until
+from tests.support.bridge_process import BridgeProcess
 from tests.support.moto_server import MotoServer
 
 METHOD = "/exotel.legs.v1.LegEventService/TriggerCallbackEvent"
@@ -39,9 +40,9 @@ SETTINGS = settings(
 
 
 @pytest.fixture(scope="module")
-def target(shared_moto: MotoServer) -> Iterator[tuple[Bridge, Resources]]:
+def target(shared_moto: MotoServer) -> Iterator[tuple[BridgeProcess, Resources]]:
     resources = Resources(shared_moto.url, f"fuzz{uuid.uuid4().hex[:8]}").provision()
-    bridge = Bridge(bridge_env(resources, shared_moto.url))
+    bridge = launch_bridge(bridge_env(resources, shared_moto.url))
     yield bridge, resources
     bridge.kill()
 
@@ -139,7 +140,7 @@ def _deep_struct(depth: int) -> bytes:
     return base + b"\x3a" + _varint(len(inner)) + inner  # CallbackEvent.event_data
 
 
-def test_malformed_bytes_are_rejected_and_kept(target: tuple[Bridge, Resources]) -> None:
+def test_malformed_bytes_are_rejected_and_kept(target: tuple[BridgeProcess, Resources]) -> None:
     bridge, resources = target
     caller = Caller(bridge.target)
     before = Counter(caller.codes)
@@ -206,7 +207,7 @@ def extreme_events(draw: st.DrawFn) -> pb.CallbackEvent:
     return message
 
 
-def test_extreme_field_values(target: tuple[Bridge, Resources]) -> None:
+def test_extreme_field_values(target: tuple[BridgeProcess, Resources]) -> None:
     bridge, resources = target
     caller = Caller(bridge.target)
     accepted: set[str] = set()

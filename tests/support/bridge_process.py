@@ -1,0 +1,93 @@
+"""``python -m bridge`` as a child process for component and reliability tests."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class BridgeProcess:
+    """``python -m bridge`` as a child process; its JSON log lines are collected as they come."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.lines: list[str] = []
+        self.port = 0
+        self._ready = threading.Event()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bridge"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+            if '"bridge ready"' in line:
+                self.port = int(json.loads(line)["port"])
+                self._ready.set()
+        self._ready.set()  # the process ended: stop waiting
+
+    def wait_ready(self, timeout: float = 30.0) -> BridgeProcess:
+        if not self._ready.wait(timeout) or not self.port:
+            self.kill()
+            raise TimeoutError("bridge not ready:\n" + "\n".join(self.lines[-30:]))
+        return self
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=5)
+        return code
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def tail(self, n: int = 30) -> str:
+        return "\n".join(self.lines[-n:])
+
+    def logs(self) -> list[dict]:
+        parsed = []
+        for line in self.lines:
+            try:
+                parsed.append(json.loads(line))
+            except ValueError:
+                continue
+        return parsed
+
+    def metric_totals(self) -> dict[str, float]:
+        """Sum of every EMF document's counters the process printed."""
+        totals: dict[str, float] = {}
+        for doc in self.logs():
+            if "_aws" not in doc:
+                continue
+            for directive in doc["_aws"]["CloudWatchMetrics"]:
+                for metric in directive["Metrics"]:
+                    name = metric["Name"]
+                    value = doc.get(name)
+                    if metric.get("Unit") == "Count" and name != "BatchSize":
+                        totals[name] = totals.get(name, 0) + (sum(value) if isinstance(value, list) else value)
+        return totals
