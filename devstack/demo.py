@@ -30,9 +30,14 @@ class DemoError(RuntimeError):
     pass
 
 
-def request(base: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+def request(
+    base: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    """One JSON request to the local API (stdlib only: what a user's curl does); 4xx/5xx are returned, not raised."""
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(base + path, data=data, method=method, headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        base + path, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             status, raw = resp.status, resp.read()
