@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from legs.numbers import check_contact
 
@@ -22,14 +22,28 @@ def check_grpc_endpoint(value: str, field: str = "leg_event_endpoint") -> str:
     return value
 
 
+def _contact_field(value: str, info: ValidationInfo) -> str:
+    return check_contact(value, info.field_name or "contact")
+
+
+def _endpoint_field(value: str, info: ValidationInfo) -> str:
+    return check_grpc_endpoint(value, info.field_name or "leg_event_endpoint")
+
+
+#: A contact URI or exophone as Exotel accepts it (``legs.numbers``); the message names the field.
+Contact = Annotated[str, AfterValidator(_contact_field)]
+#: ``grpc://host:port``; the message names the field.
+GrpcEndpoint = Annotated[str, AfterValidator(_endpoint_field)]
+
+
 class CreateLegRequest(BaseModel):
     """Body of ``POST /legs`` (seed: Exotel's Create Leg reference)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    contact_uri: str = Field(description="sip: URI or Indian number with leading 0 or country prefix")
-    exophone: str = Field(description="The caller id: sip: URI or Indian number")
-    leg_event_endpoint: str = Field(description="grpc://host:port that receives the leg's events")
+    contact_uri: Contact = Field(description="sip: URI or Indian number with leading 0 or country prefix")
+    exophone: Contact = Field(description="The caller id: sip: URI or Indian number")
+    leg_event_endpoint: GrpcEndpoint = Field(description="grpc://host:port that receives the leg's events")
     network_type: Literal["pstn", "voip"] | None = Field(
         default=None, description="voip for sip: contacts, pstn otherwise; inferred when omitted"
     )
@@ -52,17 +66,6 @@ class CreateLegRequest(BaseModel):
         if isinstance(value, bool):
             raise ValueError(f"{info.field_name} must be an integer number of seconds, not a boolean")
         return value
-
-    @field_validator("contact_uri", "exophone")
-    @classmethod
-    def _contact(cls, value: str, info: Any) -> str:
-        return check_contact(value, info.field_name)
-
-    @field_validator("leg_event_endpoint")
-    @classmethod
-    def _endpoint(cls, value: str | None) -> str | None:
-        # None only reaches here where a subclass makes the field optional (the API fills it in).
-        return None if value is None else check_grpc_endpoint(value)
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> CreateLegRequest:
@@ -143,13 +146,8 @@ class CreateBridgeRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     leg_sids: list[str] = Field(min_length=1)
-    bridge_event_endpoint: str | None = None
+    bridge_event_endpoint: GrpcEndpoint | None = None
     absorb_dtmf: bool | None = None
-
-    @field_validator("bridge_event_endpoint")
-    @classmethod
-    def _endpoint(cls, value: str | None) -> str | None:
-        return None if value is None else check_grpc_endpoint(value, "bridge_event_endpoint")
 
 
 class BridgeCreated(_Resource):

@@ -6,8 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from legs.models import check_grpc_endpoint
-from legs.numbers import check_contact
+from legs.models import Contact, GrpcEndpoint
 from simulator.exoml import Verb
 
 
@@ -99,20 +98,10 @@ class InboundRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    contact_uri: str = Field(default="09163816621", description="the caller")
-    exophone: str = "08030752400"
-    leg_event_endpoint: str | None = None
+    contact_uri: Contact = Field(default="09163816621", description="the caller")
+    exophone: Contact = "08030752400"
+    leg_event_endpoint: GrpcEndpoint | None = None
     custom_param: str | None = None
-
-    @field_validator("contact_uri", "exophone")
-    @classmethod
-    def _contact(cls, value: str, info: Any) -> str:
-        return check_contact(value, info.field_name)
-
-    @field_validator("leg_event_endpoint")
-    @classmethod
-    def _endpoint(cls, value: str | None) -> str | None:
-        return None if value is None else check_grpc_endpoint(value)
 
 
 class FaultRequest(BaseModel):

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from lambdas.shared.plans import AmdPolicy, Attempt, RetryPolicy
-from legs.models import ActionRequest, CreateLegRequest, LegCreated, check_grpc_endpoint
-from legs.numbers import check_contact
+from legs.models import ActionRequest, Contact, CreateLegRequest, GrpcEndpoint, LegCreated
 
 
 # ---- legs ---------------------------------------------------------------------------------
 class CreateLegBody(CreateLegRequest):
     """Exotel's Create Leg body; ``leg_event_endpoint`` may be left out to use the deployed bridge."""
 
-    leg_event_endpoint: str | None = Field(  # type: ignore[assignment]
+    leg_event_endpoint: GrpcEndpoint | None = Field(  # type: ignore[assignment]
         default=None, description="grpc://host:port that receives the leg's events; default: the deployed bridge"
     )
 
@@ -123,12 +122,12 @@ class CreateCallBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    customer: str = Field(description="the customer's number or sip: URI")
-    agent: str = Field(description="the agent's number or sip: URI")
-    exophone: str = Field(description="caller id for both legs")
+    customer: Contact = Field(description="the customer's number or sip: URI")
+    agent: Contact = Field(description="the agent's number or sip: URI")
+    exophone: Contact = Field(description="caller id for both legs")
     dial_first: Literal["customer", "agent"] = Field(default="customer", description="which party is dialled first")
-    customer_fallbacks: list[str] = Field(default_factory=list, max_length=5, description="numbers for re-dials")
-    agent_fallbacks: list[str] = Field(
+    customer_fallbacks: list[Contact] = Field(default_factory=list, max_length=5, description="numbers for re-dials")
+    agent_fallbacks: list[Contact] = Field(
         default_factory=list, max_length=5, description="numbers for re-dials: dial n uses [agent, *fallbacks][n-1]"
     )
     hold_message: str | None = Field(
@@ -142,22 +141,7 @@ class CreateCallBody(BaseModel):
     )
     retry: RetryPolicy | None = Field(default=None, description="re-dials on busy / no-answer / failed")
     amd: AmdPolicy | None = Field(default=None, description="answering-machine detection on the customer leg")
-    leg_event_endpoint: str | None = Field(default=None, description="default: the deployed bridge")
-
-    @field_validator("customer", "agent", "exophone")
-    @classmethod
-    def _contact(cls, value: str, info: Any) -> str:
-        return check_contact(value, info.field_name)
-
-    @field_validator("customer_fallbacks", "agent_fallbacks")
-    @classmethod
-    def _contacts(cls, values: list[str], info: Any) -> list[str]:
-        return [check_contact(v, f"{info.field_name}[{i}]") for i, v in enumerate(values)]
-
-    @field_validator("leg_event_endpoint")
-    @classmethod
-    def _endpoint(cls, value: str | None) -> str | None:
-        return None if value is None else check_grpc_endpoint(value)
+    leg_event_endpoint: GrpcEndpoint | None = Field(default=None, description="default: the deployed bridge")
 
 
 class CallCreated(BaseModel):

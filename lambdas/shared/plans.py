@@ -14,10 +14,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lambdas.routing import PlanRef
-from legs.numbers import check_contact
+from legs.models import Contact
 
 Role = Literal["customer", "agent"]
 PlanStatus = Literal["dialing_first", "dialing_second", "bridging", "bridged", "completed", "failed"]
@@ -81,11 +81,11 @@ class CallPlan(BaseModel):
     status: PlanStatus = "dialing_first"
     outcome: str | None = None
     reason: str | None = None
-    customer: str
-    agent: str
-    customer_fallbacks: list[str] = Field(default_factory=list)
-    agent_fallbacks: list[str] = Field(default_factory=list)
-    exophone: str
+    customer: Contact
+    agent: Contact
+    customer_fallbacks: list[Contact] = Field(default_factory=list)
+    agent_fallbacks: list[Contact] = Field(default_factory=list)
+    exophone: Contact
     dial_first: Role = "customer"
     hold_message: str | None = None
     unavailable_message: str = DEFAULT_UNAVAILABLE_MESSAGE
@@ -96,16 +96,6 @@ class CallPlan(BaseModel):
     bridge_sid: str | None = None
     created_at: str = Field(default_factory=now_iso)
     updated_at: str = Field(default_factory=now_iso)
-
-    @field_validator("customer", "agent", "exophone")
-    @classmethod
-    def _contact(cls, value: str, info: Any) -> str:
-        return check_contact(value, info.field_name)
-
-    @field_validator("customer_fallbacks", "agent_fallbacks")
-    @classmethod
-    def _contacts(cls, values: list[str], info: Any) -> list[str]:
-        return [check_contact(v, f"{info.field_name}[{i}]") for i, v in enumerate(values)]
 
     @staticmethod
     def new_id() -> str:

@@ -242,7 +242,7 @@ def test_create_call_idempotency(fake_legs: FakeLegs) -> None:
         ({**CALL, "retry": {"delay_seconds": 901}}, "body.retry.delay_seconds"),
         ({**CALL, "amd": {"behaviour": "message"}}, "body.amd"),
         ({**CALL, "dial_first": "nobody"}, "body.dial_first"),
-        ({**CALL, "agent_fallbacks": ["x"]}, "body.agent_fallbacks"),
+        ({**CALL, "agent_fallbacks": ["x"]}, "body.agent_fallbacks.0"),
     ],
 )
 def test_create_call_validation(fake_legs: FakeLegs, body: Any, field: str) -> None:
