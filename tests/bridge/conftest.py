@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 import uuid
@@ -19,9 +18,9 @@ import pytest
 
 from legs.pb import exotel_legs_pb2 as pb
 from legs.pb import exotel_legs_pb2_grpc as pb_grpc
-from tests.support.bridge_process import BridgeProcess
+from tests.support.bridge_process import BridgeProcess, child_env
 from tests.support.faultproxy import FaultProxy
-from tests.support.moto_server import LOCAL_AWS, MotoServer, aws_env
+from tests.support.moto_server import LOCAL_AWS, MotoServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -137,27 +136,14 @@ def stack(moto: MotoServer) -> AwsStack:
 
 
 def bridge_env(stack: AwsStack, endpoint: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BRIDGE_", "POWERTOOLS_", "EVENT_"))}
-    env.update(aws_env(endpoint))
-    env.update(
-        {
-            "PYTHONPATH": str(ROOT),
-            "PYTHONUNBUFFERED": "1",
-            "BRIDGE_HOST": "127.0.0.1",
-            "BRIDGE_PORT": "0",
-            "EVENT_BUS_NAME": stack.bus,
-            "FALLBACK_QUEUE_URL": stack.fallback_url,
-            "DEAD_LETTER_QUEUE_URL": stack.dead_letter_url,
-            "BRIDGE_METRICS_INTERVAL_S": "1",
-            # Generous deadlines unless a test is about them: a loaded machine must not turn a
-            # slow emulator into a spill (the deadline tests set their own).
-            "BRIDGE_PUBLISH_DEADLINE_MS": "10000",
-            "BRIDGE_FALLBACK_DEADLINE_MS": "5000",
-            "BRIDGE_SHUTDOWN_GRACE_S": "10",
-        }
-    )
-    env.update(extra)
-    return env
+    # Generous deadlines unless a test is about them: a loaded machine must not turn a slow
+    # emulator into a spill (the deadline tests set their own).
+    defaults = {
+        "BRIDGE_METRICS_INTERVAL_S": "1",
+        "BRIDGE_PUBLISH_DEADLINE_MS": "10000",
+        "BRIDGE_FALLBACK_DEADLINE_MS": "5000",
+    }
+    return child_env(endpoint, stack.bus, stack.fallback_url, stack.dead_letter_url, **{**defaults, **extra})
 
 
 @pytest.fixture

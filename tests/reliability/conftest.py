@@ -19,8 +19,8 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.support.bridge_process import BridgeProcess
-from tests.support.moto_server import LOCAL_AWS, MotoServer, aws_env
+from tests.support.bridge_process import BridgeProcess, child_env
+from tests.support.moto_server import LOCAL_AWS, MotoServer
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL = os.environ.get("RELIABILITY_FULL", "") == "1"
@@ -108,23 +108,8 @@ def launch_bridge(env: dict[str, str], timeout: float = 30.0) -> BridgeProcess:
 
 
 def bridge_env(resources: Resources, endpoint: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BRIDGE_", "POWERTOOLS_", "EVENT_"))}
-    env.update(aws_env(endpoint))
-    env.update(
-        {
-            "PYTHONPATH": str(ROOT),
-            "PYTHONUNBUFFERED": "1",
-            "BRIDGE_HOST": "127.0.0.1",
-            "BRIDGE_PORT": "0",
-            "EVENT_BUS_NAME": resources.bus,
-            "FALLBACK_QUEUE_URL": resources.fallback_url,
-            "DEAD_LETTER_QUEUE_URL": resources.dead_letter_url,
-            "BRIDGE_METRICS_INTERVAL_S": "3600",
-            "BRIDGE_SHUTDOWN_GRACE_S": "10",
-        }
-    )
-    env.update(extra)
-    return env
+    extra = {"BRIDGE_METRICS_INTERVAL_S": "3600", **extra}
+    return child_env(endpoint, resources.bus, resources.fallback_url, resources.dead_letter_url, **extra)
 
 
 @pytest.fixture(scope="session")

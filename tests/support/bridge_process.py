@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
+
+from tests.support.moto_server import aws_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,3 +94,28 @@ class BridgeProcess:
                     if metric.get("Unit") == "Count" and name != "BatchSize":
                         totals[name] = totals.get(name, 0) + (sum(value) if isinstance(value, list) else value)
         return totals
+
+
+def child_env(endpoint: str, bus: str, fallback_url: str, dead_letter_url: str, **extra: str) -> dict[str, str]:
+    """Environment for a bridge child on a free loopback port, against the emulator at ``endpoint``.
+
+    The caller's own ``AWS_*``/``BRIDGE_*``/``POWERTOOLS_*``/``EVENT_*`` settings are dropped so a test
+    sees only what it sets; ``extra`` overrides anything.
+    """
+    prefixes = ("AWS_", "BRIDGE_", "POWERTOOLS_", "EVENT_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env.update(aws_env(endpoint))
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+            "BRIDGE_HOST": "127.0.0.1",
+            "BRIDGE_PORT": "0",
+            "EVENT_BUS_NAME": bus,
+            "FALLBACK_QUEUE_URL": fallback_url,
+            "DEAD_LETTER_QUEUE_URL": dead_letter_url,
+            "BRIDGE_SHUTDOWN_GRACE_S": "10",
+        }
+    )
+    env.update(extra)
+    return env
