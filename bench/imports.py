@@ -23,7 +23,7 @@ _PROBE = (
     "sys.stdout.write('IMPORT_SECONDS %.6f\\n' % (time.perf_counter() - t))"
 )
 
-#: What the Lambda runtime and the stack give every function (names from infra.definitions.Env).
+#: What the Lambda runtime and the stack give every function (names from contract.env.Env).
 LAMBDA_ENV = {
     **LOCAL_AWS_ENV,
     "AWS_LAMBDA_FUNCTION_NAME": "bench-import",

@@ -9,7 +9,7 @@ import boto3
 
 from bench.procs import Child, python
 from bench.servers import LOCAL_AWS_ENV
-from legs.eventbridge import DEFAULT_BUS_NAME
+from contract.bus import DEFAULT_BUS_NAME
 
 
 def _free_port() -> int:

@@ -13,37 +13,39 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from legs.eventbridge import DEFAULT_BUS_NAME, DEFAULT_SOURCE, MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES
+from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE, MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES
+from contract.env import AwsEnv, BridgeEnv, Env, PowertoolsEnv
+from contract.metrics import BRIDGE_SERVICE, NAMESPACE
 
 #: Environment variable -> field name. The AWS SDK's own variables keep their names.
 ENV_VARS: dict[str, str] = {
-    "BRIDGE_HOST": "host",
-    "BRIDGE_PORT": "port",
-    "EVENT_BUS_NAME": "event_bus_name",
-    "EVENT_SOURCE": "event_source",
-    "FALLBACK_QUEUE_URL": "fallback_queue_url",
-    "DEAD_LETTER_QUEUE_URL": "dead_letter_queue_url",
-    "BRIDGE_AUTH_TOKEN": "auth_token",
-    "BRIDGE_TLS_CERT_FILE": "tls_cert_file",
-    "BRIDGE_TLS_KEY_FILE": "tls_key_file",
-    "BRIDGE_TLS_CLIENT_CA_FILE": "tls_client_ca_file",
-    "AWS_ENDPOINT_URL": "aws_endpoint_url",
-    "BRIDGE_BATCH_MAX_ENTRIES": "batch_max_entries",
-    "BRIDGE_LINGER_MS": "linger_ms",
-    "BRIDGE_MAX_IN_FLIGHT": "max_in_flight",
-    "BRIDGE_PUBLISH_DEADLINE_MS": "publish_deadline_ms",
-    "BRIDGE_FALLBACK_DEADLINE_MS": "fallback_deadline_ms",
-    "BRIDGE_MAX_EVENT_BYTES": "max_event_bytes",
-    "BRIDGE_DEDUP_SIZE": "dedup_size",
-    "BRIDGE_DEDUP_TTL_S": "dedup_ttl_s",
-    "BRIDGE_SHUTDOWN_GRACE_S": "shutdown_grace_s",
-    "BRIDGE_DRAIN_DELAY_S": "drain_delay_s",
-    "BRIDGE_KEEPALIVE_TIME_S": "keepalive_time_s",
-    "BRIDGE_KEEPALIVE_TIMEOUT_S": "keepalive_timeout_s",
-    "BRIDGE_MAX_CONNECTION_AGE_S": "max_connection_age_s",
-    "BRIDGE_METRICS_INTERVAL_S": "metrics_interval_s",
-    "POWERTOOLS_METRICS_NAMESPACE": "metrics_namespace",
-    "POWERTOOLS_SERVICE_NAME": "service_name",
+    BridgeEnv.HOST: "host",
+    BridgeEnv.PORT: "port",
+    Env.EVENT_BUS_NAME: "event_bus_name",
+    Env.EVENT_SOURCE: "event_source",
+    Env.FALLBACK_QUEUE_URL: "fallback_queue_url",
+    Env.DEAD_LETTER_QUEUE_URL: "dead_letter_queue_url",
+    BridgeEnv.AUTH_TOKEN: "auth_token",
+    BridgeEnv.TLS_CERT_FILE: "tls_cert_file",
+    BridgeEnv.TLS_KEY_FILE: "tls_key_file",
+    BridgeEnv.TLS_CLIENT_CA_FILE: "tls_client_ca_file",
+    AwsEnv.ENDPOINT_URL: "aws_endpoint_url",
+    BridgeEnv.BATCH_MAX_ENTRIES: "batch_max_entries",
+    BridgeEnv.LINGER_MS: "linger_ms",
+    BridgeEnv.MAX_IN_FLIGHT: "max_in_flight",
+    BridgeEnv.PUBLISH_DEADLINE_MS: "publish_deadline_ms",
+    BridgeEnv.FALLBACK_DEADLINE_MS: "fallback_deadline_ms",
+    BridgeEnv.MAX_EVENT_BYTES: "max_event_bytes",
+    BridgeEnv.DEDUP_SIZE: "dedup_size",
+    BridgeEnv.DEDUP_TTL_S: "dedup_ttl_s",
+    BridgeEnv.SHUTDOWN_GRACE_S: "shutdown_grace_s",
+    BridgeEnv.DRAIN_DELAY_S: "drain_delay_s",
+    BridgeEnv.KEEPALIVE_TIME_S: "keepalive_time_s",
+    BridgeEnv.KEEPALIVE_TIMEOUT_S: "keepalive_timeout_s",
+    BridgeEnv.MAX_CONNECTION_AGE_S: "max_connection_age_s",
+    BridgeEnv.METRICS_INTERVAL_S: "metrics_interval_s",
+    PowertoolsEnv.METRICS_NAMESPACE: "metrics_namespace",
+    PowertoolsEnv.SERVICE_NAME: "service_name",
 }
 
 
@@ -91,8 +93,8 @@ class BridgeConfig(BaseModel):
 
     # observability
     metrics_interval_s: float = Field(default=10.0, gt=0)
-    metrics_namespace: str = Field(default="ExotelLegs", min_length=1)
-    service_name: str = Field(default="bridge", min_length=1)
+    metrics_namespace: str = Field(default=NAMESPACE, min_length=1)
+    service_name: str = Field(default=BRIDGE_SERVICE, min_length=1)
 
     @model_validator(mode="after")
     def _coherent(self) -> BridgeConfig:
@@ -125,7 +127,7 @@ class BridgeConfig(BaseModel):
             value = env.get(var)
             if value is not None and value.strip() != "":
                 values[name] = value.strip()
-        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+        region = env.get(AwsEnv.REGION) or env.get(AwsEnv.DEFAULT_REGION)
         if region:
             values["aws_region"] = region.strip()
         values.update(overrides)

@@ -16,6 +16,8 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from contract.env import BridgeEnv
+
 
 def _read(var: str, default: str | None = None) -> bytes | None:
     path = os.environ.get(var) or default
@@ -23,15 +25,15 @@ def _read(var: str, default: str | None = None) -> bytes | None:
 
 
 def check(timeout: float = 3.0) -> bool:
-    target = f"127.0.0.1:{os.environ.get('BRIDGE_PORT') or 50051}"
-    cert = os.environ.get("BRIDGE_TLS_CERT_FILE")
+    target = f"127.0.0.1:{os.environ.get(BridgeEnv.PORT) or 50051}"
+    cert = os.environ.get(BridgeEnv.TLS_CERT_FILE)
     if cert:
         credentials = grpc.ssl_channel_credentials(
-            root_certificates=_read("BRIDGE_HEALTHCHECK_CA_FILE", cert),
-            private_key=_read("BRIDGE_HEALTHCHECK_CLIENT_KEY_FILE"),
-            certificate_chain=_read("BRIDGE_HEALTHCHECK_CLIENT_CERT_FILE"),
+            root_certificates=_read(BridgeEnv.HEALTHCHECK_CA_FILE, cert),
+            private_key=_read(BridgeEnv.HEALTHCHECK_CLIENT_KEY_FILE),
+            certificate_chain=_read(BridgeEnv.HEALTHCHECK_CLIENT_CERT_FILE),
         )
-        name = os.environ.get("BRIDGE_HEALTHCHECK_SERVER_NAME") or "localhost"
+        name = os.environ.get(BridgeEnv.HEALTHCHECK_SERVER_NAME) or "localhost"
         channel = grpc.secure_channel(target, credentials, options=[("grpc.ssl_target_name_override", name)])
     else:
         channel = grpc.insecure_channel(target)

@@ -6,4 +6,7 @@ import os
 
 from aws_lambda_powertools import Logger
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "bridge")
+from contract.env import PowertoolsEnv
+from contract.metrics import BRIDGE_SERVICE
+
+logger = Logger(service=os.environ.get(PowertoolsEnv.SERVICE_NAME) or BRIDGE_SERVICE)

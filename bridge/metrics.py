@@ -15,6 +15,8 @@ import warnings
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from contract.metrics import BridgeMetric
+
 _SAMPLE = 99  # Powertools emits early when a metric reaches 100 values
 
 
@@ -46,16 +48,16 @@ class Reservoir:
 class BridgeMetrics:
     """The bridge's numbers. Increment the public counters directly; :meth:`flush` emits and resets."""
 
-    COUNTERS: dict[str, str] = {
-        "received": "EventsReceived",
-        "published": "EventsPublished",
-        "spilled": "EventsSpilledToFallback",
-        "rejected": "EventsRejected",
-        "duplicates": "EventsDuplicate",
-        "unavailable": "EventsUnavailable",
-        "retries": "PublishRetries",
-        "put_events_calls": "PutEventsCalls",
-        "dead_lettered": "EventsDeadLettered",
+    COUNTERS: dict[str, BridgeMetric] = {
+        "received": BridgeMetric.RECEIVED,
+        "published": BridgeMetric.PUBLISHED,
+        "spilled": BridgeMetric.SPILLED,
+        "rejected": BridgeMetric.REJECTED,
+        "duplicates": BridgeMetric.DUPLICATES,
+        "unavailable": BridgeMetric.UNAVAILABLE,
+        "retries": BridgeMetric.RETRIES,
+        "put_events_calls": BridgeMetric.PUT_EVENTS_CALLS,
+        "dead_lettered": BridgeMetric.DEAD_LETTERED,
     }
 
     def __init__(self, namespace: str, service: str) -> None:
@@ -87,12 +89,12 @@ class BridgeMetrics:
             self.totals[attr] += value
             self._emf.add_metric(name=self.COUNTERS[attr], unit=MetricUnit.Count, value=value)
         for value in batch.values:
-            self._emf.add_metric(name="BatchSize", unit=MetricUnit.Count, value=value)
+            self._emf.add_metric(name=BridgeMetric.BATCH_SIZE, unit=MetricUnit.Count, value=value)
         for value in latency.values:
-            self._emf.add_metric(name="PublishLatency", unit=MetricUnit.Milliseconds, value=round(value, 3))
+            self._emf.add_metric(name=BridgeMetric.PUBLISH_LATENCY, unit=MetricUnit.Milliseconds, value=round(value, 3))
         if latency.count:
             self._emf.add_metric(
-                name="PublishLatencyMax", unit=MetricUnit.Milliseconds, value=round(latency.maximum, 3)
+                name=BridgeMetric.PUBLISH_LATENCY_MAX, unit=MetricUnit.Milliseconds, value=round(latency.maximum, 3)
             )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bridge.batcher import Batcher, Item, Unavailable, backoff_delay
 from bridge.metrics import BridgeMetrics
-from legs.eventbridge import MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES
+from contract.bus import MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES
 
 #: Errors where a retry within the deadline cannot help: spill to the fallback queue at once.
 PERMANENT_ERRORS = frozenset(

@@ -8,6 +8,10 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, Field, field_validator
 
+from contract.bus import DEFAULT_SOURCE
+from contract.env import AwsEnv, BridgeEnv, DevstackEnv, Env, PowertoolsEnv, SimulatorEnv
+from contract.metrics import NAMESPACE
+
 #: Credentials the simulator accepts and the local Exotel secret holds (INTERFACES.md "Local defaults").
 LOCAL_ACCOUNT_SID = "local-account"
 LOCAL_API_KEY = "local-key"
@@ -30,7 +34,8 @@ class DevstackConfig(BaseModel):
     sim_time_scale: float = Field(default=0.2, gt=0, description="simulator timers x this; 0.2 = 5x faster")
     log_level: str = "INFO"
     max_receive_count: int = Field(default=3, ge=1, le=20, description="attempts before a rule's DLQ")
-    metrics_namespace: str = "ExotelLegs"
+    metrics_namespace: str = NAMESPACE
+    event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256)
 
     @field_validator("log_level")
     @classmethod
@@ -44,15 +49,16 @@ class DevstackConfig(BaseModel):
     def from_env(cls, environ: Mapping[str, str] | None = None) -> DevstackConfig:
         env = os.environ if environ is None else environ
         names = {
-            "aws_emulator_port": "AWS_EMULATOR_PORT",
-            "sim_port": "SIM_PORT",
-            "bridge_port": "BRIDGE_PORT",
-            "api_port": "API_PORT",
-            "aws_region": "AWS_REGION",
-            "sim_time_scale": "SIM_TIME_SCALE",
-            "log_level": "DEVSTACK_LOG_LEVEL",
-            "max_receive_count": "DEVSTACK_MAX_RECEIVE_COUNT",
-            "metrics_namespace": "POWERTOOLS_METRICS_NAMESPACE",
+            "aws_emulator_port": DevstackEnv.AWS_EMULATOR_PORT,
+            "sim_port": SimulatorEnv.PORT,
+            "bridge_port": BridgeEnv.PORT,
+            "api_port": DevstackEnv.API_PORT,
+            "aws_region": AwsEnv.REGION,
+            "sim_time_scale": SimulatorEnv.TIME_SCALE,
+            "log_level": DevstackEnv.LOG_LEVEL,
+            "max_receive_count": DevstackEnv.MAX_RECEIVE_COUNT,
+            "metrics_namespace": PowertoolsEnv.METRICS_NAMESPACE,
+            "event_source": Env.EVENT_SOURCE,
         }
         given = {field: env[name] for field, name in names.items() if env.get(name, "").strip()}
         return cls.model_validate(given)
@@ -75,10 +81,10 @@ class DevstackConfig(BaseModel):
 
 
 _PORT_ENV = {
-    "aws_emulator_port": "AWS_EMULATOR_PORT",
-    "sim_port": "SIM_PORT",
-    "bridge_port": "BRIDGE_PORT",
-    "api_port": "API_PORT",
+    "aws_emulator_port": DevstackEnv.AWS_EMULATOR_PORT,
+    "sim_port": SimulatorEnv.PORT,
+    "bridge_port": BridgeEnv.PORT,
+    "api_port": DevstackEnv.API_PORT,
 }
 
 

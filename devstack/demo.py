@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from contract.env import BridgeEnv, DevstackEnv, SimulatorEnv
 from devstack.banner import AGENT, BUSY, EXOPHONE, HUMAN
 from devstack.launcher import DevstackProcess
 
@@ -178,7 +179,7 @@ def run(base: str) -> None:
 
 
 def main() -> int:
-    port = int(os.environ.get("API_PORT") or 3000)
+    port = int(os.environ.get(DevstackEnv.API_PORT) or 3000)
     if answering(port):
         print(f"Using the devstack answering on http://127.0.0.1:{port}")
         try:
@@ -189,7 +190,10 @@ def main() -> int:
         return 0
     print(f"Nothing answers on port {port}: starting a devstack for the demo, on free ports (~10 s)")
     with tempfile.TemporaryDirectory(prefix="devstack-demo-") as workdir:
-        free = {name: "0" for name in ("AWS_EMULATOR_PORT", "SIM_PORT", "BRIDGE_PORT", "API_PORT")}
+        free = {
+            name: "0"
+            for name in (DevstackEnv.AWS_EMULATOR_PORT, SimulatorEnv.PORT, BridgeEnv.PORT, DevstackEnv.API_PORT)
+        }
         stack = DevstackProcess(Path(workdir), free)
         try:
             info = stack.start()

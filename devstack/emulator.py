@@ -13,6 +13,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
+from contract.env import AwsEnv
 from devstack.config import DevstackConfig
 from devstack.moto_tuning import speed_up_moto
 
@@ -24,7 +25,7 @@ DUMMY_SECRET = "devstack"
 
 
 #: Settings from the user's shell that would point an SDK elsewhere (a profile, a session, a per-service endpoint).
-_FOREIGN_AWS_SETTINGS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+_FOREIGN_AWS_SETTINGS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", AwsEnv.SESSION_TOKEN, "AWS_SECURITY_TOKEN")
 
 
 def scrub_aws_settings(environ: MutableMapping[str, str]) -> list[str]:
@@ -106,11 +107,11 @@ class AwsEmulator:
     def env(self) -> dict[str, str]:
         """What every part (children and in-process functions) needs to talk to the emulator, not to AWS."""
         return {
-            "AWS_ENDPOINT_URL": self.endpoint_url,
-            "AWS_REGION": self._config.aws_region,
-            "AWS_DEFAULT_REGION": self._config.aws_region,
-            "AWS_ACCESS_KEY_ID": DUMMY_KEY,
-            "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET,
+            AwsEnv.ENDPOINT_URL: self.endpoint_url,
+            AwsEnv.REGION: self._config.aws_region,
+            AwsEnv.DEFAULT_REGION: self._config.aws_region,
+            AwsEnv.ACCESS_KEY_ID: DUMMY_KEY,
+            AwsEnv.SECRET_ACCESS_KEY: DUMMY_SECRET,
             "AWS_EC2_METADATA_DISABLED": "true",
         }
 

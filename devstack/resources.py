@@ -1,4 +1,4 @@
-"""Creates, in the emulator, what the CDK stacks deploy: from ``infra.definitions`` and ``lambdas.routing``.
+"""Creates, in the emulator, what the CDK stacks deploy: from ``contract.resources`` and ``lambdas.routing``.
 
 Every name is fixed, and every step tolerates "already exists", so running it twice against the same
 emulator gives the same resources (the devstack's own reruns, and tests that provision again).
@@ -13,15 +13,19 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE
+from contract.deployment import EXOTEL_SECRET_NAME, PROJECT_TAG
+from contract.env import Env
+from contract.resources import QUEUES, TABLES, QueueDef, TableDef
 from devstack.config import LOCAL_ACCOUNT_SID, LOCAL_API_KEY, LOCAL_API_TOKEN
 from devstack.emulator import AwsEmulator
-from infra.definitions import BUS_NAME, EXOTEL_SECRET_NAME, QUEUES, TABLES, QueueDef, TableDef
-from lambdas.routing import ROUTES, Route
+from lambdas.routing import Route, routes
 from lambdas.wiring import WIRING
 
 log = logging.getLogger("devstack.resources")
 
-PREFIX = BUS_NAME  # "exotel-legs": every local resource name starts with it
+PREFIX = PROJECT_TAG  # every local resource name starts with it
+BUS_NAME = DEFAULT_BUS_NAME
 RULE_TARGET_ID = "devstack-lambda-runner"
 
 
@@ -52,7 +56,7 @@ class Provisioned(BaseModel):
     tables: dict[str, str]  # TableDef.id -> table name
     secret_name: str
     secret_arn: str
-    env_by_name: dict[str, str]  # infra.definitions.Env name -> value
+    env_by_name: dict[str, str]  # contract.env.Env name -> value
 
     def env(self) -> dict[str, str]:
         return dict(self.env_by_name)
@@ -73,17 +77,23 @@ def rule_name(route: Route) -> str:
 class Provisioner:
     """Idempotent creation of bus, rules (+ queue and DLQ each), tables, queues and the Exotel secret."""
 
-    def __init__(self, emulator: AwsEmulator, *, max_receive_count: int = 3, dlq_for: frozenset[str] = frozenset()):
+    def __init__(
+        self,
+        emulator: AwsEmulator,
+        *,
+        max_receive_count: int = 3,
+        dlq_for: frozenset[str] = frozenset(),
+        event_source: str = DEFAULT_SOURCE,
+    ) -> None:
         self._events = emulator.client("events")
         self._sqs = emulator.client("sqs")
         self._ddb = emulator.client("dynamodb")
         self._secrets = emulator.client("secretsmanager")
         self._max_receive = max_receive_count
         self._dlq_for = dlq_for  # QueueDef ids that trigger a function: they get a DLQ like the rule queues
+        self._source = event_source  # rules match what the bridge publishes
 
     def provision(self, secret_values: dict[str, str] | None = None) -> Provisioned:
-        from infra.definitions import Env
-
         bus_arn = self._bus()
         tables = {table.id: self._table(table) for table in TABLES}
         queues = {
@@ -96,7 +106,7 @@ class Provisioner:
             )
             for queue in QUEUES
         }
-        rules = {route.function: self._rule(route) for route in ROUTES}
+        rules = {route.function: self._rule(route) for route in routes(self._source)}
         secret_arn = self._secret(secret_values)
         env = {table.env: tables[table.id] for table in TABLES if table.env}
         env.update({queue.env: queues[queue.id].url for queue in QUEUES if queue.env})

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from contract.env import BridgeEnv, Env, PowertoolsEnv, SimulatorEnv
 from devstack.api_front import ApiFront
 from devstack.children import Child
 from devstack.config import LOCAL_ACCOUNT_SID, LOCAL_API_KEY, LOCAL_API_TOKEN, DevstackConfig, check_ports_free
@@ -20,7 +21,6 @@ from devstack.logs import Printer, PrinterHandler, ThreadStdout
 from devstack.resources import Provisioned, Provisioner
 from devstack.runner import LambdaRunner, QueueTrigger
 from devstack.wiring import api_function, functions, module_of, trigger_queue_ids
-from infra.definitions import EVENT_SOURCE, Env
 
 log = logging.getLogger("devstack")
 
@@ -73,7 +73,10 @@ class Devstack:
             log.info("ignoring %s from the environment: everything here talks to the emulator", ", ".join(removed))
         self.emulator.start()
         self.provisioned = Provisioner(
-            self.emulator, max_receive_count=self.config.max_receive_count, dlq_for=trigger_queue_ids()
+            self.emulator,
+            max_receive_count=self.config.max_receive_count,
+            dlq_for=trigger_queue_ids(),
+            event_source=self.config.event_source,
         ).provision()
         os.environ.update(self._function_env())
         self.children = [
@@ -154,10 +157,10 @@ class Devstack:
             **self.provisioned.env(),
             Env.EXOTEL_BASE_URL: self.config.sim_url,
             Env.BRIDGE_ENDPOINT: self.config.bridge_endpoint,
-            Env.EVENT_SOURCE: EVENT_SOURCE,
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_NAMESPACE": self.config.metrics_namespace,
-            "POWERTOOLS_LOG_LEVEL": self.config.log_level,
+            Env.EVENT_SOURCE: self.config.event_source,
+            PowertoolsEnv.TRACE_DISABLED: "true",
+            PowertoolsEnv.METRICS_NAMESPACE: self.config.metrics_namespace,
+            PowertoolsEnv.LOG_LEVEL: self.config.log_level,
         }
         return env
 
@@ -173,10 +176,10 @@ class Devstack:
         assert self.provisioned is not None
         return self._child_env(
             {
-                "BRIDGE_PORT": str(self.config.bridge_port),
-                "BRIDGE_HOST": self.config.host,
+                BridgeEnv.PORT: str(self.config.bridge_port),
+                BridgeEnv.HOST: self.config.host,
                 Env.EVENT_BUS_NAME: self.provisioned.bus_name,
-                Env.EVENT_SOURCE: EVENT_SOURCE,
+                Env.EVENT_SOURCE: self.config.event_source,
                 Env.FALLBACK_QUEUE_URL: self.provisioned.env()[Env.FALLBACK_QUEUE_URL],
                 Env.DEAD_LETTER_QUEUE_URL: self.provisioned.env()[Env.DEAD_LETTER_QUEUE_URL],
             }
@@ -185,18 +188,18 @@ class Devstack:
     def _simulator_env(self) -> dict[str, str]:
         # The simulator's own talk time (5 s) ends a first leg before the second one answers: a two-party call
         # would always be abandoned. Long enough for the whole connect flow, unless the user says otherwise.
-        talk = os.environ.get("SIM_TALK_SECONDS") or str(DEFAULT_TALK_SECONDS)
+        talk = os.environ.get(SimulatorEnv.TALK_SECONDS) or str(DEFAULT_TALK_SECONDS)
         return self._child_env(
             {
-                "SIM_TALK_SECONDS": talk,
-                "SIM_LOG_LEVEL": os.environ.get("SIM_LOG_LEVEL") or self.config.log_level,
-                "SIM_PORT": str(self.config.sim_port),
-                "SIM_HOST": self.config.host,
-                "SIM_TIME_SCALE": str(self.config.sim_time_scale),
-                "SIM_ACCOUNT_SID": LOCAL_ACCOUNT_SID,
-                "EXOTEL_API_KEY": LOCAL_API_KEY,
-                "EXOTEL_API_TOKEN": LOCAL_API_TOKEN,
-                "SIM_INBOUND_ENDPOINT": self.config.bridge_endpoint,
+                SimulatorEnv.TALK_SECONDS: talk,
+                SimulatorEnv.LOG_LEVEL: os.environ.get(SimulatorEnv.LOG_LEVEL) or self.config.log_level,
+                SimulatorEnv.PORT: str(self.config.sim_port),
+                SimulatorEnv.HOST: self.config.host,
+                SimulatorEnv.TIME_SCALE: str(self.config.sim_time_scale),
+                SimulatorEnv.ACCOUNT_SID: LOCAL_ACCOUNT_SID,
+                SimulatorEnv.API_KEY: LOCAL_API_KEY,
+                SimulatorEnv.API_TOKEN: LOCAL_API_TOKEN,
+                SimulatorEnv.INBOUND_ENDPOINT: self.config.bridge_endpoint,
             }
         )
 
@@ -210,7 +213,7 @@ class Devstack:
                 memory_mb=wiring.memory_mb,
             )
             try:
-                function.load({"POWERTOOLS_SERVICE_NAME": wiring.function})
+                function.load({PowertoolsEnv.SERVICE_NAME: wiring.function})
             except HandlerMissing as exc:
                 log.warning("function %s is not there (%s): nothing drains its queues", wiring.function, exc)
                 continue

@@ -10,6 +10,7 @@ from typing import Any
 
 from aws_cdk import App, Environment, Tags
 
+from contract.deployment import PROJECT_TAG
 from infra import nag
 from infra.bridge_service import BridgeServiceStack
 from infra.config import DeployConfig, cdk_json_context
@@ -65,7 +66,7 @@ class Deployment:
             target_group=self.bridge.target_group,
         )
         for stack in (self.data, self.bridge, self.functions):
-            Tags.of(stack).add("project", "exotel-legs")
+            Tags.of(stack).add("project", PROJECT_TAG)
             Tags.of(stack).add("environment", config.environment)
 
     @property

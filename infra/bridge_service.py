@@ -20,14 +20,22 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from contract.env import AwsEnv, BridgeEnv, Env, PowertoolsEnv
+from contract.resources import DEAD_LETTER_QUEUE, FALLBACK_QUEUE
 from infra.bundling import REPO_ROOT
 from infra.config import DeployConfig
-from infra.definitions import DEAD_LETTER_QUEUE, FALLBACK_QUEUE, Env
 from infra.nag import acknowledge
 from infra.stateful import StatefulStack
 
 #: What the image build needs from the repository; everything else stays out of the Docker context.
-IMAGE_CONTEXT_EXCLUDE = ["*", "!bridge", "!legs", "**/__pycache__", "**/*.pyc"]  # = bridge/Dockerfile.dockerignore
+IMAGE_CONTEXT_EXCLUDE = [
+    "*",
+    "!bridge",
+    "!legs",
+    "!contract",
+    "**/__pycache__",
+    "**/*.pyc",
+]  # = bridge/Dockerfile.dockerignore
 #: The bridge image's Dockerfile, relative to the repository root (the build context).
 BRIDGE_DOCKERFILE = "bridge/Dockerfile"
 HEALTH_CHECK_PATH = "/grpc.health.v1.Health/Check"
@@ -97,7 +105,7 @@ class BridgeServiceStack(Stack):
         self.log_group = logs.LogGroup(self, "BridgeLogs", retention=retention, removal_policy=RemovalPolicy.DESTROY)
         secrets: dict[str, ecs.Secret] = {}
         if data.bridge_token_secret is not None:
-            secrets["BRIDGE_AUTH_TOKEN"] = ecs.Secret.from_secrets_manager(data.bridge_token_secret)
+            secrets[BridgeEnv.AUTH_TOKEN] = ecs.Secret.from_secrets_manager(data.bridge_token_secret)
         if not (REPO_ROOT / BRIDGE_DOCKERFILE).is_file():
             raise FileNotFoundError(f"the bridge image needs {BRIDGE_DOCKERFILE} (built at deploy time); it is missing")
         self.container = task.add_container(
@@ -110,16 +118,16 @@ class BridgeServiceStack(Stack):
                 ignore_mode=IgnoreMode.DOCKER,
             ),
             environment={
-                "BRIDGE_PORT": str(config.bridge_port),
-                "BRIDGE_HOST": "0.0.0.0",
+                BridgeEnv.PORT: str(config.bridge_port),
+                BridgeEnv.HOST: "0.0.0.0",
                 Env.EVENT_BUS_NAME: data.bus.event_bus_name,
                 Env.EVENT_SOURCE: config.event_source,
                 Env.FALLBACK_QUEUE_URL: fallback.queue_url,
                 Env.DEAD_LETTER_QUEUE_URL: dead_letter.queue_url,
-                "AWS_REGION": self.region,
-                "POWERTOOLS_SERVICE_NAME": config.bridge_service_name,
-                "POWERTOOLS_METRICS_NAMESPACE": config.bridge_metrics_namespace,
-                "POWERTOOLS_LOG_LEVEL": config.powertools_log_level,
+                AwsEnv.REGION: self.region,
+                PowertoolsEnv.SERVICE_NAME: config.bridge_service_name,
+                PowertoolsEnv.METRICS_NAMESPACE: config.bridge_metrics_namespace,
+                PowertoolsEnv.LOG_LEVEL: config.powertools_log_level,
             },
             secrets=secrets or None,
             logging=ecs.LogDrivers.aws_logs(stream_prefix="bridge", log_group=self.log_group),

@@ -1,4 +1,4 @@
-"""The one Lambda asset, built without Docker: copy ``lambdas/`` + ``legs/`` and pip-install for ARM64.
+"""The one Lambda asset, built without Docker: copy ``lambdas/``, ``legs/``, ``contract/`` and pip-install for ARM64.
 
 CDK calls :class:`LocalPythonBundler` first (through jsii); only when it returns False does CDK
 fall back to the Docker image in the bundling options (``pip`` missing, an exotic host, or
@@ -21,9 +21,7 @@ from aws_cdk import aws_lambda as lambda_
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Packages of this repository that go into the asset.
-PACKAGES = ("lambdas", "legs")
-#: Single modules the functions import from elsewhere (``infra.definitions`` is plain Python, no CDK).
-MODULES = ("infra/__init__.py", "infra/definitions.py")
+PACKAGES = ("lambdas", "legs", "contract")
 REQUIREMENTS = REPO_ROOT / "lambdas" / "requirements.txt"
 PYTHON_VERSION = "3.12"
 PLATFORM = "manylinux2014_aarch64"
@@ -41,7 +39,7 @@ _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", "*.egg-info")
 
 
 def _source_files() -> list[Path]:
-    files: list[Path] = [REQUIREMENTS, *(REPO_ROOT / module for module in MODULES)]
+    files: list[Path] = [REQUIREMENTS]
     for package in PACKAGES:
         for path in sorted((REPO_ROOT / package).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
@@ -96,9 +94,6 @@ class LocalPythonBundler:
         out = Path(output_dir)
         for package in PACKAGES:
             shutil.copytree(REPO_ROOT / package, out / package, ignore=_IGNORED, dirs_exist_ok=True)
-        for module in MODULES:
-            (out / module).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO_ROOT / module, out / module)
         try:
             subprocess.run(pip_install_command(str(out)), check=True, timeout=600, capture_output=True, text=True)
         except subprocess.CalledProcessError as exc:
@@ -122,9 +117,7 @@ def lambda_code() -> lambda_.Code:
     """The shared asset of every function (handlers are ``lambdas.<name>.handler.handler``)."""
     command = " && ".join(
         [
-            "cp -r /asset-input/lambdas /asset-input/legs /asset-output/",
-            "mkdir -p /asset-output/infra",
-            "cp /asset-input/infra/__init__.py /asset-input/infra/definitions.py /asset-output/infra/",
+            "cp -r " + " ".join(f"/asset-input/{package}" for package in PACKAGES) + " /asset-output/",
             "pip install --no-compile -r /asset-input/lambdas/requirements.txt -t /asset-output",
             "rm -rf /asset-output/botocore* /asset-output/boto3* /asset-output/s3transfer*",
         ]

@@ -13,7 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from infra.definitions import BUS_NAME, EVENT_SOURCE
+from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE
+from contract.deployment import DEFAULT_STACK_PREFIX
+from contract.metrics import BRIDGE_SERVICE, NAMESPACE
 
 #: cdk.json, next to app.py: its "context" holds the documented defaults.
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
@@ -31,12 +33,12 @@ class DeployConfig(BaseModel):
         description='Region of the stacks; "" = region-agnostic',
     )
     aws_account: str | None = Field(default=None, description="Account to pin the stacks to; none = env-agnostic")
-    stack_prefix: str = Field(default="ExotelLegs", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,40}$")
+    stack_prefix: str = Field(default=DEFAULT_STACK_PREFIX, pattern=r"^[A-Za-z][A-Za-z0-9-]{0,40}$")
     # Exotel
     exotel_base_url: str = Field(default="https://cpaas-api.exotel.com", pattern=r"^https?://[^\s/]+$")
     # events
-    bus_name: str = Field(default=BUS_NAME, pattern=r"^[A-Za-z0-9._-]{1,256}$")
-    event_source: str = Field(default=EVENT_SOURCE, min_length=1, max_length=256)
+    bus_name: str = Field(default=DEFAULT_BUS_NAME, pattern=r"^[A-Za-z0-9._-]{1,256}$")
+    event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256)
     archive_retention_days: int = Field(default=30, ge=0, le=3650)  # 0 = keep forever
     # bridge service
     certificate_arn: str = Field(default="", description="ACM certificate for the TLS listener")
@@ -51,9 +53,9 @@ class DeployConfig(BaseModel):
     bridge_target_cpu_percent: int = Field(default=50, ge=10, le=90)
     bridge_requests_per_target: int = Field(default=500, ge=1)
     bridge_auth_token: bool = Field(default=False, description="Require a shared token (Secrets Manager)")
-    bridge_metrics_namespace: str = Field(default="ExotelLegs", min_length=1)
-    bridge_service_name: str = Field(default="bridge", min_length=1)
-    functions_metrics_namespace: str = Field(default="ExotelLegs", min_length=1)
+    bridge_metrics_namespace: str = Field(default=NAMESPACE, min_length=1)
+    bridge_service_name: str = Field(default=BRIDGE_SERVICE, min_length=1)
+    functions_metrics_namespace: str = Field(default=NAMESPACE, min_length=1)
     nat_gateways: int = Field(default=1, ge=0, le=3)
     max_azs: int = Field(default=2, ge=2, le=3)
     idle_timeout_seconds: int = Field(default=350, ge=1, le=4000)

@@ -1,7 +1,7 @@
 """What CDK deploys per function: ``lambdas/wiring.py`` joined with the routing table.
 
 ``lambdas.wiring.WIRING`` is the single source of each function's env, triggers, grants and sizes;
-``lambdas.routing.ROUTES`` gives an event-driven function (``rule=True``) its pattern and description.
+``lambdas.routing.routes(source)`` gives an event-driven function (``rule=True``) its pattern and description.
 Nothing here repeats either. Plain Python, no CDK, so tests can compare the synthesized template
 with these specs.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from infra.definitions import Env
+from contract.env import Env
 from lambdas.routing import Route, route
 from lambdas.wiring import WIRING, FunctionWiring
 
@@ -47,9 +47,9 @@ class FunctionSpec:
         return self.wiring.calls_exotel and not self.wiring.api
 
 
-def function_specs() -> list[FunctionSpec]:
-    """Every function of the deployment, in ``WIRING`` order."""
-    return [FunctionSpec(wiring, route(wiring.function) if wiring.rule else None) for wiring in WIRING.values()]
+def function_specs(source: str) -> list[FunctionSpec]:
+    """Every function of the deployment, in ``WIRING`` order; rules match events from ``source``."""
+    return [FunctionSpec(wiring, route(wiring.function, source) if wiring.rule else None) for wiring in WIRING.values()]
 
 
 def construct_prefix(function: str) -> str:

@@ -24,10 +24,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from contract.deployment import EXOTEL_SECRET_NAME, PROJECT_TAG
+from contract.env import Env, PowertoolsEnv
+from contract.resources import QUEUES, TABLES
 from infra.bridge_service import log_retention
 from infra.bundling import lambda_code
 from infra.config import DeployConfig
-from infra.definitions import EXOTEL_SECRET_NAME, QUEUES, TABLES, Env
 from infra.function_specs import FunctionSpec, construct_prefix, function_specs
 from infra.nag import acknowledge
 from infra.stateful import StatefulStack
@@ -66,7 +68,7 @@ class FunctionsStack(Stack):
         self.config = config
         self.data = data
         self.bridge_endpoint = bridge_endpoint
-        self.specs = function_specs()
+        self.specs = function_specs(config.event_source)
         self.code = lambda_code()
         # Imported views of the stateful queues: targets/destinations in this stack must not try to
         # edit the other stack's queue policies (that would make the stacks depend on each other).
@@ -122,13 +124,13 @@ class FunctionsStack(Stack):
         )
         env_values = self._env_values()
         environment = {
-            "POWERTOOLS_SERVICE_NAME": name,
-            "POWERTOOLS_METRICS_NAMESPACE": self.config.functions_metrics_namespace,
-            "POWERTOOLS_LOG_LEVEL": self.config.powertools_log_level,
-            "POWERTOOLS_LOGGER_LOG_EVENT": "false",
-            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
-            "POWERTOOLS_DEV": "false",
-            "DEPLOY_ENVIRONMENT": self.config.environment,
+            PowertoolsEnv.SERVICE_NAME: name,
+            PowertoolsEnv.METRICS_NAMESPACE: self.config.functions_metrics_namespace,
+            PowertoolsEnv.LOG_LEVEL: self.config.powertools_log_level,
+            PowertoolsEnv.LOGGER_LOG_EVENT: "false",
+            PowertoolsEnv.TRACER_CAPTURE_RESPONSE: "false",
+            PowertoolsEnv.DEV: "false",
+            Env.DEPLOY_ENVIRONMENT: self.config.environment,
         }
         for env_name in wiring.env:
             if env_name in env_values:
@@ -267,7 +269,7 @@ class FunctionsStack(Stack):
         if config.api_keys:
             plan = api.add_usage_plan(
                 "UsagePlan",
-                name="exotel-legs",
+                name=PROJECT_TAG,
                 throttle=apigw.ThrottleSettings(
                     rate_limit=config.api_throttle_rate, burst_limit=config.api_throttle_burst
                 ),

@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from contract.metrics import BridgeMetric
 from infra.config import DeployConfig
 from infra.function_specs import construct_prefix
 from infra.stateful import StatefulStack
@@ -25,17 +26,17 @@ FIVE_MINUTES = Duration.minutes(5)
 
 @dataclass(frozen=True)
 class BridgeAlarmDef:
-    metric: str  # EMF metric name emitted by the bridge
+    metric: BridgeMetric  # EMF metric emitted by the bridge
     description: str
     threshold: int = 1
 
 
 #: What pages someone: events that did not reach the bus directly, or were refused.
 BRIDGE_ALARMS: tuple[BridgeAlarmDef, ...] = (
-    BridgeAlarmDef("EventsSpilledToFallback", "The bridge spilled events to the fallback queue (EventBridge failing)"),
-    BridgeAlarmDef("EventsRejected", "The bridge rejected events as invalid (INVALID_ARGUMENT; kept in the DLQ)"),
+    BridgeAlarmDef(BridgeMetric.SPILLED, "The bridge spilled events to the fallback queue (EventBridge failing)"),
+    BridgeAlarmDef(BridgeMetric.REJECTED, "The bridge rejected events as invalid (INVALID_ARGUMENT; kept in the DLQ)"),
     BridgeAlarmDef(
-        "EventsUnavailable", "The bridge answered UNAVAILABLE: neither the bus nor the fallback queue took events"
+        BridgeMetric.UNAVAILABLE, "The bridge answered UNAVAILABLE: neither the bus nor the fallback queue took events"
     ),
 )
 
@@ -63,7 +64,7 @@ class Monitoring(Construct):
         def bridge_metric(name: str, statistic: str = "Sum") -> cloudwatch.Metric:
             return cloudwatch.Metric(
                 namespace=config.bridge_metrics_namespace,
-                metric_name=name,
+                metric_name=str(name),
                 dimensions_map={"service": config.bridge_service_name},
                 statistic=statistic,
                 period=FIVE_MINUTES,
@@ -137,9 +138,9 @@ class Monitoring(Construct):
             cloudwatch.GraphWidget(
                 title="Bridge: events",
                 left=[
-                    bridge_metric("EventsReceived"),
-                    bridge_metric("EventsPublished"),
-                    bridge_metric("EventsDuplicate"),
+                    bridge_metric(BridgeMetric.RECEIVED),
+                    bridge_metric(BridgeMetric.PUBLISHED),
+                    bridge_metric(BridgeMetric.DUPLICATES),
                 ],
                 width=12,
             ),
@@ -152,8 +153,11 @@ class Monitoring(Construct):
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Bridge: publish latency (ms)",
-                left=[bridge_metric("PublishLatency", "p50"), bridge_metric("PublishLatency", "p99")],
-                right=[bridge_metric("BatchSize", "Average")],
+                left=[
+                    bridge_metric(BridgeMetric.PUBLISH_LATENCY, "p50"),
+                    bridge_metric(BridgeMetric.PUBLISH_LATENCY, "p99"),
+                ],
+                right=[bridge_metric(BridgeMetric.BATCH_SIZE, "Average")],
                 width=12,
             ),
             cloudwatch.GraphWidget(

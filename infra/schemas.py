@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from legs.events import ACTION_EVENT_NAMES, BRIDGE_EVENT_NAMES, LEG_EVENT_NAMES, LegEvent
+from contract.catalogue import ALL_EVENTS
+from legs.events import LegEvent
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
@@ -90,7 +91,7 @@ def load_schemas(source: str, schemas_dir: Path = SCHEMAS_DIR) -> list[RegistryS
         for name, detail in sorted(details.items())
     ]
     if not result:
-        all_names = [*LEG_EVENT_NAMES, *BRIDGE_EVENT_NAMES, *ACTION_EVENT_NAMES]
+        all_names = list(ALL_EVENTS)
         body = _envelope(LegEvent.model_json_schema(), source, all_names, "LegEvent")
         result.append(_schema(source, "LegEvent", "Exotel leg, action and bridge events (from legs.events)", body))
     return result

@@ -1,6 +1,6 @@
 """The stateful stack: what holds data and must survive a redeploy of the service.
 
-Bus + archive + schema registry, the DynamoDB tables of ``infra.definitions.TABLES``, the queues
+Bus + archive + schema registry, the DynamoDB tables of ``contract.resources.TABLES``, the queues
 of ``QUEUES`` (each with a dead-letter queue where something consumes it), the queue that keeps
 events the reactors failed on, the Exotel credentials secret, the optional bridge token, and the
 alarm topic. Everything is retained on stack deletion.
@@ -22,8 +22,9 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from contract.deployment import EXOTEL_SECRET_NAME
+from contract.resources import QUEUES, RETRY_QUEUE, TABLES, QueueDef
 from infra.config import DeployConfig
-from infra.definitions import EXOTEL_SECRET_NAME, QUEUES, RETRY_QUEUE, TABLES, QueueDef
 from infra.nag import acknowledge
 from infra.schemas import load_schemas
 

@@ -1,7 +1,9 @@
 """The routing table: which EventBridge event pattern feeds which function.
 
 Read by the CDK stacks (one rule per entry, exact pattern) and by the devstack (one rule per
-entry, targeting a local SQS queue that the lambda runner drains). Nothing else repeats a pattern.
+entry, targeting a local SQS queue that the lambda runner drains). Nothing else writes a pattern.
+Patterns match the *configured* event source: :func:`routes` takes it, so a deployment with its
+own ``event_source`` gets rules that match what its bridge publishes.
 """
 
 from __future__ import annotations
@@ -9,41 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from legs.eventbridge import DEFAULT_SOURCE
-from legs.events import BRIDGE_EVENT_NAMES, LEG_EVENT_NAMES
-
-#: ``custom_param`` of every leg dialled for a two-party call plan: ``call:<plan_id>:<role>:<attempt>``.
-#: The role and attempt ride along so that a reactor knows which dial an event belongs to even
-#: when the event arrives before the plan has recorded the new leg's sid.
-PLAN_PARAM_PREFIX = "call:"
-#: answered_by values that mean "not a person" (a beep is a voicemail greeting ending).
-MACHINE_ANSWERS = ["MACHINE", "BEEP"]
-
-
-@dataclass(frozen=True)
-class PlanRef:
-    """Which plan, party and dial attempt a leg belongs to (parsed from its ``custom_param``)."""
-
-    plan_id: str
-    role: str
-    attempt: int
-
-    @property
-    def custom_param(self) -> str:
-        return f"{PLAN_PARAM_PREFIX}{self.plan_id}:{self.role}:{self.attempt}"
-
-
-def parse_plan_param(custom_param: str | None) -> PlanRef | None:
-    """``call:<plan_id>:<role>:<attempt>`` -> :class:`PlanRef`; anything else -> None."""
-    if not custom_param or not custom_param.startswith(PLAN_PARAM_PREFIX):
-        return None
-    parts = custom_param[len(PLAN_PARAM_PREFIX) :].split(":")
-    if len(parts) != 3 or not parts[0] or not parts[1] or not parts[2].isdigit():
-        return None
-    return PlanRef(plan_id=parts[0], role=parts[1], attempt=int(parts[2]))
-
-
-LEG_AND_BRIDGE_EVENTS = [*LEG_EVENT_NAMES, *BRIDGE_EVENT_NAMES]
+from contract.catalogue import BRIDGE_EVENTS, LEG_EVENTS, MACHINE_ANSWERS, EventName
+from lambdas.shared.plan_ref import PLAN_PARAM_PREFIX
 
 
 @dataclass(frozen=True)
@@ -55,40 +24,58 @@ class Route:
     pattern: dict[str, Any]
 
 
-def _plan_events(detail_types: list[str], data_filter: dict[str, Any] | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {"custom_param": [{"prefix": PLAN_PARAM_PREFIX}]}
-    data.update(data_filter or {})
-    return {"source": [DEFAULT_SOURCE], "detail-type": detail_types, "detail": {"data": data}}
+@dataclass(frozen=True)
+class _Entry:
+    function: str
+    description: str
+    detail_types: tuple[str, ...]
+    plan_legs_only: bool = True  # only legs whose custom_param names a call plan
+    data_filter: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def pattern(self, source: str) -> dict[str, Any]:
+        pattern: dict[str, Any] = {"source": [source], "detail-type": list(self.detail_types)}
+        if self.plan_legs_only:
+            data: dict[str, Any] = {"custom_param": [{"prefix": PLAN_PARAM_PREFIX}]}
+            data.update({key: list(values) for key, values in self.data_filter})
+            pattern["detail"] = {"data": data}
+        return pattern
 
 
-ROUTES: tuple[Route, ...] = (
-    Route(
-        function="leg_state",
-        description="Records every leg and bridge event: current state per leg plus its timeline",
-        pattern={"source": [DEFAULT_SOURCE], "detail-type": LEG_AND_BRIDGE_EVENTS},
+_ANSWERS = (EventName.LEG_ANSWERED.value, EventName.AMD_RESULT_SUCCESS.value)
+_ENDS = (EventName.LEG_TERMINATED.value, EventName.LEG_FAILED_TO_CREATE.value)
+
+_TABLE: tuple[_Entry, ...] = (
+    _Entry(
+        "leg_state",
+        "Records every leg and bridge event: current state per leg plus its timeline",
+        (*LEG_EVENTS, *BRIDGE_EVENTS),
+        plan_legs_only=False,
     ),
-    Route(
-        function="connect",
-        description="Two-party calls: answered -> hold message -> second leg -> bridge; ends the other side",
-        pattern=_plan_events(
-            ["leg_answered", "amd_result_success", "leg_terminated", "leg_failed_to_create", "leg_joined_bridge"]
-        ),
+    _Entry(
+        "connect",
+        "Two-party calls: answered -> hold message -> second leg -> bridge; ends the other side",
+        (*_ANSWERS, *_ENDS, EventName.LEG_JOINED_BRIDGE.value),
     ),
-    Route(
-        function="retry",
-        description="Dials a plan's leg again after busy / no-answer / failed, up to the plan's limit",
-        pattern=_plan_events(["leg_terminated", "leg_failed_to_create"]),
-    ),
-    Route(
-        function="amd",
-        description="A plan's leg answered by a machine: hang up, or play a message then hang up",
-        pattern=_plan_events(["leg_answered", "amd_result_success"], {"answered_by": MACHINE_ANSWERS}),
+    _Entry("retry", "Dials a plan's leg again after busy / no-answer / failed, up to the plan's limit", _ENDS),
+    _Entry(
+        "amd",
+        "A plan's leg answered by a machine: hang up, or play a message then hang up",
+        _ANSWERS,
+        data_filter=(("answered_by", MACHINE_ANSWERS),),
     ),
 )
 
+#: Functions that have a rule, in table order.
+ROUTED_FUNCTIONS: tuple[str, ...] = tuple(entry.function for entry in _TABLE)
 
-def route(function: str) -> Route:
-    for candidate in ROUTES:
+
+def routes(source: str) -> tuple[Route, ...]:
+    """Every rule, matching events whose ``source`` is ``source`` (the deployment's ``event_source``)."""
+    return tuple(Route(entry.function, entry.description, entry.pattern(source)) for entry in _TABLE)
+
+
+def route(function: str, source: str) -> Route:
+    for candidate in routes(source):
         if candidate.function == function:
             return candidate
     raise KeyError(function)

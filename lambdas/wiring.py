@@ -13,16 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.definitions import FALLBACK_QUEUE, RETRY_QUEUE, Env, QueueDef
-from lambdas.routing import ROUTES
+from contract.env import Env, PowertoolsEnv
+from contract.resources import FALLBACK_QUEUE, RETRY_QUEUE, QueueDef
+from lambdas.routing import ROUTED_FUNCTIONS
 
 #: Variables every function may read besides its Env names (all optional).
 OPTIONAL_ENV = (
-    "RETENTION_DAYS",  # TTL of leg-state and plan items, days (default 30)
-    "POWERTOOLS_SERVICE_NAME",
-    "POWERTOOLS_METRICS_NAMESPACE",  # default ExotelLegs
-    "POWERTOOLS_LOG_LEVEL",
-    "POWERTOOLS_IDEMPOTENCY_DISABLED",  # tests only
+    Env.RETENTION_DAYS,  # TTL of leg-state and plan items, days (default 30)
+    PowertoolsEnv.SERVICE_NAME,
+    PowertoolsEnv.METRICS_NAMESPACE,  # default contract.metrics.NAMESPACE
+    PowertoolsEnv.LOG_LEVEL,
+    PowertoolsEnv.IDEMPOTENCY_DISABLED,  # tests only
 )
 _EXOTEL = (Env.EXOTEL_SECRET_NAME, Env.EXOTEL_BASE_URL)
 
@@ -30,7 +31,7 @@ _EXOTEL = (Env.EXOTEL_SECRET_NAME, Env.EXOTEL_BASE_URL)
 @dataclass(frozen=True)
 class FunctionWiring:
     function: str  # package under lambdas/
-    env: tuple[str, ...]  # infra.definitions.Env names the function reads (all required)
+    env: tuple[str, ...]  # contract.env.Env names the function reads (all required)
     sqs_triggers: tuple[QueueDef, ...] = ()  # event source mappings (batch, ReportBatchItemFailures)
     sends_to: tuple[QueueDef, ...] = ()  # queues it sends messages to (sqs:SendMessage)
     puts_events: bool = False  # events:PutEvents on the bus
@@ -70,7 +71,7 @@ class FunctionWiring:
         }
 
 
-_ROUTED = {route.function for route in ROUTES}
+_ROUTED = set(ROUTED_FUNCTIONS)
 
 WIRING: dict[str, FunctionWiring] = {
     w.function: w

@@ -6,13 +6,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from legs.events import SCHEMA_VERSION, BridgeMeta, LegEvent
-
-DEFAULT_SOURCE = "exotel.legs"
-DEFAULT_BUS_NAME = "exotel-legs"
-#: PutEvents limits: 10 entries per call, 256 KiB per call (entries' sizes added up).
-MAX_ENTRIES_PER_CALL = 10
-MAX_REQUEST_BYTES = 256 * 1024
+from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE, SCHEMA_VERSION
+from legs.events import BridgeMeta, LegEvent
 
 
 def to_put_events_entry(

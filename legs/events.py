@@ -13,45 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-SCHEMA_VERSION = "1"
+from contract.bus import SCHEMA_VERSION
+from contract.catalogue import EventKind, kind_of
 
-LEG_LIFECYCLE = "leg_lifecycle_event"
-LEG_ACTION = "leg_action_event"
-BRIDGE_LIFECYCLE = "bridge_lifecycle_event"
-
-#: Leg event names Exotel documents (both spellings where two occur).
-LEG_EVENT_NAMES: tuple[str, ...] = (
-    "leg_incoming",
-    "incoming_leg",
-    "leg_connecting",
-    "leg_ringing",
-    "leg_answered",
-    "amd_result_success",
-    "leg_terminated",
-    "leg_failed_to_create",
-    "leg_joined_bridge",
-    "leg_left_bridge",
-)
-BRIDGE_EVENT_NAMES: tuple[str, ...] = (
-    "bridge_created",
-    "bridge_failed_to_create",
-    "bridge_terminal",
-    "bridge_terminated",
-    "bridge_failed_to_stop",
-)
-ACTION_EVENT_NAMES: tuple[str, ...] = (
-    "play_started",
-    "play_completed",
-    "play_interrupted",
-    "play_failed_to_start",
-    "say_started",
-    "say_completed",
-    "say_interrupted",
-    "stream_started",
-    "stream_stopped",
-    "recording_started",
-    "recording_stopped",
-)
+#: Re-exported for readers of the event model; the catalogue itself lives in ``contract.catalogue``.
+__all__ = ["SCHEMA_VERSION", "BridgeData", "EventTimestamp", "LegData", "LegEvent"]
 
 # RFC 3339 and Go's time.String() form that Exotel uses in created_at ("... +0000 UTC").
 _RFC3339 = re.compile(
@@ -198,8 +164,9 @@ class LegEvent(_Open):
     @classmethod
     def _typed_data(cls, value: Any, handler: Any, info: Any) -> Any:
         if isinstance(value, dict):
-            is_bridge = str(info.data.get("event_type", "")).startswith("bridge")
-            return BridgeData.model_validate(value) if is_bridge else LegData.model_validate(value)
+            if kind_of(info.data.get("event_type")) is EventKind.BRIDGE:
+                return BridgeData.model_validate(value)
+            return LegData.model_validate(value)
         return handler(value)
 
     # ---- conveniences that every consumer needs -------------------------------------------

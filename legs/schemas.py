@@ -17,28 +17,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from legs.events import (
-    ACTION_EVENT_NAMES,
-    BRIDGE_EVENT_NAMES,
-    BRIDGE_LIFECYCLE,
-    LEG_ACTION,
-    LEG_EVENT_NAMES,
-    LEG_LIFECYCLE,
-    LegEvent,
-)
+from contract.bus import DEFAULT_SOURCE
+from contract.catalogue import ALL_EVENTS, BY_NAME, EventKind
+from legs.events import LegEvent
 from legs.models import CreateLegRequest
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "schemas"
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
 _DEFS = "definitions"
-
-
-def event_type_of(name: str) -> str:
-    if name in BRIDGE_EVENT_NAMES:
-        return BRIDGE_LIFECYCLE
-    if name in ACTION_EVENT_NAMES or name == "amd_result_success":
-        return LEG_ACTION
-    return LEG_LIFECYCLE
 
 
 def _base_event_schema() -> dict[str, Any]:
@@ -51,32 +37,32 @@ def _base_event_schema() -> dict[str, Any]:
 def event_schema(name: str, base: dict[str, Any] | None = None) -> dict[str, Any]:
     """The bus ``Detail`` of one event name."""
     schema = copy.deepcopy(base or _base_event_schema())
-    event_type = event_type_of(name)
+    spec = BY_NAME[name]
     props = schema["properties"]
     props["event_name"] = {"type": "string", "enum": [name], "description": "Exotel's event_name (= DetailType)"}
-    # leg_answered is a lifecycle event on one Exotel page and an action event on another: accept both.
-    types = [LEG_LIFECYCLE, LEG_ACTION] if name == "leg_answered" else [event_type]
-    props["event_type"] = {"type": "string", "enum": types}
+    props["event_type"] = {"type": "string", "enum": [t.value for t in spec.event_types]}
     props["event_timestamp"] = {
         "type": "string",
         "format": "date-time",
         "description": "RFC 3339 with nanoseconds, e.g. 2023-06-05T12:08:45.743609442Z",
     }
-    resource = "BridgeData" if event_type == BRIDGE_LIFECYCLE else "LegData"
+    resource = "BridgeData" if spec.kind is EventKind.BRIDGE else "LegData"
     props["data"] = {"anyOf": [{"$ref": f"#/{_DEFS}/{resource}"}, {"type": "null"}]}
     unused = "LegData" if resource == "BridgeData" else "BridgeData"
     schema[_DEFS].pop(unused, None)
     schema["$schema"] = DRAFT4
     schema["title"] = name
-    schema["description"] = f"Detail of an Exotel {name} event on the bus (source exotel.legs, detail-type {name})."
+    schema["description"] = (
+        f"Detail of an Exotel {name} event on the bus (source {DEFAULT_SOURCE}, detail-type {name})."
+    )
     return schema
 
 
 def all_schemas() -> dict[str, dict[str, Any]]:
-    """Relative path -> schema, for every event name known in legs.events plus CreateLegRequest."""
+    """Relative path -> schema, for every event name in the catalogue plus CreateLegRequest."""
     base = _base_event_schema()
     out: dict[str, dict[str, Any]] = {}
-    for name in (*LEG_EVENT_NAMES, *BRIDGE_EVENT_NAMES, *ACTION_EVENT_NAMES):
+    for name in ALL_EVENTS:
         out[f"events/{name}.json"] = event_schema(name, base)
     request = CreateLegRequest.model_json_schema()
     request["$schema"] = "https://json-schema.org/draft/2020-12/schema"

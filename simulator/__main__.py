@@ -8,11 +8,12 @@ import signal
 import sys
 import threading
 
+from contract.env import SimulatorEnv
 from simulator.server import Simulator, SimulatorConfig
 
 
 def main() -> int:
-    logging.basicConfig(level=os.environ.get("SIM_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=os.environ.get(SimulatorEnv.LOG_LEVEL, "INFO"), format="%(asctime)s %(name)s %(message)s")
     try:
         config = SimulatorConfig.from_env()
     except ValueError as exc:

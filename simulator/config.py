@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 
+from contract.catalogue import EventName
+from contract.env import SimulatorEnv
+
 
 @dataclass
 class SimulatorConfig:
@@ -25,7 +28,7 @@ class SimulatorConfig:
     play_seconds: float = 3.0  # one loop of StartPlay
     say_seconds_per_char: float = 0.06  # Say duration per character, one loop
     inbound_endpoint: str | None = None  # grpc://host:port for /_sim/inbound legs
-    inbound_event_name: str = "leg_incoming"  # Exotel uses both leg_incoming and incoming_leg
+    inbound_event_name: str = EventName.LEG_INCOMING.value  # Exotel uses both leg_incoming and incoming_leg
     push_attempts: int = 3  # like Exotel's HTTPS push: 3 attempts
     push_timeout: float = 1.0  # real seconds per attempt
     push_backoff: float = 0.1  # real seconds before the 2nd attempt (doubles after)
@@ -48,7 +51,7 @@ class SimulatorConfig:
         if negative or self.cps_limit < 0 or self.say_seconds_per_char < 0:
             raise ValueError(f"durations and SIM_CPS_LIMIT must not be negative: {negative or ['cps_limit']}")
         if self.inbound_endpoint:
-            check_grpc_endpoint(self.inbound_endpoint, "SIM_INBOUND_ENDPOINT")
+            check_grpc_endpoint(self.inbound_endpoint, SimulatorEnv.INBOUND_ENDPOINT)
 
     def scaled(self, seconds: float) -> float:
         """Real seconds for a simulated duration."""
@@ -58,7 +61,7 @@ class SimulatorConfig:
     def from_env(cls, env: dict[str, str] | None = None) -> SimulatorConfig:
         """``SIM_<FIELD>`` for every field, plus Exotel's credential names ``EXOTEL_API_KEY``/``_TOKEN``."""
         env = dict(os.environ if env is None else env)
-        aliases = {"api_key": "EXOTEL_API_KEY", "api_token": "EXOTEL_API_TOKEN"}
+        aliases = {"api_key": SimulatorEnv.API_KEY, "api_token": SimulatorEnv.API_TOKEN}
         values: dict[str, object] = {}
         for field in fields(cls):
             name = aliases.get(field.name, f"SIM_{field.name.upper()}")

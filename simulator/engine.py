@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from legs.events import BRIDGE_LIFECYCLE, LEG_ACTION, LEG_LIFECYCLE
+from contract.catalogue import BY_NAME, EventName, EventType
 from legs.models import CreateBridgeRequest, CreateLegRequest
 from simulator.config import SimulatorConfig
 from simulator.errors import ApiError
@@ -191,16 +191,16 @@ class Engine:
         leg: LegState,
         name: str,
         *,
-        event_type: str = LEG_LIFECYCLE,
         event_data: dict[str, Any] | None = None,
         action_sid: str | None = None,
         action_custom_parameter: str | None = None,
     ) -> None:
         ns = self._next_ns(leg)
+        spec = BY_NAME.get(name)
         event: dict[str, Any] = {
             "event_sid": new_sid(),
-            "event_type": event_type,
-            "event_name": name,
+            "event_type": str(spec.event_type if spec else EventType.LEG_LIFECYCLE),
+            "event_name": str(name),
             "event_timestamp": {"seconds": ns // 1_000_000_000, "nanos": ns % 1_000_000_000},
             "data": self.leg_data(leg),
         }
@@ -241,8 +241,8 @@ class Engine:
             return
         event: dict[str, Any] = {
             "event_sid": new_sid(),
-            "event_type": BRIDGE_LIFECYCLE,
-            "event_name": name,
+            "event_type": str(EventType.BRIDGE_LIFECYCLE),
+            "event_name": str(name),
             "event_timestamp": {"seconds": ns // 1_000_000_000, "nanos": ns % 1_000_000_000},
             "data": self.bridge_data(bridge),
         }
@@ -339,14 +339,14 @@ class Engine:
                 leg,
                 "failed",
                 CAUSE_FAILURE,
-                name="leg_failed_to_create",
+                name=EventName.LEG_FAILED_TO_CREATE,
                 error={"error_code": 1005, "message": "Leg could not be created", "description": "simulated failure"},
             )
             return
         ns = self._touch(leg)
         leg.state = "connecting"
         leg.start_time = rfc3339(ns)
-        self.emit_leg(leg, "leg_connecting")
+        self.emit_leg(leg, EventName.LEG_CONNECTING)
         # Seconds since initiation are measured from here (connect_seconds is negligible).
         setup_limit = min(leg.setup_timeout, leg.timeout)
         if leg.outcome == "no-ring" or cfg.setup_seconds >= setup_limit:
@@ -385,7 +385,7 @@ class Engine:
         cfg = self.config
         self._touch(leg)
         leg.state = "ringing"
-        self.emit_leg(leg, "leg_ringing")
+        self.emit_leg(leg, EventName.LEG_RINGING)
         # Pick-up must happen within ring_timeout of ringing and within timeout of initiation.
         ring_limit = max(0.0, min(leg.ring_timeout, leg.timeout - cfg.setup_seconds))
         if leg.outcome in ("human", "machine") and cfg.ring_seconds < ring_limit:
@@ -412,11 +412,11 @@ class Engine:
         leg.answered_ns = ns
         detected = answered_by or ("MACHINE" if leg.outcome == "machine" else "HUMAN")
         if leg.async_amd:
-            self.emit_leg(leg, "leg_answered")  # the verdict follows in amd_result_success
+            self.emit_leg(leg, EventName.LEG_ANSWERED)  # the verdict follows in amd_result_success
             self._later(self.config.amd_seconds, lambda: self._amd_result(leg, detected))
         else:
             leg.answered_by = detected
-            self.emit_leg(leg, "leg_answered")
+            self.emit_leg(leg, EventName.LEG_ANSWERED)
         self._arm_time_limit(leg)
         self._later(self.config.talk_seconds, lambda: self._remote_hangup(leg))
 
@@ -430,7 +430,7 @@ class Engine:
             return
         self._touch(leg)
         leg.answered_by = detected
-        self.emit_leg(leg, "amd_result_success", event_type=LEG_ACTION)
+        self.emit_leg(leg, EventName.AMD_RESULT_SUCCESS)
 
     def _remote_hangup(self, leg: LegState) -> None:
         if leg.state == "connected":
@@ -446,7 +446,7 @@ class Engine:
         status: str,
         cause: int,
         *,
-        name: str = "leg_terminated",
+        name: str = EventName.LEG_TERMINATED,
         error: dict[str, Any] | None = None,
         reason: str | None = None,
     ) -> None:
@@ -463,7 +463,7 @@ class Engine:
         leg.ended_ns = ns
         leg.end_time = rfc3339(ns)
         event_data: dict[str, Any] = {}
-        if name == "leg_terminated":
+        if name == EventName.LEG_TERMINATED:
             event_data["data"] = {"hangup_cause_code": cause}
             if reason:
                 event_data["data"]["hangup_reason"] = reason  # a simulator extra (a guess)
@@ -600,7 +600,7 @@ class Engine:
     def _bridge_up(self, bridge: BridgeState) -> None:
         if bridge.state != "created":
             return
-        self.emit_bridge(bridge, "bridge_created")
+        self.emit_bridge(bridge, EventName.BRIDGE_CREATED)
         ns = self._touch(bridge)
         bridge.state = "active"
         bridge.start_time = rfc3339(ns)
@@ -609,7 +609,7 @@ class Engine:
             if leg.state == "connected" and leg.bridge_sid == bridge.sid:
                 bridge.active_legs.append(sid)
                 self._touch(leg)
-                self.emit_leg(leg, "leg_joined_bridge", event_data={"bridge_sid": bridge.sid})
+                self.emit_leg(leg, EventName.LEG_JOINED_BRIDGE, event_data={"bridge_sid": bridge.sid})
 
     def _end_bridge(self, bridge: BridgeState, status: str, reason: str) -> None:
         if bridge.state == "terminal":
@@ -619,7 +619,7 @@ class Engine:
             self._touch(leg)
             leg.bridge_sid = None
             bridge.active_legs.remove(sid)
-            self.emit_leg(leg, "leg_left_bridge", event_data={"bridge_sid": bridge.sid})
+            self.emit_leg(leg, EventName.LEG_LEFT_BRIDGE, event_data={"bridge_sid": bridge.sid})
         for sid in bridge.leg_sids:  # legs reserved but not yet joined
             if self.legs[sid].bridge_sid == bridge.sid:
                 self.legs[sid].bridge_sid = None
@@ -627,7 +627,7 @@ class Engine:
         bridge.state = "terminal"
         bridge.terminal_status = status
         bridge.end_time = rfc3339(ns)
-        self.emit_bridge(bridge, "bridge_terminal", event_data={"data": {"reason": reason}})
+        self.emit_bridge(bridge, EventName.BRIDGE_TERMINAL, event_data={"data": {"reason": reason}})
 
     def stop_bridge(self, bridge: BridgeState) -> dict[str, Any]:
         if bridge.state == "terminal":
@@ -698,7 +698,7 @@ class Engine:
             return None
         if name in MEDIA_VERBS and leg.state != "connected":
             emit(
-                "play_failed_to_start",
+                EventName.PLAY_FAILED_TO_START,
                 {"error": {"error_code": 409, "message": f"{name} needs a connected leg", "description": leg.state}},
             )
             return None
@@ -709,10 +709,10 @@ class Engine:
             leg.media = Media(kind, action_sid, acp, leg.media_token)
             if kind == "say":
                 seconds = max(1.0, len(verb.text) * self.config.say_seconds_per_char) * verb.loop
-                emit("say_started", {"data": {"text": verb.text, "loop": verb.loop}})
+                emit(EventName.SAY_STARTED, {"data": {"text": verb.text, "loop": verb.loop}})
             else:
                 seconds = self.config.play_seconds * verb.loop
-                emit("play_started", {"data": {"url": verb.text or verb.attrs.get("url"), "loop": verb.loop}})
+                emit(EventName.PLAY_STARTED, {"data": {"url": verb.text or verb.attrs.get("url"), "loop": verb.loop}})
             if name == "StartPlay":  # background: completes on its own unless stopped
                 token = leg.media_token
                 self._later(seconds, lambda: self._media_done(leg, token))
@@ -724,17 +724,17 @@ class Engine:
             return None
         if name == "StartStream":
             leg.streaming = True
-            emit("stream_started", {"data": dict(verb.attrs)})
+            emit(EventName.STREAM_STARTED, {"data": dict(verb.attrs)})
         elif name == "StopStream":
             if leg.streaming:
                 leg.streaming = False
-                emit("stream_stopped", None)
+                emit(EventName.STREAM_STOPPED, None)
         elif name == "StartRecording":
             leg.recording = True
-            emit("recording_started", None)
+            emit(EventName.RECORDING_STARTED, None)
         elif name == "StopRecording" and leg.recording:
             leg.recording = False
-            emit("recording_stopped", None)
+            emit(EventName.RECORDING_STOPPED, None)
         return None
 
     def _action_emitter(self, leg: LegState, action_sid: str, acp: str | None) -> Callable[..., None]:
@@ -743,7 +743,6 @@ class Engine:
             self.emit_leg(
                 leg,
                 name,
-                event_type=LEG_ACTION,
                 event_data=event_data,
                 action_sid=action_sid,
                 action_custom_parameter=acp,
@@ -758,7 +757,7 @@ class Engine:
         leg.media = None
         # The interruption belongs to the action that started the media.
         emitter = self._action_emitter(leg, media.action_sid, media.action_custom_parameter)
-        emitter(f"{media.kind}_interrupted", None)
+        emitter(EventName(f"{media.kind}_interrupted"), None)
 
     def _media_done(self, leg: LegState, token: int | None) -> None:
         media = leg.media
@@ -766,4 +765,4 @@ class Engine:
             return
         leg.media = None
         emitter = self._action_emitter(leg, media.action_sid, media.action_custom_parameter)
-        emitter(f"{media.kind}_completed", None)
+        emitter(EventName(f"{media.kind}_completed"), None)

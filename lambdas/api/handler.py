@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
+from contract.metrics import http_status_metric
 from lambdas.api.app import app
 from lambdas.shared.observability import powertools
 
@@ -38,5 +39,5 @@ def unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     response = unsupported_media_type(event) or app.resolve(event, context)
     status = int(response.get("statusCode", 0))
-    metrics.add_metric(name=f"Http{status // 100}xx", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=http_status_metric(status), unit=MetricUnit.Count, value=1)
     return response

@@ -11,6 +11,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 
+from contract.metrics import FunctionMetric
 from lambdas.shared.bus import LegBusEvent
 from lambdas.shared.idempotency import once
 from lambdas.shared.leg_state import LegStateStore
@@ -39,8 +40,8 @@ def handler(event: LegBusEvent, context: Any) -> dict[str, Any]:
         event_key_jmespath="event_sid",
         lambda_context=context,
     )(event=detail)
-    metrics.add_metric(name="EventsRecorded", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=FunctionMetric.EVENTS_RECORDED, unit=MetricUnit.Count, value=1)
     if result.get("leg_state_moved") is False or result.get("bridge_state_moved") is False:
-        metrics.add_metric(name="LateEvents", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=FunctionMetric.LATE_EVENTS, unit=MetricUnit.Count, value=1)
     logger.info("event recorded", extra={"result": result})
     return result

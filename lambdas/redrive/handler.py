@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contract.metrics import FunctionMetric
 from lambdas.shared.config import settings
 from lambdas.shared.idempotency import once
 from lambdas.shared.observability import powertools
@@ -92,7 +93,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
         event_key_jmespath="event_sid",
         lambda_context=processor.lambda_context,
     )(entry=data)
-    metrics.add_metric(name="EventsRedriven", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=FunctionMetric.EVENTS_REDRIVEN, unit=MetricUnit.Count, value=1)
     return result
 
 

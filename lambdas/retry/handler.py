@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract.metrics import FunctionMetric
 from lambdas.shared.bus import LegBusEvent
 from lambdas.shared.engine import Engine, decide_dial_scheduled, decide_retry
 from lambdas.shared.idempotency import once
@@ -59,7 +60,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
         event_key_jmespath="key",
         lambda_context=processor.lambda_context,
     )(job=job)
-    metrics.add_metric(name="RetriesDialled", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=FunctionMetric.RETRIES_DIALLED, unit=MetricUnit.Count, value=1)
     logger.info("scheduled dial handled", extra={"summary": summary})
     return summary
 

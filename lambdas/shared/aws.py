@@ -10,6 +10,8 @@ import os
 from functools import lru_cache
 from typing import Any
 
+from contract.env import AwsEnv
+
 #: botocore's standard retry mode (exponential backoff with jitter, throttling-aware).
 RETRY_CONFIG = {"mode": "standard", "max_attempts": 5}
 
@@ -25,8 +27,8 @@ def _client(service: str, endpoint_url: str | None, region: str | None) -> Any:
 
 def client(service: str) -> Any:
     """A cached boto3 client; honours ``AWS_ENDPOINT_URL`` and ``AWS_REGION`` as they are now."""
-    endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ.get("AWS_ENDPOINT_URL")
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    endpoint = os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}") or os.environ.get(AwsEnv.ENDPOINT_URL)
+    region = os.environ.get(AwsEnv.REGION) or os.environ.get(AwsEnv.DEFAULT_REGION)
     return _client(service, endpoint or None, region or None)
 
 
@@ -47,6 +49,6 @@ def _resource(service: str, endpoint_url: str | None, region: str | None) -> Any
 
 def table(name: str) -> Any:
     """A cached DynamoDB ``Table`` resource."""
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get(AwsEnv.ENDPOINT_URL)
+    region = os.environ.get(AwsEnv.REGION) or os.environ.get(AwsEnv.DEFAULT_REGION)
     return _resource("dynamodb", endpoint or None, region or None).Table(name)

@@ -1,4 +1,4 @@
-"""Function configuration, read from the environment (names in ``infra.definitions.Env``).
+"""Function configuration, read from the environment (names in ``contract.env.Env``).
 
 Read on every call rather than cached at import, so a test (or the devstack, which runs every
 function in one process) can point the functions at its own resources.
@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from infra.definitions import BUS_NAME, EVENT_SOURCE, EXOTEL_SECRET_NAME, Env
+from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE
+from contract.deployment import EXOTEL_SECRET_NAME
+from contract.env import Env
 
 #: How long leg-state and plan items live (DynamoDB TTL), unless overridden.
 DEFAULT_RETENTION_DAYS = 30
-RETENTION_DAYS_ENV = "RETENTION_DAYS"
 
 
 class ConfigError(RuntimeError):
@@ -44,9 +45,9 @@ class Settings:
             exotel_base_url=env.get(Env.EXOTEL_BASE_URL) or None,
             bridge_endpoint=env.get(Env.BRIDGE_ENDPOINT) or None,
             retry_queue_url=env.get(Env.RETRY_QUEUE_URL) or None,
-            event_bus_name=env.get(Env.EVENT_BUS_NAME) or BUS_NAME,
-            event_source=env.get(Env.EVENT_SOURCE) or EVENT_SOURCE,
-            retention_days=int(env.get(RETENTION_DAYS_ENV) or DEFAULT_RETENTION_DAYS),
+            event_bus_name=env.get(Env.EVENT_BUS_NAME) or DEFAULT_BUS_NAME,
+            event_source=env.get(Env.EVENT_SOURCE) or DEFAULT_SOURCE,
+            retention_days=int(env.get(Env.RETENTION_DAYS) or DEFAULT_RETENTION_DAYS),
         )
 
     def require(self, attribute: str) -> str:

@@ -21,12 +21,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lambdas.routing import MACHINE_ANSWERS, PlanRef
-from lambdas.shared.plans import UNSUCCESSFUL, Attempt, CallPlan, PlanStore
+from contract.catalogue import ANSWERED, ENDED, MACHINE_ANSWERS, UNSUCCESSFUL, AnsweredBy, EventName, TerminalStatus
+from lambdas.shared.plan_ref import PlanRef
+from lambdas.shared.plans import Attempt, CallPlan, PlanStore
 from legs.events import LegEvent
 
-ANSWERED = frozenset({"leg_answered", "amd_result_success"})
-ENDED = frozenset({"leg_terminated", "leg_failed_to_create"})
 LIVE = frozenset({"dialing", "answered", "machine"})
 
 ActionKind = Literal[
@@ -82,11 +81,14 @@ def leg_request(plan: CallPlan, role: str, number: int) -> Any:
 
 # ---- predicates ---------------------------------------------------------------------------
 def unsuccessful(event: LegEvent) -> bool:
-    return event.event_name == "leg_failed_to_create" or (event.terminal_status or "") in UNSUCCESSFUL
+    return event.event_name == EventName.LEG_FAILED_TO_CREATE or (event.terminal_status or "") in UNSUCCESSFUL
 
 
 def terminal_of(event: LegEvent) -> str:
-    return event.terminal_status or ("failed" if event.event_name == "leg_failed_to_create" else "completed")
+    if event.terminal_status:
+        return event.terminal_status
+    failed = event.event_name == EventName.LEG_FAILED_TO_CREATE
+    return TerminalStatus.FAILED if failed else TerminalStatus.COMPLETED
 
 
 def retry_wanted(plan: CallPlan, attempt: Attempt) -> bool:
@@ -132,7 +134,7 @@ def _end_call(plan: CallPlan, attempt: Attempt, terminal: str, reason: str) -> D
         plan.status, plan.outcome = "completed", "completed"
     elif was == "machine":
         plan.status, plan.outcome = "failed", "machine"
-    elif (attempt.role == plan.first_role and was == "answered") or terminal == "completed":
+    elif (attempt.role == plan.first_role and was == "answered") or terminal == TerminalStatus.COMPLETED:
         plan.status, plan.outcome = "failed", "abandoned"  # a party answered, then hung up before the bridge
     else:
         plan.status, plan.outcome = "failed", terminal
@@ -162,7 +164,7 @@ def decide_connect(plan: CallPlan, event: LegEvent, ref: PlanRef) -> Decision | 
     name = event.event_name
     if name in ANSWERED:
         return _on_answered(plan, attempt, event)
-    if name == "leg_joined_bridge":
+    if name == EventName.LEG_JOINED_BRIDGE:
         if plan.status == "bridging":
             plan.status = "bridged"
         plan.bridge_sid = plan.bridge_sid or event.bridge_sid
@@ -187,7 +189,7 @@ def _on_answered(plan: CallPlan, attempt: Attempt, event: LegEvent) -> Decision:
         return Decision(plan)
     if attempt.status != "dialing":
         return Decision(plan, note="already answered")
-    if plan.amd_on(attempt.role) and answered_by != "HUMAN":
+    if plan.amd_on(attempt.role) and answered_by != AnsweredBy.HUMAN:
         return Decision(plan, note="waiting for a human (AMD)")  # MACHINE/BEEP: the amd function's
     attempt.status = "answered"
     attempt.answered_by = answered_by
@@ -260,8 +262,8 @@ def decide_dial_failed(plan: CallPlan, role: str, number: int, error: str) -> De
         return None
     attempt.error = error
     if retry_wanted(plan, attempt):
-        return _schedule_next(plan, attempt, "failed")
-    return _end_call(plan, attempt, "failed", f"could not dial the {role}: {error}")
+        return _schedule_next(plan, attempt, TerminalStatus.FAILED)
+    return _end_call(plan, attempt, TerminalStatus.FAILED, f"could not dial the {role}: {error}")
 
 
 def decide_bridge_failed(plan: CallPlan, error: str) -> Decision | None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from contract.env import AwsEnv
 from lambdas.shared.config import settings
 
 #: How long a processed event / API request is remembered.
@@ -32,7 +33,7 @@ def _persistence(table_name: str, endpoint_key: str | None, key_prefix: str) -> 
 def persistence_store(key_prefix: str) -> Any:
     import os
 
-    return _persistence(settings().require("idempotency_table"), os.environ.get("AWS_ENDPOINT_URL"), key_prefix)
+    return _persistence(settings().require("idempotency_table"), os.environ.get(AwsEnv.ENDPOINT_URL), key_prefix)
 
 
 def once(

@@ -1,6 +1,6 @@
 """The LegState table: one current-state item per leg (and per bridge) plus a timeline of events.
 
-Layout (``pk``/``sk``, see ``infra.definitions.TABLES``):
+Layout (``pk``/``sk``, see ``contract.resources.TABLES``):
 
 ==========================  ===================================  =======================================
 pk                          sk                                   what
@@ -23,36 +23,22 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from contract.catalogue import (
+    ANSWERED,
+    BRIDGE_RANK,
+    ENDED,
+    LEG_RANK,
+    TERMINAL_RANK,
+    BridgeState,
+    EventName,
+    LegState,
+    implied_state,
+)
 from legs.events import LegEvent
 
 STATE_SK = "STATE"
 EVENT_PREFIX = "EVENT#"
 
-LEG_RANK = {"connecting": 1, "ringing": 2, "connected": 3, "terminal": 4}
-BRIDGE_RANK = {"created": 1, "active": 2, "terminal": 4}
-TERMINAL_RANK = 4
-
-#: The state an event implies when its ``data.state`` is missing or unknown.
-LEG_EVENT_STATE = {
-    "leg_connecting": "connecting",
-    "leg_ringing": "ringing",
-    "leg_incoming": "ringing",
-    "incoming_leg": "ringing",
-    "leg_answered": "connected",
-    "amd_result_success": "connected",
-    "leg_joined_bridge": "connected",
-    "leg_left_bridge": "connected",
-    "leg_terminated": "terminal",
-    "leg_failed_to_create": "terminal",
-}
-BRIDGE_EVENT_STATE = {
-    "bridge_created": "created",
-    "bridge_failed_to_create": "terminal",
-    "bridge_terminal": "terminal",
-    "bridge_terminated": "terminal",
-}
-_ANSWERED = {"leg_answered", "amd_result_success"}
-_ENDED = {"leg_terminated", "leg_failed_to_create"}
 #: Descriptive fields copied from the event's leg data the first time they are seen.
 _LEG_FIELDS = ("direction", "contact_uri", "exophone", "custom_param", "caller_id", "network_type", "account_sid")
 
@@ -126,13 +112,13 @@ class LegStateStore:
                 names[f"#{name}"] = name
                 values[f":{name}"] = value
                 sets.append(f"#{name} = if_not_exists(#{name}, :{name})")
-        if event.event_name in _ANSWERED:
+        if event.event_name in ANSWERED:
             values[":answered_at"] = when
             sets.append("answered_at = if_not_exists(answered_at, :answered_at)")
         if leg.answered_by:
             values[":answered_by"] = leg.answered_by
             sets.append("answered_by = :answered_by")
-        if event.event_name in _ENDED:
+        if event.event_name in ENDED:
             values[":ended_at"] = when
             sets.append("ended_at = if_not_exists(ended_at, :ended_at)")
         if leg.start_time:
@@ -142,7 +128,7 @@ class LegStateStore:
             values[":end_time"] = leg.end_time
             sets.append("end_time = if_not_exists(end_time, :end_time)")
         bridge_sid = event.event_data.bridge_sid if event.event_data else None
-        if bridge_sid and event.event_name == "leg_joined_bridge":
+        if bridge_sid and event.event_name == EventName.LEG_JOINED_BRIDGE:
             values[":bridge"] = bridge_sid
             sets.append("bridge_sid = :bridge")
         update: dict[str, Any] = {
@@ -154,11 +140,11 @@ class LegStateStore:
             update["ExpressionAttributeNames"] = names
         self.table.update_item(**update)
 
-        state = leg.state if leg.state in LEG_RANK else LEG_EVENT_STATE.get(event.event_name)
+        state = leg.state if leg.state in LEG_RANK else implied_state(event.event_name)
         if state is None:
             return False
-        if event.event_name in _ENDED:
-            state = "terminal"
+        if event.event_name in ENDED:
+            state = LegState.TERMINAL
         return self._move_state(key, event, state, LEG_RANK[state], leg.terminal_status)
 
     def _record_bridge(self, event: LegEvent, expires: int) -> bool:
@@ -177,11 +163,11 @@ class LegStateStore:
         if bridge.leg_sids:
             update["UpdateExpression"] += " ADD leg_sids :legs"
         self.table.update_item(**update)
-        state = bridge.state if bridge.state in BRIDGE_RANK else BRIDGE_EVENT_STATE.get(event.event_name)
+        state = bridge.state if bridge.state in BRIDGE_RANK else implied_state(event.event_name)
         if state is None:
             return False
-        if BRIDGE_EVENT_STATE.get(event.event_name) == "terminal":
-            state = "terminal"
+        if implied_state(event.event_name) == BridgeState.TERMINAL:
+            state = BridgeState.TERMINAL
         return self._move_state(key, event, state, BRIDGE_RANK[state], bridge.terminal_status)
 
     def _move_state(self, key: dict[str, str], event: LegEvent, state: str, rank: int, terminal: str | None) -> bool:

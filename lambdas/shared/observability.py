@@ -6,13 +6,13 @@ import os
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-#: CloudWatch namespace of every function's metrics (overridable the Powertools way).
-METRICS_NAMESPACE = "ExotelLegs"
+from contract.env import PowertoolsEnv
+from contract.metrics import NAMESPACE
 
 
 def powertools(service: str) -> tuple[Logger, Tracer, Metrics]:
     """Logger/Tracer/Metrics for ``service``; POWERTOOLS_* variables still win where set."""
-    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or METRICS_NAMESPACE
+    namespace = os.environ.get(PowertoolsEnv.METRICS_NAMESPACE) or NAMESPACE
     logger = Logger(service=service)
     tracer = Tracer(service=service)
     metrics = Metrics(namespace=namespace, service=service)

@@ -16,15 +16,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lambdas.routing import PlanRef
+from lambdas.shared.plan_ref import PlanRef
 from legs.models import Contact
 
 Role = Literal["customer", "agent"]
 PlanStatus = Literal["dialing_first", "dialing_second", "bridging", "bridged", "completed", "failed"]
 AttemptStatus = Literal["scheduled", "dialing", "answered", "machine", "ended", "cancelled"]
 FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed"})
-#: terminal_status values (plus leg_failed_to_create) that make a dial worth retrying.
-UNSUCCESSFUL = frozenset({"busy", "no-answer", "failed"})
 
 DEFAULT_UNAVAILABLE_MESSAGE = "Sorry, we could not connect your call. Please try again later."
 

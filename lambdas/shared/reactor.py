@@ -7,9 +7,10 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from lambdas.routing import PlanRef, parse_plan_param
+from contract.metrics import FunctionMetric
 from lambdas.shared.engine import Decision, Engine
 from lambdas.shared.idempotency import once
+from lambdas.shared.plan_ref import PlanRef, parse_plan_param
 from lambdas.shared.plans import CallPlan
 from legs.events import LegEvent
 
@@ -20,7 +21,7 @@ def react(event: LegEvent, context: Any, *, service: str, decide: Decide, logger
     """Apply ``decide`` to the event's plan; a repeated ``event_sid`` returns the first answer."""
     ref = parse_plan_param(event.custom_param)
     if ref is None:
-        metrics.add_metric(name="EventsIgnored", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=FunctionMetric.EVENTS_IGNORED, unit=MetricUnit.Count, value=1)
         return {"result": "not a call-plan leg", "event_sid": event.event_sid}
     logger.append_keys(plan_id=ref.plan_id, leg_sid=event.leg_sid, event_name=event.event_name)
 
@@ -28,7 +29,7 @@ def react(event: LegEvent, context: Any, *, service: str, decide: Decide, logger
         engine = Engine.from_env(logger)
         summary = engine.run(ref.plan_id, lambda plan: decide(plan, event, ref))
         summary["legs_api_calls"] = list(engine.calls)
-        metrics.add_metric(name="LegsApiCalls", unit=MetricUnit.Count, value=len(engine.calls))
+        metrics.add_metric(name=FunctionMetric.LEGS_API_CALLS, unit=MetricUnit.Count, value=len(engine.calls))
         return summary
 
     summary = once(
@@ -38,6 +39,6 @@ def react(event: LegEvent, context: Any, *, service: str, decide: Decide, logger
         event_key_jmespath="event_sid",
         lambda_context=context,
     )(event=event)
-    metrics.add_metric(name="EventsProcessed", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=FunctionMetric.EVENTS_PROCESSED, unit=MetricUnit.Count, value=1)
     logger.info("event handled", extra={"summary": summary})
     return summary

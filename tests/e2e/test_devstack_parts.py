@@ -18,6 +18,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from contract.bus import DEFAULT_BUS_NAME as BUS_NAME
+from contract.bus import DEFAULT_SOURCE
+from contract.deployment import EXOTEL_SECRET_NAME
+from contract.resources import RETRY_QUEUE, TABLES
 from devstack.api_front import ApiFront, build_proxy_event
 from devstack.config import DevstackConfig, check_ports_free
 from devstack.emulator import AwsEmulator
@@ -25,8 +29,10 @@ from devstack.functions import Invoker, LocalFunction
 from devstack.logs import Printer, ThreadStdout, condense
 from devstack.resources import Provisioned, Provisioner, table_name
 from devstack.runner import LambdaRunner, QueueTrigger
-from infra.definitions import BUS_NAME, EXOTEL_SECRET_NAME, RETRY_QUEUE, TABLES
-from lambdas.routing import ROUTES
+from lambdas.routing import routes
+
+ROUTES = routes(DEFAULT_SOURCE)
+
 
 pytestmark = pytest.mark.component
 

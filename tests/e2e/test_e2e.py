@@ -19,10 +19,10 @@ import pytest
 from botocore.config import Config
 
 from bridge.fallback import fallback_body
+from contract.resources import FALLBACK_QUEUE
 from devstack.banner import AGENT, BUSY, EXOPHONE, HUMAN, banner
 from devstack.launcher import DevstackProcess, pid_alive
 from devstack.stack import ReadyInfo
-from infra.definitions import FALLBACK_QUEUE
 from legs.eventbridge import to_put_events_entry
 from legs.events import LegEvent
 from tests.e2e.local_api import Api, wait_until

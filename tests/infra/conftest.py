@@ -33,6 +33,8 @@ FULL_CONTEXT: dict[str, Any] = {
     "bridge_min_tasks": 3,
     "bridge_max_tasks": 12,
     "exotel_reserved_concurrency": 4,
+    # Not the default: rules must match what this deployment's bridge publishes (a bug once: they did not).
+    "event_source": "acme.telephony.exotel",
 }
 
 

@@ -52,7 +52,7 @@ def test_task_is_arm64_fargate_with_the_bridge_image(bridge: Template, full: Ful
     assert source["dockerFile"] == "bridge/Dockerfile"
     assert source["platform"] == "linux/arm64"
     context = full.assembly.outdir / source["directory"]
-    assert sorted(p.name for p in context.iterdir()) == ["bridge", "legs"]  # what the Dockerfile copies
+    assert sorted(p.name for p in context.iterdir()) == ["bridge", "contract", "legs"]  # what the Dockerfile copies
     assert (context / "bridge" / "Dockerfile").is_file() and (context / "legs" / "events.py").is_file()
 
 
@@ -64,7 +64,7 @@ def test_container_environment_secret_and_logs(full: FullSynth) -> None:
     assert env["EVENT_BUS_NAME"] == _import(full, data.bus)
     assert env["FALLBACK_QUEUE_URL"] == _import(full, data.queues["BridgeFallback"])
     assert env["DEAD_LETTER_QUEUE_URL"] == _import(full, data.queues["BridgeDeadLetter"])
-    assert env["EVENT_SOURCE"] == "exotel.legs"
+    assert env["EVENT_SOURCE"] == FULL_CONTEXT["event_source"]
     assert env["BRIDGE_PORT"] == "50051"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "ExotelLegs"
     assert [s["Name"] for s in container["Secrets"]] == ["BRIDGE_AUTH_TOKEN"]

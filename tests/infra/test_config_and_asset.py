@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from infra.bundling import MODULES, RUNTIME_PROVIDED
+from contract.bus import DEFAULT_SOURCE
+from infra.bundling import PACKAGES, RUNTIME_PROVIDED
 from infra.config import CDK_JSON, DeployConfig, cdk_json_context
 from infra.function_specs import function_specs
 from tests.infra.conftest import REPO_ROOT, FullSynth
@@ -73,11 +74,11 @@ def _lambda_asset(full: FullSynth) -> Path:
 
 def test_lambda_asset_holds_the_code_and_arm64_wheels(full: FullSynth) -> None:
     root = _lambda_asset(full)
-    for spec in function_specs():
+    for spec in function_specs(DEFAULT_SOURCE):
         assert (root / "lambdas" / spec.name / "handler.py").is_file(), spec.name
-    for module in MODULES:
-        assert (root / module).is_file()
-    assert (root / "legs" / "events.py").is_file()
+    assert {p.name for p in root.iterdir() if (p / "__init__.py").is_file()} >= set(PACKAGES)
+    assert (root / "legs" / "events.py").is_file() and (root / "contract" / "catalogue.py").is_file()
+    assert not (root / "infra").exists(), "the functions must not need infra/ (the dependency rule)"
     assert (root / "aws_lambda_powertools").is_dir()
     binaries = list((root / "pydantic_core").glob("*.so"))
     assert binaries and all("aarch64" in b.name for b in binaries), binaries

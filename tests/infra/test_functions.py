@@ -8,17 +8,21 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from infra.definitions import TABLES, Env
+from contract.bus import DEFAULT_SOURCE
+from contract.env import Env
+from contract.resources import TABLES
 from infra.function_specs import FunctionSpec, function_specs
 from infra.monitoring import BRIDGE_ALARMS
 from lambdas import routing
-from lambdas.routing import ROUTES
+from lambdas.routing import routes
 from lambdas.wiring import WIRING
 from tests.infra.conftest import FULL_CONTEXT, Assembly, FullSynth
 
 pytestmark = pytest.mark.infra
 FUNCTIONS = "ExotelLegsFunctions"
-SPECS = function_specs()
+SOURCE = FULL_CONTEXT["event_source"]
+SPECS = function_specs(SOURCE)
+ROUTES = routes(SOURCE)
 XRAY = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
 
 
@@ -61,6 +65,16 @@ def test_one_rule_per_routing_entry_with_exactly_its_pattern(full: FullSynth) ->
         (target,) = props["Targets"]
         assert target["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 3600}
         assert "ReactorFailures" in json.dumps(target["DeadLetterConfig"]["Arn"])
+
+
+def test_every_rule_matches_the_source_the_bridge_publishes(full: FullSynth) -> None:
+    """With a non-default event_source, a reactor still receives events (the rules once hard-coded the default)."""
+    (task,) = full.assembly.resources("ExotelLegsBridge", "AWS::ECS::TaskDefinition").values()
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    published = {e["Name"]: e["Value"] for e in container["Environment"]}[Env.EVENT_SOURCE]
+    assert published == SOURCE != DEFAULT_SOURCE
+    rules = full.assembly.resources(FUNCTIONS, "AWS::Events::Rule").values()
+    assert rules and all(rule["Properties"]["EventPattern"]["source"] == [published] for rule in rules)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
@@ -157,7 +171,7 @@ def test_specs_join_wiring_and_routes(full: FullSynth) -> None:
     assert [s.name for s in SPECS] == list(WIRING)
     for spec in SPECS:
         assert spec.wiring is WIRING[spec.name]
-        assert spec.pattern == (routing.route(spec.name).pattern if spec.wiring.rule else None)
+        assert spec.pattern == (routing.route(spec.name, SOURCE).pattern if spec.wiring.rule else None)
         assert spec.description, f"{spec.name}: no description in lambdas/routing.py or lambdas/wiring.py"
         _, resource = _resource(full, full.deployment.functions.functions[spec.name])
         assert resource["Properties"]["Description"] == spec.description

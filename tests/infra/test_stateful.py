@@ -7,13 +7,15 @@ import json
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from infra.definitions import EXOTEL_SECRET_NAME, QUEUES, TABLES
+from contract.deployment import EXOTEL_SECRET_NAME
+from contract.resources import QUEUES, TABLES
 from infra.stateful import BRIDGE_TOKEN_SECRET_NAME, TERMINAL_QUEUES
-from lambdas.routing import ROUTES
+from lambdas.routing import routes
 from tests.infra.conftest import FULL_CONTEXT, Assembly, FullSynth
 
 pytestmark = pytest.mark.infra
 DATA = "ExotelLegsData"
+SOURCE = FULL_CONTEXT["event_source"]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,7 @@ def test_bus_and_archive(data: Template, full: FullSynth) -> None:
     data.has_resource_properties("AWS::Events::EventBus", {"Name": "exotel-legs"})
     data.has_resource_properties(
         "AWS::Events::Archive",
-        {"EventPattern": {"source": ["exotel.legs"]}, "RetentionDays": 30, "SourceArn": Match.any_value()},
+        {"EventPattern": {"source": [SOURCE]}, "RetentionDays": 30, "SourceArn": Match.any_value()},
     )
 
 
@@ -39,13 +41,13 @@ def test_schema_registry_publishes_the_event_schema(full: FullSynth) -> None:
     schemas = full.assembly.resources(DATA, "AWS::EventSchemas::Schema")
     registries = full.assembly.resources(DATA, "AWS::EventSchemas::Registry")
     assert len(registries) == 1 and schemas
-    routed_types = {t for route in ROUTES for t in route.pattern.get("detail-type", [])}
+    routed_types = {t for route in routes(SOURCE) for t in route.pattern.get("detail-type", [])}
     covered: set[str] = set()
     for resource in schemas.values():
         props = resource["Properties"]
         assert props["Type"] == "JSONSchemaDraft4"
         content = json.loads(props["Content"])
-        assert content["properties"]["source"]["enum"] == ["exotel.legs"]
+        assert content["properties"]["source"]["enum"] == [SOURCE]
         assert "$defs" not in json.dumps(content)  # draft 4 uses "definitions"
         ref = content["properties"]["detail"]["$ref"].split("/")[-1]
         detail = content["definitions"][ref]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from lambdas.routing import ROUTES
+from contract.bus import DEFAULT_SOURCE
+from lambdas.routing import routes
 from tests.lambdas.kit import Context, eventbridge
 
 
@@ -27,7 +28,7 @@ def matches(pattern: Any, value: Any) -> bool:
 
 
 def routed_functions(envelope: dict[str, Any]) -> list[str]:
-    return [route.function for route in ROUTES if matches(route.pattern, envelope)]
+    return [route.function for route in routes(DEFAULT_SOURCE) if matches(route.pattern, envelope)]
 
 
 def handler_of(function: str) -> Any:

@@ -14,7 +14,8 @@ from typing import Any
 
 import boto3
 
-from infra.definitions import FALLBACK_QUEUE, RETRY_QUEUE, TABLES, Env
+from contract.env import Env
+from contract.resources import FALLBACK_QUEUE, RETRY_QUEUE, TABLES
 from legs.client import LegsApiError
 from legs.events import LegEvent
 from legs.models import ActionAccepted, BridgeCreated, ErrorData, LegCreated
@@ -56,7 +57,7 @@ class Resources:
 
 
 def provision(url: str, credentials: dict[str, str]) -> Resources:
-    """The tables, queues, bus and secret the functions use, as ``infra.definitions`` describes them."""
+    """The tables, queues, bus and secret the functions use, as ``contract.resources`` describes them."""
     ddb = boto3.client("dynamodb", endpoint_url=url, **LOCAL_AWS)
     tables = {}
     for table in TABLES:

@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambdas.routing import PlanRef
 from lambdas.shared.engine import decide_amd, decide_connect, decide_retry, exoml_say_then_hangup
+from lambdas.shared.plan_ref import PlanRef
 from lambdas.shared.plans import AmdPolicy, Attempt, CallPlan, RetryPolicy
 from legs.events import LegEvent
 from tests.lambdas.kit import leg_event

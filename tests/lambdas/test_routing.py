@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from contract.bus import DEFAULT_SOURCE
 from lambdas import wiring
-from lambdas.routing import ROUTES, PlanRef, parse_plan_param
+from lambdas.routing import routes
+from lambdas.shared.plan_ref import PlanRef, parse_plan_param
 from tests.lambdas.flow import routed_functions
 from tests.lambdas.kit import eventbridge, leg_event
+
+ROUTES = routes(DEFAULT_SOURCE)
 
 
 def test_plan_param_round_trip() -> None:

@@ -8,9 +8,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from contract.catalogue import LEG_EVENTS
 from legs import schemas
 from legs.eventbridge import to_put_events_entry
-from legs.events import LEG_EVENT_NAMES, LegEvent
+from legs.events import LegEvent
 from tests.legs.test_events import SEED_CONNECTING, TERMINATED
 
 
@@ -30,7 +31,7 @@ def test_check_flag_detects_drift(tmp_path: Path) -> None:
 
 def test_one_schema_per_known_event() -> None:
     files = {p.name for p in (schemas.DEFAULT_DIR / "events").glob("*.json")}
-    assert {f"{name}.json" for name in LEG_EVENT_NAMES} <= files
+    assert {f"{name}.json" for name in LEG_EVENTS} <= files
     assert (schemas.DEFAULT_DIR / "CreateLegRequest.json").is_file()
 
 

@@ -1,0 +1,111 @@
+"""Environment-variable names: the contract between whoever starts a process (CDK, the devstack, a
+test) and the process itself. Each process kind reads its own through a settings model
+(``bridge/config.py``, ``lambdas/shared/config.py``, ``simulator/config.py``, ``devstack/config.py``);
+nothing else spells these names.
+"""
+
+from __future__ import annotations
+
+
+class Env:
+    """What wires a function (and the bridge) to a resource or to Exotel."""
+
+    LEG_STATE_TABLE = "LEG_STATE_TABLE"
+    CALL_PLANS_TABLE = "CALL_PLANS_TABLE"
+    IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
+    EXOTEL_SECRET_NAME = "EXOTEL_SECRET_NAME"  # JSON: {account_sid, api_key, api_token}
+    EXOTEL_BASE_URL = "EXOTEL_BASE_URL"  # e.g. https://cpaas-api.exotel.com
+    BRIDGE_ENDPOINT = "BRIDGE_ENDPOINT"  # grpc://host:port, default leg_event_endpoint
+    EVENT_BUS_NAME = "EVENT_BUS_NAME"
+    EVENT_SOURCE = "EVENT_SOURCE"
+    RETRY_QUEUE_URL = "RETRY_QUEUE_URL"
+    FALLBACK_QUEUE_URL = "FALLBACK_QUEUE_URL"
+    DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL"
+    RETENTION_DAYS = "RETENTION_DAYS"  # TTL of leg-state and plan items, days
+    DEPLOY_ENVIRONMENT = "DEPLOY_ENVIRONMENT"  # informational: the deployment's ``environment`` context
+
+
+class AwsEnv:
+    """The AWS SDK's and Lambda runtime's own names."""
+
+    ENDPOINT_URL = "AWS_ENDPOINT_URL"
+    REGION = "AWS_REGION"
+    DEFAULT_REGION = "AWS_DEFAULT_REGION"
+    ACCESS_KEY_ID = "AWS_ACCESS_KEY_ID"
+    SECRET_ACCESS_KEY = "AWS_SECRET_ACCESS_KEY"
+    SESSION_TOKEN = "AWS_SESSION_TOKEN"
+    LAMBDA_FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"
+
+    @staticmethod
+    def endpoint_url_for(service: str) -> str:
+        """``AWS_ENDPOINT_URL_<SERVICE>``: botocore's per-service endpoint override."""
+        return f"AWS_ENDPOINT_URL_{service.upper()}"
+
+
+class PowertoolsEnv:
+    """Powertools for AWS Lambda's own names (the bridge honours the first three too)."""
+
+    SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+    METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+    LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+    TRACE_DISABLED = "POWERTOOLS_TRACE_DISABLED"
+    IDEMPOTENCY_DISABLED = "POWERTOOLS_IDEMPOTENCY_DISABLED"  # tests only
+    DEV = "POWERTOOLS_DEV"
+    LOGGER_LOG_EVENT = "POWERTOOLS_LOGGER_LOG_EVENT"
+    TRACER_CAPTURE_RESPONSE = "POWERTOOLS_TRACER_CAPTURE_RESPONSE"
+
+
+class BridgeEnv:
+    """``python -m bridge``. Besides these: Env.EVENT_BUS_NAME, EVENT_SOURCE, FALLBACK_QUEUE_URL,
+    DEAD_LETTER_QUEUE_URL, the AWS SDK's and Powertools' names."""
+
+    PREFIX = "BRIDGE_"
+    HOST = "BRIDGE_HOST"
+    PORT = "BRIDGE_PORT"
+    AUTH_TOKEN = "BRIDGE_AUTH_TOKEN"
+    TLS_CERT_FILE = "BRIDGE_TLS_CERT_FILE"
+    TLS_KEY_FILE = "BRIDGE_TLS_KEY_FILE"
+    TLS_CLIENT_CA_FILE = "BRIDGE_TLS_CLIENT_CA_FILE"
+    BATCH_MAX_ENTRIES = "BRIDGE_BATCH_MAX_ENTRIES"
+    LINGER_MS = "BRIDGE_LINGER_MS"
+    MAX_IN_FLIGHT = "BRIDGE_MAX_IN_FLIGHT"
+    PUBLISH_DEADLINE_MS = "BRIDGE_PUBLISH_DEADLINE_MS"
+    FALLBACK_DEADLINE_MS = "BRIDGE_FALLBACK_DEADLINE_MS"
+    MAX_EVENT_BYTES = "BRIDGE_MAX_EVENT_BYTES"
+    DEDUP_SIZE = "BRIDGE_DEDUP_SIZE"
+    DEDUP_TTL_S = "BRIDGE_DEDUP_TTL_S"
+    SHUTDOWN_GRACE_S = "BRIDGE_SHUTDOWN_GRACE_S"
+    DRAIN_DELAY_S = "BRIDGE_DRAIN_DELAY_S"
+    KEEPALIVE_TIME_S = "BRIDGE_KEEPALIVE_TIME_S"
+    KEEPALIVE_TIMEOUT_S = "BRIDGE_KEEPALIVE_TIMEOUT_S"
+    MAX_CONNECTION_AGE_S = "BRIDGE_MAX_CONNECTION_AGE_S"
+    METRICS_INTERVAL_S = "BRIDGE_METRICS_INTERVAL_S"
+    # python -m bridge.healthcheck (the container's HEALTHCHECK)
+    HEALTHCHECK_CA_FILE = "BRIDGE_HEALTHCHECK_CA_FILE"
+    HEALTHCHECK_CLIENT_KEY_FILE = "BRIDGE_HEALTHCHECK_CLIENT_KEY_FILE"
+    HEALTHCHECK_CLIENT_CERT_FILE = "BRIDGE_HEALTHCHECK_CLIENT_CERT_FILE"
+    HEALTHCHECK_SERVER_NAME = "BRIDGE_HEALTHCHECK_SERVER_NAME"
+
+
+class SimulatorEnv:
+    """``python -m simulator``: ``SIM_<FIELD>`` for every field of its settings, plus Exotel's credential names."""
+
+    PREFIX = "SIM_"
+    HOST = "SIM_HOST"
+    PORT = "SIM_PORT"
+    TIME_SCALE = "SIM_TIME_SCALE"
+    ACCOUNT_SID = "SIM_ACCOUNT_SID"
+    INBOUND_ENDPOINT = "SIM_INBOUND_ENDPOINT"
+    TALK_SECONDS = "SIM_TALK_SECONDS"
+    LOG_LEVEL = "SIM_LOG_LEVEL"
+    API_KEY = "EXOTEL_API_KEY"
+    API_TOKEN = "EXOTEL_API_TOKEN"
+
+
+class DevstackEnv:
+    """``python -m devstack`` (``make run``). Ports: 0 picks a free one. Also SIM_PORT, BRIDGE_PORT, AWS_REGION."""
+
+    AWS_EMULATOR_PORT = "AWS_EMULATOR_PORT"
+    API_PORT = "API_PORT"
+    LOG_LEVEL = "DEVSTACK_LOG_LEVEL"
+    MAX_RECEIVE_COUNT = "DEVSTACK_MAX_RECEIVE_COUNT"

@@ -1,0 +1,44 @@
+"""CloudWatch metric names and namespace: emitted by the bridge and the functions, alarmed on by CDK."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+#: Namespace of every metric (overridable with ``POWERTOOLS_METRICS_NAMESPACE``).
+NAMESPACE = "ExotelLegs"
+#: Powertools service names (the ``service`` dimension).
+BRIDGE_SERVICE = "bridge"
+
+
+class BridgeMetric(StrEnum):
+    """What the bridge emits (EMF, aggregated per interval)."""
+
+    RECEIVED = "EventsReceived"
+    PUBLISHED = "EventsPublished"
+    SPILLED = "EventsSpilledToFallback"
+    REJECTED = "EventsRejected"
+    DUPLICATES = "EventsDuplicate"
+    UNAVAILABLE = "EventsUnavailable"
+    RETRIES = "PublishRetries"
+    PUT_EVENTS_CALLS = "PutEventsCalls"
+    DEAD_LETTERED = "EventsDeadLettered"
+    BATCH_SIZE = "BatchSize"
+    PUBLISH_LATENCY = "PublishLatency"
+    PUBLISH_LATENCY_MAX = "PublishLatencyMax"
+
+
+class FunctionMetric(StrEnum):
+    """What the functions emit (Powertools Metrics)."""
+
+    EVENTS_PROCESSED = "EventsProcessed"
+    EVENTS_IGNORED = "EventsIgnored"
+    LEGS_API_CALLS = "LegsApiCalls"
+    RETRIES_DIALLED = "RetriesDialled"
+    EVENTS_REDRIVEN = "EventsRedriven"
+    EVENTS_RECORDED = "EventsRecorded"
+    LATE_EVENTS = "LateEvents"
+
+
+def http_status_metric(status: int) -> str:
+    """``Http2xx`` … ``Http5xx``: the API function's responses by class."""
+    return f"Http{status // 100}xx"
