@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdas.api.models import CreateCallBody, CreateLegBody, LegCreatedView
+from lambdas.dal.call_plans import Attempt, CallPlan, PlanStore
+from lambdas.dal.exotel import LegsApi, legs_client
+from lambdas.dal.idempotency import REQUEST_TTL_SECONDS, once
+from lambdas.dal.leg_state import LegStateStore
+from lambdas.domain.decisions import leg_request
 from lambdas.shared.config import Settings, settings
-from lambdas.shared.engine import leg_request
-from lambdas.shared.exotel import LegsApi, legs_client
-from lambdas.shared.idempotency import REQUEST_TTL_SECONDS, once
-from lambdas.shared.leg_state import LegStateStore
-from lambdas.shared.plans import Attempt, CallPlan, PlanStore
 from legs.models import CreateLegRequest
 
 

@@ -19,8 +19,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contract.metrics import FunctionMetric
+from lambdas.dal.idempotency import once
 from lambdas.shared.config import settings
-from lambdas.shared.idempotency import once
 from lambdas.shared.observability import powertools
 
 SERVICE = "redrive"
@@ -70,7 +70,7 @@ class FallbackEntry(BaseModel):
 
 
 def publish(entry: dict[str, Any]) -> dict[str, Any]:
-    from lambdas.shared import aws
+    from lambdas.dal import aws
 
     reply = aws.client("events").put_events(Entries=[entry["entry"]])
     if reply.get("FailedEntryCount"):

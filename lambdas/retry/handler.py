@@ -19,11 +19,11 @@ from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel, ConfigDict, Field
 
 from contract.metrics import FunctionMetric
+from lambdas.dal.idempotency import once
+from lambdas.domain.decisions import Engine, decide_dial_scheduled, decide_retry
+from lambdas.reactor import react
 from lambdas.shared.bus import LegBusEvent
-from lambdas.shared.engine import Engine, decide_dial_scheduled, decide_retry
-from lambdas.shared.idempotency import once
 from lambdas.shared.observability import powertools
-from lambdas.shared.reactor import react
 
 SERVICE = "retry"
 logger, tracer, metrics = powertools(SERVICE)

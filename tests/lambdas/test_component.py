@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from lambdas.api.handler import handler as api_handler
+from lambdas.dal.call_plans import CallPlan, PlanStore
+from lambdas.dal.exotel import legs_client, use_client
 from lambdas.retry.handler import handler as retry_handler
-from lambdas.shared.exotel import legs_client, use_client
-from lambdas.shared.plans import CallPlan, PlanStore
 from tests.lambdas.flow import deliver
 from tests.lambdas.kit import Context, Counting, api_event, api_json, drain, sqs_event
 from tests.support.simulator import EventRecorder, running_simulator

@@ -8,10 +8,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from contract.metrics import FunctionMetric
-from lambdas.shared.engine import Decision, Engine
-from lambdas.shared.idempotency import once
-from lambdas.shared.plan_ref import PlanRef, parse_plan_param
-from lambdas.shared.plans import CallPlan
+from lambdas.dal.call_plans import CallPlan
+from lambdas.dal.idempotency import once
+from lambdas.domain.decisions import Decision, Engine
+from lambdas.domain.plan_ref import PlanRef, parse_plan_param
 from legs.events import LegEvent
 
 Decide = Callable[[CallPlan, LegEvent, PlanRef], Decision | None]

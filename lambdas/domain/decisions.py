@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from contract.catalogue import ANSWERED, ENDED, MACHINE_ANSWERS, UNSUCCESSFUL, AnsweredBy, EventName, TerminalStatus
-from lambdas.shared.plan_ref import PlanRef
-from lambdas.shared.plans import Attempt, CallPlan, PlanStore
+from lambdas.dal.call_plans import Attempt, CallPlan, PlanStore
+from lambdas.domain.plan_ref import PlanRef
 from legs.events import LegEvent
 
 LIVE = frozenset({"dialing", "answered", "machine"})
@@ -315,8 +315,8 @@ class Engine:
 
     @classmethod
     def from_env(cls, logger: Any = None) -> Engine:
+        from lambdas.dal.exotel import legs_client
         from lambdas.shared.config import settings
-        from lambdas.shared.exotel import legs_client
 
         return cls(PlanStore.from_env(), legs_client(), logger, settings().retry_queue_url)
 
@@ -417,7 +417,7 @@ class Engine:
         self.legs.stop_bridge(action.bridge_sid)
 
     def _do_schedule_retry(self, plan: CallPlan, action: Action) -> None:
-        from lambdas.shared import aws
+        from lambdas.dal import aws
 
         if not self.retry_queue_url:
             from lambdas.shared.config import ConfigError

@@ -75,7 +75,7 @@ class LegStateStore:
 
     @classmethod
     def from_env(cls) -> LegStateStore:
-        from lambdas.shared import aws
+        from lambdas.dal import aws
         from lambdas.shared.config import settings
 
         conf = settings()

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lambdas.shared.plan_ref import PlanRef
+from lambdas.domain.plan_ref import PlanRef
 from legs.models import Contact
 
 Role = Literal["customer", "agent"]
@@ -153,7 +153,7 @@ class PlanStore:
 
     @classmethod
     def from_env(cls) -> PlanStore:
-        from lambdas.shared import aws
+        from lambdas.dal import aws
         from lambdas.shared.config import settings
 
         conf = settings()
