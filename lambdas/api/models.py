@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from lambdas.dal.call_plans import AmdPolicy, Attempt, RetryPolicy
+from lambdas.domain.call_plan import AmdPolicy, Attempt, RetryPolicy
 from legs.models import ActionRequest, Contact, CreateLegRequest, GrpcEndpoint, LegCreated
 
 

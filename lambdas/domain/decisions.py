@@ -1,82 +1,31 @@
-"""The two-party call as decisions: (plan, event) -> (new plan, actions), then the actions.
+"""The two-party call as decisions: pure functions of (plan, event) -> :class:`Decision` (or None).
 
 Who acts on which event (so that ``connect`` and ``retry`` never both act on one event):
 
 * ``retry`` owns "a plan's current dial ended busy / no-answer / failed (or failed to create),
   was never answered, and the party has dials left" (:func:`retry_wanted`). It records the end,
-  adds a *scheduled* attempt and sends a delayed SQS message; the message makes it dial.
+  adds a *scheduled* attempt and asks for a delayed retry message; the message makes it dial.
 * ``amd`` owns "the customer's current dial was answered by a machine" while AMD is on.
 * ``connect`` owns everything else, and does nothing for an event the other two own.
 
-Every decision is a pure function of the stored plan and the event; the plan is written with a
-version check (:meth:`PlanStore.mutate`) *before* the Legs API is called, so a duplicate or late
-event, or a second function, finds the step already taken and makes no call. The price: if the
-function dies between the write and the call, that call is lost (at most once, never twice).
-A dial the Legs API refuses counts as a failed dial (retried per plan, or the call ends).
+Nothing here performs anything: a decision is the new plan plus the actions it needs, and
+``lambdas.executor`` writes the plan (compare-and-swap) and carries the actions out. What an
+action's result means for the plan (a new leg's sid to record, a refused dial that counts as a
+failed dial) is decided here too: :func:`on_action_result`.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from contract.catalogue import ANSWERED, ENDED, MACHINE_ANSWERS, UNSUCCESSFUL, AnsweredBy, EventName, TerminalStatus
-from lambdas.dal.call_plans import Attempt, CallPlan, PlanStore
+from lambdas.domain.actions import Action, ActionResult, Decision
+from lambdas.domain.call_plan import Attempt, CallPlan
 from lambdas.domain.plan_ref import PlanRef
 from legs.events import LegEvent
 
+#: Dial statuses of a leg that may still be up (and so may need hanging up).
 LIVE = frozenset({"dialing", "answered", "machine"})
-
-ActionKind = Literal[
-    "create_leg", "say", "end_with_message", "hangup", "create_bridge", "stop_bridge", "schedule_retry"
-]
-
-
-@dataclass(frozen=True)
-class Action:
-    kind: ActionKind
-    leg_sid: str | None = None
-    role: str | None = None
-    attempt: int | None = None
-    text: str | None = None
-    leg_sids: tuple[str, ...] = ()
-    bridge_sid: str | None = None
-    delay_seconds: int = 0
-
-
-@dataclass
-class Decision:
-    """The plan to write, what to do before the write (idempotent sends) and after it (Legs API)."""
-
-    plan: CallPlan
-    after: list[Action] = field(default_factory=list)
-    before: list[Action] = field(default_factory=list)
-    note: str = ""
-
-
-def exoml_say_then_hangup(text: str) -> str:
-    from xml.sax.saxutils import escape
-
-    return f"<Flow><Say>{escape(text)}</Say><Hangup/></Flow>"
-
-
-def leg_request(plan: CallPlan, role: str, number: int) -> Any:
-    """The Create Leg body for dial ``number`` of ``role`` (the second party co-located with the first)."""
-    from legs.models import CreateLegRequest
-
-    reference = None
-    if role == plan.second_role:
-        first = plan.current(plan.first_role)
-        reference = first.leg_sid if first else None
-    return CreateLegRequest(
-        contact_uri=plan.number_for(role, number),  # type: ignore[arg-type]
-        exophone=plan.exophone,
-        leg_event_endpoint=plan.leg_event_endpoint,
-        custom_param=plan.ref(role, number).custom_param,  # type: ignore[arg-type]
-        reference_leg_sid=reference,
-        amd_enable=plan.amd_on(role),
-    )
 
 
 # ---- predicates ---------------------------------------------------------------------------
@@ -118,7 +67,7 @@ def _schedule_next(plan: CallPlan, attempt: Attempt, terminal: str) -> Decision:
         status="scheduled",
     )
     plan.attempts.append(nxt)
-    send = Action("schedule_retry", role=nxt.role, attempt=nxt.attempt, delay_seconds=plan.retry.delay_seconds)
+    send = Action(kind="schedule_retry", role=nxt.role, attempt=nxt.attempt, delay_seconds=plan.retry.delay_seconds)
     return Decision(plan, before=[send], note=f"{attempt.role} dial {attempt.attempt} {terminal}: retry scheduled")
 
 
@@ -141,16 +90,16 @@ def _end_call(plan: CallPlan, attempt: Attempt, terminal: str, reason: str) -> D
     plan.reason = reason
     after: list[Action] = []
     if bridged and plan.bridge_sid:
-        after.append(Action("stop_bridge", bridge_sid=plan.bridge_sid))
+        after.append(Action(kind="stop_bridge", bridge_sid=plan.bridge_sid))
     other_role = plan.second_role if attempt.role == plan.first_role else plan.first_role
     other = plan.current(other_role)
     if other is not None and other.status == "scheduled":
         other.status = "cancelled"
     elif other is not None and other.status in LIVE and other.leg_sid:
         if other.role == plan.first_role and other.status == "answered" and not bridged:
-            after.append(Action("end_with_message", leg_sid=other.leg_sid, text=plan.unavailable_message))
+            after.append(Action(kind="end_with_message", leg_sid=other.leg_sid, text=plan.unavailable_message))
         else:
-            after.append(Action("hangup", leg_sid=other.leg_sid))
+            after.append(Action(kind="hangup", leg_sid=other.leg_sid))
         other.status = "ended"
     return Decision(plan, after=after, note=f"call over: {plan.outcome}")
 
@@ -185,7 +134,7 @@ def _on_answered(plan: CallPlan, attempt: Attempt, event: LegEvent) -> Decision:
         if attempt.status in ("dialing", "scheduled") and attempt.leg_sid:
             attempt.status = "ended"
             attempt.error = "answered after the call was over"
-            return Decision(plan, after=[Action("hangup", leg_sid=attempt.leg_sid)], note="stray leg hung up")
+            return Decision(plan, after=[Action(kind="hangup", leg_sid=attempt.leg_sid)], note="stray leg hung up")
         return Decision(plan)
     if attempt.status != "dialing":
         return Decision(plan, note="already answered")
@@ -199,15 +148,15 @@ def _on_answered(plan: CallPlan, attempt: Attempt, event: LegEvent) -> Decision:
         role = plan.second_role
         plan.attempts.append(Attempt(role=role, attempt=1, number=plan.number_for(role, 1), status="dialing"))
         if plan.hold_message:
-            after.append(Action("say", leg_sid=attempt.leg_sid, text=plan.hold_message))
-        after.append(Action("create_leg", role=role, attempt=1))
+            after.append(Action(kind="say", leg_sid=attempt.leg_sid, text=plan.hold_message))
+        after.append(Action(kind="create_leg", role=role, attempt=1))
         return Decision(plan, after=after, note="first answered: dialling second")
     if attempt.role == plan.second_role and plan.status == "dialing_second":
         first = plan.current(plan.first_role)
         if first is None or not first.leg_sid or attempt.leg_sid is None:
             return Decision(plan, note="cannot bridge: a leg sid is unknown")
         plan.status = "bridging"
-        after.append(Action("create_bridge", leg_sids=(first.leg_sid, attempt.leg_sid)))
+        after.append(Action(kind="create_bridge", leg_sids=(first.leg_sid, attempt.leg_sid)))
         return Decision(plan, after=after, note="second answered: bridging")
     return Decision(plan)
 
@@ -236,9 +185,9 @@ def decide_amd(plan: CallPlan, event: LegEvent, ref: PlanRef) -> Decision | None
     if attempt.leg_sid is None:
         return Decision(plan)
     if plan.amd.behaviour == "message" and plan.amd.message:
-        action = Action("end_with_message", leg_sid=attempt.leg_sid, text=plan.amd.message)
+        action = Action(kind="end_with_message", leg_sid=attempt.leg_sid, text=plan.amd.message)
     else:
-        action = Action("hangup", leg_sid=attempt.leg_sid)
+        action = Action(kind="hangup", leg_sid=attempt.leg_sid)
     return Decision(plan, after=[action], note=f"answered by {event.answered_by}: {plan.amd.behaviour}")
 
 
@@ -252,7 +201,9 @@ def decide_dial_scheduled(plan: CallPlan, role: str, number: int) -> Decision | 
         if first is None or first.status != "answered":
             return None
     attempt.status = "dialing"
-    return Decision(plan, after=[Action("create_leg", role=role, attempt=number)], note=f"re-dial {role} #{number}")
+    return Decision(
+        plan, after=[Action(kind="create_leg", role=role, attempt=number)], note=f"re-dial {role} #{number}"
+    )
 
 
 def decide_dial_failed(plan: CallPlan, role: str, number: int, error: str) -> Decision | None:
@@ -275,157 +226,60 @@ def decide_bridge_failed(plan: CallPlan, error: str) -> Decision | None:
         attempt = plan.current(role)
         if attempt is not None and attempt.status in LIVE and attempt.leg_sid:
             if role == plan.first_role:
-                after.append(Action("end_with_message", leg_sid=attempt.leg_sid, text=plan.unavailable_message))
+                after.append(Action(kind="end_with_message", leg_sid=attempt.leg_sid, text=plan.unavailable_message))
             else:
-                after.append(Action("hangup", leg_sid=attempt.leg_sid))
+                after.append(Action(kind="hangup", leg_sid=attempt.leg_sid))
             attempt.status = "ended"
     return Decision(plan, after=after, note="bridge failed")
 
 
-def _record_leg_sid(role: str, number: int, leg_sid: str):  # type: ignore[no-untyped-def]
-    def change(plan: CallPlan) -> CallPlan | None:
-        attempt = plan.attempt(role, number)
-        if attempt is None or attempt.leg_sid is not None:
+def decide_new_call(plan_id: str, body: dict[str, Any]) -> Decision:
+    """``POST /calls``: a new plan whose first party is being dialled."""
+    plan = CallPlan.model_validate({"plan_id": plan_id, **body})
+    first = plan.first_role
+    plan.attempts.append(Attempt(role=first, attempt=1, number=plan.number_for(first, 1), status="dialing"))
+    return Decision(plan, after=[Action(kind="create_leg", role=first, attempt=1)], note=f"dialling the {first}")
+
+
+def decide_first_dial_refused(plan: CallPlan, role: str, error: str) -> Decision | None:
+    """The Legs API refused the API's first dial: the call fails at once (the caller gets Exotel's answer)."""
+    attempt = plan.attempt(role, 1)
+    if attempt is None:
+        return None
+    attempt.status, attempt.error, attempt.terminal_status = "ended", error, TerminalStatus.FAILED
+    plan.status, plan.outcome, plan.reason = "failed", "failed", f"Exotel refused the first leg: {error}"
+    return Decision(plan, note="first dial refused")
+
+
+def decide_leg_created(plan: CallPlan, role: str, number: int, leg_sid: str) -> Decision | None:
+    """Record the sid Exotel gave dial ``number`` of ``role`` (an event may have bound it already)."""
+    attempt = plan.attempt(role, number)
+    if attempt is None or attempt.leg_sid is not None:
+        return None
+    attempt.leg_sid = leg_sid
+    return Decision(plan, note=f"{role} dial {number} is leg {leg_sid}")
+
+
+def decide_bridge_created(plan: CallPlan, bridge_sid: str) -> Decision | None:
+    if plan.bridge_sid is not None:
+        return None
+    plan.bridge_sid = bridge_sid
+    return Decision(plan, note=f"bridge {bridge_sid} created")
+
+
+def on_action_result(plan: CallPlan, result: ActionResult) -> Decision | None:
+    """What an action's result changes in the plan: record a new sid, or treat a refusal as a failure."""
+    action = result.action
+    if action.kind == "create_leg" and action.role and action.attempt:
+        if result.ok and result.leg_sid:
+            return decide_leg_created(plan, action.role, action.attempt, result.leg_sid)
+        if result.ok:
             return None
-        attempt.leg_sid = leg_sid
-        return plan
-
-    return change
-
-
-def _record_bridge_sid(bridge_sid: str):  # type: ignore[no-untyped-def]
-    def change(plan: CallPlan) -> CallPlan | None:
-        if plan.bridge_sid is not None:
-            return None
-        plan.bridge_sid = bridge_sid
-        return plan
-
-    return change
-
-
-class Engine:
-    """Runs decisions against the CallPlans table, the Legs API and the retry queue."""
-
-    def __init__(self, store: PlanStore, legs: Any, logger: Any = None, retry_queue_url: str | None = None) -> None:
-        self.store = store
-        self.legs = legs
-        self.logger = logger
-        self.retry_queue_url = retry_queue_url
-        self.calls: list[str] = []  # Legs API calls made, for the summary
-
-    @classmethod
-    def from_env(cls, logger: Any = None) -> Engine:
-        from lambdas.dal.exotel import legs_client
-        from lambdas.shared.config import settings
-
-        return cls(PlanStore.from_env(), legs_client(), logger, settings().retry_queue_url)
-
-    def _log(self, level: str, message: str, **extra: Any) -> None:
-        if self.logger is not None:
-            getattr(self.logger, level)(message, extra=extra)
-
-    def run(self, plan_id: str, decide: Any) -> dict[str, Any]:
-        """Apply ``decide`` with compare-and-swap, then carry out its actions; returns a summary."""
-        chosen: list[Decision] = []
-
-        def change(plan: CallPlan) -> CallPlan | None:
-            snapshot = plan.model_dump()
-            decision = decide(plan)
-            chosen.clear()
-            if decision is None:
-                return None
-            if not decision.after and not decision.before and decision.plan.model_dump() == snapshot:
-                return None
-            for action in decision.before:
-                self._do(decision.plan, action)
-            chosen.append(decision)
-            return decision.plan
-
-        before, after = self.store.mutate(plan_id, change)
-        if before is None:
-            return {"plan_id": plan_id, "result": "unknown plan"}
-        if after is None or not chosen:
-            return {"plan_id": plan_id, "result": "nothing to do", "status": before.status}
-        decision = chosen[0]
-        self._log("info", decision.note or "plan updated", plan_id=plan_id, status=after.status)
-        for action in decision.after:
-            self._do(after, action)
-        return {
-            "plan_id": plan_id,
-            "result": decision.note or "updated",
-            "status": after.status,
-            "actions": [a.kind for a in decision.before + decision.after],
-        }
-
-    # ---- actions ------------------------------------------------------------------------
-    def _do(self, plan: CallPlan, action: Action) -> None:
-        from legs.client import LegsApiError
-
-        try:
-            getattr(self, f"_do_{action.kind}")(plan, action)
-        except LegsApiError as err:
-            self._failed(plan, action, err)
-
-    def _failed(self, plan: CallPlan, action: Action, err: Exception) -> None:
-        self._log("warning", f"{action.kind} failed: {err}", plan_id=plan.plan_id)
-        if action.kind == "create_leg":
-            assert action.role and action.attempt
-            role, number = action.role, action.attempt
-            self.run(plan.plan_id, lambda p: decide_dial_failed(p, role, number, str(err)))
-        elif action.kind == "create_bridge":
-            self.run(plan.plan_id, lambda p: decide_bridge_failed(p, str(err)))
-        elif action.kind == "end_with_message" and action.leg_sid:
-            try:  # the message could not be played: at least end the leg
-                self.calls.append("hangup")
-                self.legs.hangup(action.leg_sid)
-            except Exception as again:
-                self._log("warning", f"hangup failed: {again}", plan_id=plan.plan_id)
-        # hangup / say / stop_bridge: the leg or bridge is usually gone already; logged only.
-
-    def _do_create_leg(self, plan: CallPlan, action: Action) -> None:
-        assert action.role and action.attempt
-        role, number = action.role, action.attempt
-        self.calls.append("create_leg")
-        created = self.legs.create_leg(leg_request(plan, role, number))
-        self.store.mutate(plan.plan_id, _record_leg_sid(role, number, created.leg_sid))
-
-    def _do_say(self, plan: CallPlan, action: Action) -> None:
-        assert action.leg_sid and action.text
-        self.calls.append("say")
-        self.legs.say(action.leg_sid, action.text)
-
-    def _do_end_with_message(self, plan: CallPlan, action: Action) -> None:
-        assert action.leg_sid and action.text
-        self.calls.append("leg_action")
-        self.legs.leg_action(action.leg_sid, exoml_say_then_hangup(action.text))
-
-    def _do_hangup(self, plan: CallPlan, action: Action) -> None:
-        assert action.leg_sid
-        self.calls.append("hangup")
-        self.legs.hangup(action.leg_sid)
-
-    def _do_create_bridge(self, plan: CallPlan, action: Action) -> None:
-        self.calls.append("create_bridge")
-        created = self.legs.create_bridge(
-            {"leg_sids": list(action.leg_sids), "bridge_event_endpoint": plan.leg_event_endpoint}
-        )
-        self.store.mutate(plan.plan_id, _record_bridge_sid(created.bridge_sid))
-
-    def _do_stop_bridge(self, plan: CallPlan, action: Action) -> None:
-        assert action.bridge_sid
-        self.calls.append("stop_bridge")
-        self.legs.stop_bridge(action.bridge_sid)
-
-    def _do_schedule_retry(self, plan: CallPlan, action: Action) -> None:
-        from lambdas.dal import aws
-
-        if not self.retry_queue_url:
-            from lambdas.shared.config import ConfigError
-
-            raise ConfigError("RETRY_QUEUE_URL is not set")
-        body = {"plan_id": plan.plan_id, "role": action.role, "attempt": action.attempt}
-        aws.client("sqs").send_message(
-            QueueUrl=self.retry_queue_url,
-            MessageBody=json.dumps(body),
-            DelaySeconds=max(0, min(900, action.delay_seconds)),
-        )
+        if action.role == plan.first_role and action.attempt == 1:
+            return decide_first_dial_refused(plan, action.role, result.error or "refused")
+        return decide_dial_failed(plan, action.role, action.attempt, result.error or "refused")
+    if action.kind == "create_bridge":
+        if result.ok:
+            return decide_bridge_created(plan, result.bridge_sid) if result.bridge_sid else None
+        return decide_bridge_failed(plan, result.error or "refused")
+    return None

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from lambdas.api.handler import handler as api_handler
-from lambdas.dal.call_plans import CallPlan, PlanStore
+from lambdas.dal.call_plans import PlanStore
 from lambdas.dal.exotel import legs_client, use_client
+from lambdas.domain.call_plan import CallPlan
 from lambdas.retry.handler import handler as retry_handler
 from tests.lambdas.flow import deliver
 from tests.lambdas.kit import Context, Counting, api_event, api_json, drain, sqs_event
