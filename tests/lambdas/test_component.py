@@ -35,8 +35,9 @@ BUSY, MACHINE = "09163811002", "09163811004"
 
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[Any]:
-    # 20x faster than real time; long talk so that the reactors (not the callee) end the call.
-    with running_simulator(time_scale=0.05, ring_seconds=2, talk_seconds=100, setup_seconds=1) as sim:
+    # 20x faster than real time; long talk (10 s real) so that the reactors bridge before the first
+    # party's talk time runs out, even on a loaded machine (5 s was seen to fall short under load).
+    with running_simulator(time_scale=0.05, ring_seconds=2, talk_seconds=200, setup_seconds=1) as sim:
         yield sim
 
 
