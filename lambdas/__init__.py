@@ -1,1 +1,4 @@
-"""Lambda functions: one package per function, plus the routing table (``routing.py``)."""
+"""Lambda functions: thin handlers (one package per function) over a pure domain, one executor and data access.
+
+``routing.py`` and ``wiring.py`` are the data CDK and the devstack read; docs/LAMBDAS.md has the layout.
+"""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contract.catalogue import BRIDGE_EVENTS, LEG_EVENTS, MACHINE_ANSWERS, EventName
-from lambdas.shared.plan_ref import PLAN_PARAM_PREFIX
+from lambdas.domain.plan_ref import PLAN_PARAM_PREFIX
 
 
 @dataclass(frozen=True)

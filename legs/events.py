@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from contract.bus import SCHEMA_VERSION
 from contract.catalogue import EventKind, kind_of
+from legs.leg import ExotelLegFields
 
 #: Re-exported for readers of the event model; the catalogue itself lives in ``contract.catalogue``.
 __all__ = ["SCHEMA_VERSION", "BridgeData", "EventTimestamp", "LegData", "LegEvent"]
@@ -101,27 +102,15 @@ class EventData(_Open):
         return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-class LegData(_Open):
+class LegData(ExotelLegFields):
     """The leg resource as carried in an event's ``data``."""
 
-    leg_sid: str | None = None
-    account_sid: str | None = None
-    caller_id: str | None = None
-    contact_uri: str | None = None
-    custom_param: str | None = None
-    date_created: str | None = None
-    date_updated: str | None = None
-    dc_code: str | None = None
-    direction: str | None = None
-    exophone: str | None = None
-    network_type: str | None = None
-    nso_code: str | None = None
-    start_time: str | None = None
-    end_time: str | None = None
-    state: str | None = None
-    time_limit: int | None = None
-    answered_by: str | None = None  # BEEP | HUMAN | MACHINE
-    terminal_status: str | None = None  # completed | busy | no-answer | failed
+    # The fields every leg model shares are in legs.leg; these two only events carry.
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    dc_code: str | None = Field(default=None, description="the data centre (DC) of the leg")
+    nso_code: str | None = Field(default=None, description="the network service operator (NSO) of the leg")
 
 
 class BridgeData(_Open):

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from legs.leg import ExotelLegFields, required
 from legs.numbers import check_contact
 
 GRPC_ENDPOINT = re.compile(r"^grpc://(?P<host>[A-Za-z0-9.\-]+|\[[0-9a-fA-F:]+\]):(?P<port>\d{1,5})$")
@@ -124,22 +125,13 @@ class LegCreated(_Resource):
     status: str | None = None  # "enqueued" when CPS control queued the leg
 
 
-class Leg(_Resource):
-    leg_sid: str
-    account_sid: str | None = None
-    contact_uri: str | None = None
-    exophone: str | None = None
-    caller_id: str | None = None
-    direction: str | None = None
-    network_type: str | None = None
-    time_limit: int | None = None
-    state: str | None = None
-    terminal_status: str | None = None
-    date_created: str | None = None
-    date_updated: str | None = None
-    start_time: str | None = None
-    end_time: str | None = None
-    on_call_duration_ms: int | None = None
+class Leg(ExotelLegFields):
+    """Exotel's ``data`` of ``GET /legs/{sid}`` (the fields every leg model shares are in ``legs.leg``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    leg_sid: str = required("leg_sid")
+    on_call_duration_ms: int | None = Field(default=None, description="time the leg was connected, milliseconds")
 
 
 class CreateBridgeRequest(BaseModel):

@@ -8,10 +8,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 
+from lambdas.domain.decisions import decide_amd
+from lambdas.reactor import react
 from lambdas.shared.bus import LegBusEvent
-from lambdas.shared.engine import decide_amd
 from lambdas.shared.observability import powertools
-from lambdas.shared.reactor import react
 
 SERVICE = "amd"
 logger, tracer, metrics = powertools(SERVICE)

@@ -23,14 +23,10 @@ from lambdas.api.models import (
     CreateCallBody,
     CreateLegBody,
     ErrorBody,
-    ExomlAction,
-    HangupAction,
     LegActionBody,
     LegCreatedView,
     LegEvents,
     LegView,
-    PlayAction,
-    SayAction,
 )
 from lambdas.api.service import ApiProblem, CallService
 from lambdas.shared.config import ConfigError
@@ -79,7 +75,8 @@ def _ok(status: int, model: type, description: str) -> dict[int, dict[str, Any]]
 
 
 def service() -> CallService:
-    return CallService.from_env()
+    """One per request; the Lambda context goes along for idempotency (the service never imports this module)."""
+    return CallService.from_env(getattr(app, "lambda_context", None))
 
 
 # ---- error mapping ------------------------------------------------------------------------
@@ -161,10 +158,10 @@ def create_leg(
     tags=["legs"],
 )
 def get_leg(leg_sid: LegSid) -> LegView:
-    item = service().legs_store().get_leg(leg_sid)
-    if item is None:
+    leg = service().get_leg(leg_sid)
+    if leg is None:
         raise NotFoundError(f"no events recorded for leg {leg_sid}")
-    return LegView.model_validate(item)
+    return leg
 
 
 @app.get(
@@ -174,10 +171,10 @@ def get_leg(leg_sid: LegSid) -> LegView:
     tags=["legs"],
 )
 def get_leg_events(leg_sid: LegSid) -> LegEvents:
-    events = service().legs_store().events(leg_sid)
-    if not events:
+    events = service().leg_events(leg_sid)
+    if events is None:
         raise NotFoundError(f"no events recorded for leg {leg_sid}")
-    return LegEvents.model_validate({"events": events})
+    return events
 
 
 @app.post(
@@ -190,17 +187,8 @@ def get_leg_events(leg_sid: LegSid) -> LegEvents:
     tags=["legs"],
 )
 def leg_action(leg_sid: LegSid, body: Annotated[LegActionBody, Body()]) -> Response[ActionAcceptedView]:
-    legs = service().legs()
-    if isinstance(body, ExomlAction):
-        accepted = legs.leg_action(leg_sid, body.exoml, body.action_custom_param)
-    elif isinstance(body, HangupAction):
-        accepted = legs.hangup(leg_sid)
-    elif isinstance(body, SayAction):
-        accepted = legs.say(leg_sid, body.text, body.loop)
-    else:
-        assert isinstance(body, PlayAction)
-        accepted = legs.leg_shortcut(leg_sid, "start_play", {"url": body.url, "loop": body.loop})
-    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted.model_dump(mode="json"))
+    accepted = service().act_on_leg(leg_sid, body)
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted)
 
 
 @app.post(
@@ -227,12 +215,10 @@ def create_call(
     tags=["calls"],
 )
 def get_call(plan_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]) -> CallView:
-    plan = service().plans().get(plan_id)
-    if plan is None:
+    call = service().get_call(plan_id)
+    if call is None:
         raise NotFoundError(f"no call {plan_id}")
-    data = plan.model_dump(mode="json")
-    data["legs"] = data.pop("attempts")
-    return CallView.model_validate(data)
+    return call
 
 
 @app.get("/openapi.json", include_in_schema=False)

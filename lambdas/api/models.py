@@ -6,7 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from lambdas.shared.plans import AmdPolicy, Attempt, RetryPolicy
+from lambdas.domain.call_plan import AmdPolicy, Attempt, RetryPolicy
+from legs.leg import LegFields, required
 from legs.models import ActionRequest, Contact, CreateLegRequest, GrpcEndpoint, LegCreated
 
 
@@ -23,29 +24,20 @@ class CreateLegBody(CreateLegRequest):
 LegCreatedView = LegCreated
 
 
-class LegView(BaseModel):
+class LegView(LegFields):
     """A leg as recorded from its events."""
+
+    # The fields every leg model shares are in legs.leg; these are what the recorder adds.
 
     model_config = ConfigDict(extra="ignore")
 
-    leg_sid: str
-    state: str | None = Field(default=None, description="connecting | ringing | connected | terminal")
-    terminal_status: str | None = Field(default=None, description="completed | busy | no-answer | failed")
-    answered_by: str | None = Field(default=None, description="HUMAN | MACHINE | BEEP")
-    direction: str | None = None
-    contact_uri: str | None = None
-    exophone: str | None = None
-    custom_param: str | None = None
-    caller_id: str | None = None
-    network_type: str | None = None
-    bridge_sid: str | None = None
-    created_at: str | None = None
-    answered_at: str | None = None
-    ended_at: str | None = None
+    leg_sid: str = required("leg_sid")
+    bridge_sid: str | None = Field(default=None, description="the bridge the leg joined")
+    created_at: str | None = Field(default=None, description="when Exotel created the leg (else its first event)")
+    answered_at: str | None = Field(default=None, description="time of the first answered event")
+    ended_at: str | None = Field(default=None, description="time of the first terminated / failed-to-create event")
     updated_at: str | None = Field(default=None, description="time of the event that set the current state")
-    start_time: str | None = None
-    end_time: str | None = None
-    last_event: str | None = None
+    last_event: str | None = Field(default=None, description="the event that set the current state")
 
 
 class TimelineEvent(BaseModel):

@@ -1,17 +1,37 @@
-"""What the API's routes do, apart from HTTP: create legs and calls (once per Idempotency-Key)."""
+"""What the API's routes do, apart from HTTP: create legs and calls (once per Idempotency-Key), read them.
+
+``app.py`` (the routes) builds one :class:`CallService` per request and hands it the Lambda
+context; nothing here imports the routes. A call is placed through the executor like any other
+decision: ``decide_new_call`` gives the plan and its first dial, the executor stores the plan and
+dials; a refusal comes back to the caller as Exotel's answer (and fails the plan).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from lambdas.api.models import CreateCallBody, CreateLegBody, LegCreatedView
+from lambdas.api.models import (
+    CallView,
+    CreateCallBody,
+    CreateLegBody,
+    ExomlAction,
+    HangupAction,
+    LegActionBody,
+    LegCreatedView,
+    LegEvents,
+    LegView,
+    PlayAction,
+    SayAction,
+)
+from lambdas.dal.call_plans import PlanStore
+from lambdas.dal.exotel import LegsApi, legs_client
+from lambdas.dal.idempotency import REQUEST_TTL_SECONDS, once
+from lambdas.dal.leg_state import LegStateStore
+from lambdas.domain.call_plan import CallPlan
+from lambdas.domain.decisions import decide_new_call
+from lambdas.executor import Executor
 from lambdas.shared.config import Settings, settings
-from lambdas.shared.engine import leg_request
-from lambdas.shared.exotel import LegsApi, legs_client
-from lambdas.shared.idempotency import REQUEST_TTL_SECONDS, once
-from lambdas.shared.leg_state import LegStateStore
-from lambdas.shared.plans import Attempt, CallPlan, PlanStore
 from legs.models import CreateLegRequest
 
 
@@ -26,11 +46,13 @@ class ApiProblem(Exception):
 @dataclass
 class CallService:
     conf: Settings
+    lambda_context: Any = None  # for Powertools idempotency's timeout handling
 
     @classmethod
-    def from_env(cls) -> CallService:
-        return cls(settings())
+    def from_env(cls, lambda_context: Any = None) -> CallService:
+        return cls(settings(), lambda_context)
 
+    # ---- data access ----------------------------------------------------------------------
     def legs(self) -> LegsApi:
         return legs_client()
 
@@ -40,6 +62,66 @@ class CallService:
     def plans(self) -> PlanStore:
         return PlanStore.from_env()
 
+    def executor(self) -> Executor:
+        return Executor.from_env()
+
+    # ---- reads ----------------------------------------------------------------------------
+    def get_leg(self, leg_sid: str) -> LegView | None:
+        item = self.legs_store().get_leg(leg_sid)
+        return LegView.model_validate(item) if item is not None else None
+
+    def leg_events(self, leg_sid: str) -> LegEvents | None:
+        events = self.legs_store().events(leg_sid)
+        return LegEvents.model_validate({"events": events}) if events else None
+
+    def get_call(self, plan_id: str) -> CallView | None:
+        plan = self.plans().get(plan_id)
+        if plan is None:
+            return None
+        data = plan.model_dump(mode="json")
+        data["legs"] = data.pop("attempts")
+        return CallView.model_validate(data)
+
+    # ---- POST /legs/{sid}/actions ---------------------------------------------------------
+    def act_on_leg(self, leg_sid: str, body: LegActionBody) -> dict[str, Any]:
+        legs = self.legs()
+        if isinstance(body, ExomlAction):
+            accepted = legs.leg_action(leg_sid, body.exoml, body.action_custom_param)
+        elif isinstance(body, HangupAction):
+            accepted = legs.hangup(leg_sid)
+        elif isinstance(body, SayAction):
+            accepted = legs.say(leg_sid, body.text, body.loop)
+        else:
+            assert isinstance(body, PlayAction)
+            accepted = legs.leg_shortcut(leg_sid, "start_play", {"url": body.url, "loop": body.loop})
+        return dict(accepted.model_dump(mode="json"))
+
+    # ---- POST /legs -----------------------------------------------------------------------
+    def create_leg(self, body: CreateLegBody, idempotency_key: str | None) -> dict[str, Any]:
+        data = body.model_dump(mode="json", exclude_none=True)
+        data["leg_event_endpoint"] = self._endpoint(body.leg_event_endpoint)
+        request = CreateLegRequest.model_validate(data)
+        payload = request.model_dump(mode="json", exclude_none=True)
+
+        def create(request: dict[str, Any]) -> dict[str, Any]:
+            created = self.legs().create_leg(CreateLegRequest.model_validate(request["body"]))
+            return LegCreatedView.model_validate(created.model_dump(mode="json")).model_dump(mode="json")
+
+        return self._once(create, "api-create-leg", idempotency_key, payload)
+
+    # ---- POST /calls ----------------------------------------------------------------------
+    def create_call(self, body: CreateCallBody, idempotency_key: str | None) -> dict[str, Any]:
+        payload = body.model_dump(mode="json", exclude_none=True)
+        payload["leg_event_endpoint"] = self._endpoint(body.leg_event_endpoint)
+        return self._once(self._place_call, "api-create-call", idempotency_key, payload)
+
+    def _place_call(self, request: dict[str, Any]) -> dict[str, Any]:
+        report = self.executor().create(decide_new_call(CallPlan.new_id(), dict(request["body"])))
+        if report.failures:
+            raise report.failures[0].error  # Exotel's answer, as the caller should see it
+        return {"plan_id": report.plan_id, "status": report.status, "leg_sid": report.created_leg_sid()}
+
+    # ---- helpers --------------------------------------------------------------------------
     def _endpoint(self, given: str | None) -> str:
         endpoint = given or self.conf.bridge_endpoint
         if not endpoint:
@@ -51,8 +133,7 @@ class CallService:
             )
         return endpoint
 
-    @staticmethod
-    def _once(function: Any, prefix: str, key: str | None, body: dict[str, Any]) -> dict[str, Any]:
+    def _once(self, function: Any, prefix: str, key: str | None, body: dict[str, Any]) -> dict[str, Any]:
         if not key:
             return function(request={"body": body})
         # Imported here: the idempotency package pulls in boto3, which a cold start without a key skips.
@@ -68,7 +149,7 @@ class CallService:
             event_key_jmespath="key",
             payload_validation_jmespath="body",
             expires_after_seconds=REQUEST_TTL_SECONDS,
-            lambda_context=_current_context(),
+            lambda_context=self.lambda_context,
         )
         try:
             return wrapped(request={"key": key, "body": body})
@@ -80,69 +161,3 @@ class CallService:
             raise ApiProblem(
                 409, "a request with this Idempotency-Key is still in progress", code="in_progress"
             ) from exc
-
-    # ---- POST /legs ---------------------------------------------------------------------
-    def create_leg(self, body: CreateLegBody, idempotency_key: str | None) -> dict[str, Any]:
-        data = body.model_dump(mode="json", exclude_none=True)
-        data["leg_event_endpoint"] = self._endpoint(body.leg_event_endpoint)
-        request = CreateLegRequest.model_validate(data)
-        payload = request.model_dump(mode="json", exclude_none=True)
-
-        def create(request: dict[str, Any]) -> dict[str, Any]:
-            created = self.legs().create_leg(CreateLegRequest.model_validate(request["body"]))
-            return LegCreatedView.model_validate(created.model_dump(mode="json")).model_dump(mode="json")
-
-        return self._once(create, "api-create-leg", idempotency_key, payload)
-
-    # ---- POST /calls --------------------------------------------------------------------
-    def create_call(self, body: CreateCallBody, idempotency_key: str | None) -> dict[str, Any]:
-        payload = body.model_dump(mode="json", exclude_none=True)
-        payload["leg_event_endpoint"] = self._endpoint(body.leg_event_endpoint)
-        return self._once(self._place_call, "api-create-call", idempotency_key, payload)
-
-    def _place_call(self, request: dict[str, Any]) -> dict[str, Any]:
-        from legs.client import LegsApiError
-
-        body = dict(request["body"])
-        first = body.get("dial_first", "customer")
-        plan = CallPlan.model_validate({"plan_id": CallPlan.new_id(), **body})
-        plan.attempts.append(Attempt(role=first, attempt=1, number=plan.number_for(first, 1), status="dialing"))
-        store = self.plans()
-        plan = store.create(plan)
-        try:
-            created = self.legs().create_leg(leg_request(plan, first, 1))
-        except LegsApiError as err:
-            store.mutate(plan.plan_id, _dial_refused(first, str(err)))
-            raise
-        _, after = store.mutate(plan.plan_id, _first_leg(first, created.leg_sid))
-        status = after.status if after else plan.status
-        return {"plan_id": plan.plan_id, "status": status, "leg_sid": created.leg_sid}
-
-
-def _current_context() -> Any:
-    from lambdas.api.app import app
-
-    return getattr(app, "lambda_context", None)
-
-
-def _first_leg(role: str, leg_sid: str):  # type: ignore[no-untyped-def]
-    def change(plan: CallPlan) -> CallPlan | None:
-        attempt = plan.attempt(role, 1)
-        if attempt is None or attempt.leg_sid:
-            return None
-        attempt.leg_sid = leg_sid
-        return plan
-
-    return change
-
-
-def _dial_refused(role: str, error: str):  # type: ignore[no-untyped-def]
-    def change(plan: CallPlan) -> CallPlan | None:
-        attempt = plan.attempt(role, 1)
-        if attempt is None:
-            return None
-        attempt.status, attempt.error, attempt.terminal_status = "ended", error, "failed"
-        plan.status, plan.outcome, plan.reason = "failed", "failed", f"Exotel refused the first leg: {error}"
-        return plan
-
-    return change

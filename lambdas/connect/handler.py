@@ -1,6 +1,6 @@
 """``connect``: the two-party call. First leg answered (by a human, when AMD is on) -> hold message ->
 second leg with ``reference_leg_sid`` -> second answered -> bridge; either side ends -> end the
-other and the bridge, record the outcome. Ownership versus ``retry``/``amd``: see ``lambdas.shared.engine``.
+other and the bridge, record the outcome. Ownership versus ``retry``/``amd``: see ``lambdas.domain.decisions``.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 
+from lambdas.domain.decisions import decide_connect
+from lambdas.reactor import react
 from lambdas.shared.bus import LegBusEvent
-from lambdas.shared.engine import decide_connect
 from lambdas.shared.observability import powertools
-from lambdas.shared.reactor import react
 
 SERVICE = "connect"
 logger, tracer, metrics = powertools(SERVICE)

@@ -1,7 +1,7 @@
 """``leg_state``: every leg and bridge event -> the LegState table (current state per leg + timeline).
 
 Idempotent on ``event_sid`` twice over: Powertools idempotency skips a repeat, and every write is
-itself conditional (see ``lambdas.shared.leg_state``), so a repeat that slips through changes nothing.
+itself conditional (see ``lambdas.dal.leg_state``), so a repeat that slips through changes nothing.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 
 from contract.metrics import FunctionMetric
+from lambdas.dal.idempotency import once
+from lambdas.dal.leg_state import LegStateStore
 from lambdas.shared.bus import LegBusEvent
-from lambdas.shared.idempotency import once
-from lambdas.shared.leg_state import LegStateStore
 from lambdas.shared.observability import powertools
 from legs.events import LegEvent
 

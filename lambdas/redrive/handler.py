@@ -19,17 +19,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contract.metrics import FunctionMetric
+from lambdas.dal.event_bus import put_entry
+from lambdas.dal.idempotency import once
 from lambdas.shared.config import settings
-from lambdas.shared.idempotency import once
 from lambdas.shared.observability import powertools
 
 SERVICE = "redrive"
 logger, tracer, metrics = powertools(SERVICE)
 processor = BatchProcessor(event_type=EventType.SQS)
-
-
-class RedriveFailed(Exception):
-    """EventBridge did not accept the entry; the record goes back to the queue."""
 
 
 class FallbackEntry(BaseModel):
@@ -70,13 +67,8 @@ class FallbackEntry(BaseModel):
 
 
 def publish(entry: dict[str, Any]) -> dict[str, Any]:
-    from lambdas.shared import aws
-
-    reply = aws.client("events").put_events(Entries=[entry["entry"]])
-    if reply.get("FailedEntryCount"):
-        failed = reply["Entries"][0]
-        raise RedriveFailed(f"{failed.get('ErrorCode')}: {failed.get('ErrorMessage')}")
-    return {"event_sid": entry["event_sid"], "event_id": reply["Entries"][0].get("EventId")}
+    """Put the entry back on the bus; a refusal (``EntryRefused``) sends the record back to the queue."""
+    return {"event_sid": entry["event_sid"], "event_id": put_entry(entry["entry"])}
 
 
 @tracer.capture_method

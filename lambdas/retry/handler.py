@@ -19,11 +19,12 @@ from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel, ConfigDict, Field
 
 from contract.metrics import FunctionMetric
+from lambdas.dal.idempotency import once
+from lambdas.domain.decisions import decide_dial_scheduled, decide_retry
+from lambdas.executor import Executor
+from lambdas.reactor import react
 from lambdas.shared.bus import LegBusEvent
-from lambdas.shared.engine import Engine, decide_dial_scheduled, decide_retry
-from lambdas.shared.idempotency import once
 from lambdas.shared.observability import powertools
-from lambdas.shared.reactor import react
 
 SERVICE = "retry"
 logger, tracer, metrics = powertools(SERVICE)
@@ -42,10 +43,10 @@ class RetryMessage(BaseModel):
 
 def dial_scheduled(job: dict[str, Any]) -> dict[str, Any]:
     message = RetryMessage.model_validate(job["message"])
-    engine = Engine.from_env(logger)
-    summary = engine.run(message.plan_id, lambda plan: decide_dial_scheduled(plan, message.role, message.attempt))
-    summary["legs_api_calls"] = list(engine.calls)
-    return summary
+    report = Executor.from_env(logger).run(
+        message.plan_id, lambda plan: decide_dial_scheduled(plan, message.role, message.attempt)
+    )
+    return report.summary()
 
 
 @tracer.capture_method

@@ -1,1 +1,1 @@
-"""Code shared by the functions: configuration, AWS and Exotel clients, the plan and leg-state stores."""
+"""What every function shares: configuration, Powertools objects, the bus event envelope."""

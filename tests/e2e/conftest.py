@@ -11,15 +11,16 @@ import pytest
 from devstack.launcher import DevstackProcess, pid_alive
 from tests.e2e.local_api import Api
 
-#: Simulated seconds x 0.05: a leg rings and answers in ~0.2 s; talk time is stretched so that a
-#: two-party call stays bridged long enough (~1.5 s) for a poll to see it.
+#: Simulated seconds x 0.05: a leg rings and answers in ~0.2 s; talk time is stretched (~3 s) so
+#: that the second party is dialled and bridged before the first hangs up, even on a loaded
+#: machine (1.5 s once fell short during a full-suite run), and a poll sees the call bridged.
 E2E_ENV = {
     "AWS_EMULATOR_PORT": "0",
     "SIM_PORT": "0",
     "BRIDGE_PORT": "0",
     "API_PORT": "0",
     "SIM_TIME_SCALE": "0.05",
-    "SIM_TALK_SECONDS": "30",
+    "SIM_TALK_SECONDS": "60",
     "DEVSTACK_LOG_LEVEL": "INFO",
 }
 

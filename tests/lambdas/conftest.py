@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lambdas.shared import aws
+from lambdas.dal import aws
 from tests.lambdas.kit import FakeLegs, Resources, provision
 from tests.support.moto_server import MotoServer
 from tests.support.simulator import LOCAL_CREDENTIALS
@@ -31,7 +31,7 @@ def lambda_env(resources: Resources, monkeypatch: pytest.MonkeyPatch) -> Resourc
 
 @pytest.fixture
 def fake_legs() -> Iterator[FakeLegs]:
-    from lambdas.shared.exotel import use_client
+    from lambdas.dal.exotel import use_client
 
     fake = FakeLegs()
     with use_client(fake):

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from lambdas.api.handler import handler
-from lambdas.shared.leg_state import LegStateStore
-from lambdas.shared.plans import PlanStore
+from lambdas.dal.call_plans import PlanStore
+from lambdas.dal.leg_state import LegStateStore
 from legs.events import LegEvent
 from tests.lambdas.kit import BRIDGE_ENDPOINT, Context, FakeLegs, api_event, api_json, exotel_error, leg_event, sid
 

@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 
 from lambdas.api.handler import handler as api_handler
+from lambdas.dal.call_plans import PlanStore
+from lambdas.dal.exotel import legs_client, use_client
+from lambdas.domain.call_plan import CallPlan
 from lambdas.retry.handler import handler as retry_handler
-from lambdas.shared.exotel import legs_client, use_client
-from lambdas.shared.plans import CallPlan, PlanStore
 from tests.lambdas.flow import deliver
 from tests.lambdas.kit import Context, Counting, api_event, api_json, drain, sqs_event
 from tests.support.simulator import EventRecorder, running_simulator
@@ -34,8 +35,9 @@ BUSY, MACHINE = "09163811002", "09163811004"
 
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[Any]:
-    # 20x faster than real time; long talk so that the reactors (not the callee) end the call.
-    with running_simulator(time_scale=0.05, ring_seconds=2, talk_seconds=100, setup_seconds=1) as sim:
+    # 20x faster than real time; long talk (10 s real) so that the reactors bridge before the first
+    # party's talk time runs out, even on a loaded machine (5 s was seen to fall short under load).
+    with running_simulator(time_scale=0.05, ring_seconds=2, talk_seconds=200, setup_seconds=1) as sim:
         yield sim
 
 

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
+from lambdas.dal.leg_state import LegStateStore
 from lambdas.leg_state.handler import handler
-from lambdas.shared.leg_state import LegStateStore
 from tests.lambdas.kit import Context, bridge_event, eventbridge, leg_event, sid
 
 NAMES = ["leg_connecting", "leg_ringing", "leg_answered", "leg_terminated"]

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from lambdas.api.handler import handler as api_handler
+from lambdas.dal.call_plans import PlanStore
+from lambdas.domain.call_plan import CallPlan
 from lambdas.retry.handler import handler as retry_handler
-from lambdas.shared.plans import CallPlan, PlanStore
 from tests.lambdas.flow import deliver
 from tests.lambdas.kit import Context, FakeLegs, api_event, api_json, drain, exotel_error, leg_event, sqs_event
 

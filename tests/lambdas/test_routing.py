@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from contract.bus import DEFAULT_SOURCE
 from lambdas import wiring
+from lambdas.domain.plan_ref import PlanRef, parse_plan_param
 from lambdas.routing import routes
-from lambdas.shared.plan_ref import PlanRef, parse_plan_param
 from tests.lambdas.flow import routed_functions
 from tests.lambdas.kit import eventbridge, leg_event
 

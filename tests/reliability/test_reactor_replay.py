@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from lambdas.shared import aws
+from lambdas.dal import aws
 from tests.reliability.conftest import size
 from tests.support.moto_server import MotoServer
 from tests.support.simulator import LOCAL_CREDENTIALS, EventRecorder, running_simulator
@@ -27,9 +27,9 @@ from tests.support.simulator import LOCAL_CREDENTIALS, EventRecorder, running_si
 pytest.importorskip("lambdas.api.handler", reason="the lambdas are not built yet")
 
 from lambdas.api.handler import handler as api_handler
+from lambdas.dal.call_plans import PlanStore
+from lambdas.dal.exotel import legs_client, use_client
 from lambdas.retry.handler import handler as retry_handler
-from lambdas.shared.exotel import legs_client, use_client
-from lambdas.shared.plans import PlanStore
 from tests.lambdas.flow import deliver
 from tests.lambdas.kit import Context, Counting, Resources, api_event, api_json, drain, provision, sqs_event
 

@@ -25,7 +25,7 @@ REQUEST_TTL_SECONDS = 24 * 3600
 def _persistence(table_name: str, endpoint_key: str | None, key_prefix: str) -> Any:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    from lambdas.shared import aws
+    from lambdas.dal import aws
 
     return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=aws.client("dynamodb"))
 

@@ -14,6 +14,7 @@ Every write is idempotent, so a redelivered event changes nothing: descriptive f
 only if absent, the state moves only forward by rank (connecting < ringing < connected <
 terminal; terminal is final; at equal rank the later event wins), and a timeline item is put only
 if its key does not exist. A late event that cannot move the state still joins the timeline.
+Which state an event says its leg is in is the domain's (``lambdas.domain.leg_state``).
 """
 
 from __future__ import annotations
@@ -23,24 +24,12 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from contract.catalogue import (
-    ANSWERED,
-    BRIDGE_RANK,
-    ENDED,
-    LEG_RANK,
-    TERMINAL_RANK,
-    BridgeState,
-    EventName,
-    LegState,
-    implied_state,
-)
+from contract.catalogue import ANSWERED, ENDED, TERMINAL_RANK, EventName
+from lambdas.domain.leg_state import RECORDED_LEG_FIELDS, StateChange, bridge_state_change, leg_state_change
 from legs.events import LegEvent
 
 STATE_SK = "STATE"
 EVENT_PREFIX = "EVENT#"
-
-#: Descriptive fields copied from the event's leg data the first time they are seen.
-_LEG_FIELDS = ("direction", "contact_uri", "exophone", "custom_param", "caller_id", "network_type", "account_sid")
 
 
 def leg_pk(leg_sid: str) -> str:
@@ -75,7 +64,7 @@ class LegStateStore:
 
     @classmethod
     def from_env(cls) -> LegStateStore:
-        from lambdas.shared import aws
+        from lambdas.dal import aws
         from lambdas.shared.config import settings
 
         conf = settings()
@@ -106,7 +95,7 @@ class LegStateStore:
         names: dict[str, str] = {}
         values: dict[str, Any] = {":sid": leg.leg_sid, ":exp": expires, ":created": leg.date_created or when}
         sets = ["leg_sid = :sid", "expires_at = :exp", "created_at = if_not_exists(created_at, :created)"]
-        for name in _LEG_FIELDS:
+        for name in RECORDED_LEG_FIELDS:
             value = getattr(leg, name, None)
             if value is not None:
                 names[f"#{name}"] = name
@@ -140,12 +129,8 @@ class LegStateStore:
             update["ExpressionAttributeNames"] = names
         self.table.update_item(**update)
 
-        state = leg.state if leg.state in LEG_RANK else implied_state(event.event_name)
-        if state is None:
-            return False
-        if event.event_name in ENDED:
-            state = LegState.TERMINAL
-        return self._move_state(key, event, state, LEG_RANK[state], leg.terminal_status)
+        change = leg_state_change(event)
+        return change is not None and self._move_state(key, event, change)
 
     def _record_bridge(self, event: LegEvent, expires: int) -> bool:
         bridge = event.bridge_resource
@@ -163,20 +148,16 @@ class LegStateStore:
         if bridge.leg_sids:
             update["UpdateExpression"] += " ADD leg_sids :legs"
         self.table.update_item(**update)
-        state = bridge.state if bridge.state in BRIDGE_RANK else implied_state(event.event_name)
-        if state is None:
-            return False
-        if implied_state(event.event_name) == BridgeState.TERMINAL:
-            state = BridgeState.TERMINAL
-        return self._move_state(key, event, state, BRIDGE_RANK[state], bridge.terminal_status)
+        change = bridge_state_change(event)
+        return change is not None and self._move_state(key, event, change)
 
-    def _move_state(self, key: dict[str, str], event: LegEvent, state: str, rank: int, terminal: str | None) -> bool:
+    def _move_state(self, key: dict[str, str], event: LegEvent, change: StateChange) -> bool:
         """Forward-only: a higher rank wins; at equal (non-terminal) rank the later event wins."""
         from botocore.exceptions import ClientError
 
         values: dict[str, Any] = {
-            ":state": state,
-            ":rank": rank,
+            ":state": change.state,
+            ":rank": change.rank,
             ":ns": event.event_timestamp.sort_key,
             ":terminal": TERMINAL_RANK,
             ":at": event.event_timestamp.rfc3339(),
@@ -191,8 +172,8 @@ class LegStateStore:
             "last_event = :event",
             "last_event_sid = :event_sid",
         ]
-        if terminal and rank == TERMINAL_RANK:
-            values[":status"] = terminal
+        if change.terminal_status and change.rank == TERMINAL_RANK:
+            values[":status"] = change.terminal_status
             sets.append("terminal_status = :status")
         try:
             self.table.update_item(

@@ -1,4 +1,9 @@
-"""What ``connect``, ``retry`` and ``amd`` do with one bus event: find the plan, decide, act, once."""
+"""What ``connect``, ``retry`` and ``amd`` do with one bus event: find the plan, decide, act, once.
+
+The handlers parse the event and name their decision (``lambdas.domain.decisions``); this module
+finds the plan the leg belongs to (its ``custom_param``), runs the decision through the executor
+once per ``event_sid`` (Powertools idempotency) and records the metrics.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,11 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from contract.metrics import FunctionMetric
-from lambdas.shared.engine import Decision, Engine
-from lambdas.shared.idempotency import once
-from lambdas.shared.plan_ref import PlanRef, parse_plan_param
-from lambdas.shared.plans import CallPlan
+from lambdas.dal.idempotency import once
+from lambdas.domain.actions import Decision
+from lambdas.domain.call_plan import CallPlan
+from lambdas.domain.plan_ref import PlanRef, parse_plan_param
+from lambdas.executor import Executor
 from legs.events import LegEvent
 
 Decide = Callable[[CallPlan, LegEvent, PlanRef], Decision | None]
@@ -26,11 +32,9 @@ def react(event: LegEvent, context: Any, *, service: str, decide: Decide, logger
     logger.append_keys(plan_id=ref.plan_id, leg_sid=event.leg_sid, event_name=event.event_name)
 
     def process(event: LegEvent) -> dict[str, Any]:
-        engine = Engine.from_env(logger)
-        summary = engine.run(ref.plan_id, lambda plan: decide(plan, event, ref))
-        summary["legs_api_calls"] = list(engine.calls)
-        metrics.add_metric(name=FunctionMetric.LEGS_API_CALLS, unit=MetricUnit.Count, value=len(engine.calls))
-        return summary
+        report = Executor.from_env(logger).run(ref.plan_id, lambda plan: decide(plan, event, ref))
+        metrics.add_metric(name=FunctionMetric.LEGS_API_CALLS, unit=MetricUnit.Count, value=len(report.calls))
+        return report.summary()
 
     summary = once(
         process,

@@ -7,9 +7,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambdas.shared.engine import decide_amd, decide_connect, decide_retry, exoml_say_then_hangup
-from lambdas.shared.plan_ref import PlanRef
-from lambdas.shared.plans import AmdPolicy, Attempt, CallPlan, RetryPolicy
+from lambdas.domain.call_plan import AmdPolicy, Attempt, CallPlan, RetryPolicy
+from lambdas.domain.decisions import decide_amd, decide_connect, decide_retry
+from lambdas.domain.leg_requests import exoml_say_then_hangup
+from lambdas.domain.plan_ref import PlanRef
 from legs.events import LegEvent
 from tests.lambdas.kit import leg_event
 

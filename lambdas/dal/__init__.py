@@ -1,0 +1,1 @@
+"""Data access: boto3 clients, the CallPlans and LegState stores, the Exotel client, idempotency."""

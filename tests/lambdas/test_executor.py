@@ -1,0 +1,129 @@
+"""The executor alone: plans in moto (DynamoDB and SQS over HTTP), a fake Legs API, decisions from the domain.
+
+What it must do: write before acting, act once, turn each result the plan needs into the next
+decision in the same run (a refused dial, a created leg), and stop at its bound.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lambdas.dal.call_plans import PlanStore
+from lambdas.dal.retry_queue import RetryQueue
+from lambdas.domain.actions import Action, Decision
+from lambdas.domain.call_plan import CallPlan
+from lambdas.domain.decisions import decide_connect, decide_new_call
+from lambdas.domain.plan_ref import PlanRef
+from lambdas.executor import Executor
+from legs.events import LegEvent
+from tests.lambdas.kit import FakeLegs, drain, exotel_error, leg_event
+
+BODY = {
+    "customer": "09163811000",
+    "agent": "09163812000",
+    "exophone": "08030752400",
+    "leg_event_endpoint": "grpc://127.0.0.1:1",
+}
+
+
+class Said:
+    """A logger that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def __getattr__(self, level: str) -> Any:
+        return lambda message, extra=None: self.lines.append((level, message))
+
+
+def executor(fake: FakeLegs, logger: Said | None = None, **kwargs: Any) -> Executor:
+    return Executor(PlanStore.from_env(), fake, RetryQueue.from_env(), logger, **kwargs)
+
+
+def stored(plan_id: str) -> CallPlan:
+    plan = PlanStore.from_env().get(plan_id)
+    assert plan is not None
+    return plan
+
+
+def answered(plan: CallPlan, role: str = "customer") -> Any:
+    attempt = plan.current(role)
+    assert attempt is not None and attempt.leg_sid
+    ref = PlanRef(plan.plan_id, role, attempt.attempt)
+    event = LegEvent.model_validate(
+        leg_event("leg_answered", attempt.leg_sid, custom_param=ref.custom_param, answered_by="HUMAN")
+    )
+    return lambda current: decide_connect(current, event, ref)
+
+
+def test_a_new_call_is_stored_dialled_and_its_leg_recorded(fake_legs: FakeLegs) -> None:
+    report = executor(fake_legs).create(decide_new_call(CallPlan.new_id(), dict(BODY)))
+    assert report.calls == ["create_leg"] and report.actions == ["create_leg"] and not report.failures
+    leg_sid = report.created_leg_sid()
+    assert leg_sid and report.follow_ups == [f"customer dial 1 is leg {leg_sid}"]
+    plan = stored(report.plan_id)
+    assert plan.attempt("customer", 1).leg_sid == leg_sid  # type: ignore[union-attr]
+    assert plan.version == 2  # created, then the sid recorded
+
+
+def test_a_refused_dial_is_followed_up_in_the_same_run(fake_legs: FakeLegs) -> None:
+    """Customer answers, the agent's dial is refused, no dials left: the call ends with the apology, at once."""
+    run = executor(fake_legs)
+    plan = stored(run.create(decide_new_call(CallPlan.new_id(), {**BODY, "unavailable_message": "Sorry"})).plan_id)
+    fake_legs.fail["create_leg"] = [exotel_error(400, "bad number")]
+    report = run.run(plan.plan_id, answered(plan))
+    assert report.actions == ["create_leg"]
+    assert report.calls == ["create_leg", "leg_action"]
+    assert report.follow_ups == ["call over: failed"]
+    assert [f.action.kind for f in report.failures] == ["create_leg"]
+    assert "bad number" in str(report.failures[0].error)
+    final = stored(plan.plan_id)
+    assert (final.status, final.outcome) == ("failed", "failed") and "bad number" in (final.reason or "")
+    assert fake_legs.calls[-1][1][0] == plan.attempts[0].leg_sid  # the apology goes to the customer
+
+
+def test_a_refused_dial_with_dials_left_sends_the_retry_message(fake_legs: FakeLegs, sqs: Any, lambda_env: Any) -> None:
+    run = executor(fake_legs)
+    body = {**BODY, "retry": {"max_attempts": 2, "delay_seconds": 0}}
+    plan = stored(run.create(decide_new_call(CallPlan.new_id(), body)).plan_id)
+    fake_legs.fail["create_leg"] = [exotel_error(400, "bad number")]
+    report = run.run(plan.plan_id, answered(plan))
+    assert report.follow_ups == ["agent dial 1 failed: retry scheduled"]
+    assert stored(plan.plan_id).attempt("agent", 2).status == "scheduled"  # type: ignore[union-attr]
+    [message] = drain(sqs, lambda_env.retry_queue_url, wait=2.0)
+    assert message["Body"] == f'{{"plan_id": "{plan.plan_id}", "role": "agent", "attempt": 2}}'
+
+
+def test_the_same_decision_twice_acts_once(fake_legs: FakeLegs) -> None:
+    run = executor(fake_legs)
+    plan = stored(run.create(decide_new_call(CallPlan.new_id(), dict(BODY))).plan_id)
+    first = run.run(plan.plan_id, answered(plan))
+    again = run.run(plan.plan_id, answered(plan))
+    assert first.calls == ["create_leg"] and first.result == "first answered: dialling second"
+    assert again.calls == [] and again.result == "nothing to do" and again.actions is None
+    assert run.run("no-such-plan", answered(plan)).result == "unknown plan"
+
+
+def test_a_message_that_cannot_be_played_ends_the_leg_anyway(fake_legs: FakeLegs) -> None:
+    run = executor(fake_legs)
+    plan = stored(run.create(decide_new_call(CallPlan.new_id(), dict(BODY))).plan_id)
+    fake_legs.fail["leg_action"] = [exotel_error(409, "leg busy")]
+
+    def end(current: CallPlan) -> Decision:
+        current.status, current.outcome = "failed", "abandoned"
+        return Decision(current, after=[Action(kind="end_with_message", leg_sid="C9", text="bye")], note="ended")
+
+    report = run.run(plan.plan_id, end)
+    assert report.calls == ["leg_action", "hangup"]
+    assert fake_legs.calls[-1] == ("hangup", ("C9",))
+    assert report.follow_ups == []  # nothing for the plan to learn from a hangup
+
+
+def test_the_loop_stops_at_its_bound(fake_legs: FakeLegs) -> None:
+    """One plan write allowed: the new plan is stored and dialled; recording the sid is left, and said so."""
+    said = Said()
+    report = executor(fake_legs, said, max_rounds=1).create(decide_new_call(CallPlan.new_id(), dict(BODY)))
+    assert report.calls == ["create_leg"] and report.unfinished == 1
+    assert report.summary()["unfinished"] == 1
+    assert stored(report.plan_id).attempt("customer", 1).leg_sid is None  # type: ignore[union-attr]
+    assert [level for level, _ in said.lines].count("error") == 1
