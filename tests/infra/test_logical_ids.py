@@ -99,3 +99,9 @@ def test_two_resources_with_one_id_fail_the_synthesis(tmp_path: Path) -> None:
     sqs.Queue(Grouping(stack, "B"), "Same")
     with pytest.raises(RuntimeError, match="already contains"):
         app.synth()
+
+
+def test_a_grouping_outside_a_grouped_stack_is_refused() -> None:
+    """In a plain stack its id would silently become part of every logical ID below it."""
+    with pytest.raises(TypeError, match="GroupedStack"):
+        Grouping(Stack(App(), "Plain"), "Tables")
