@@ -1,1 +1,1 @@
-"""CDK constructs and stacks. ``definitions`` is plain Python (no CDK) so the devstack can import it."""
+"""CDK: three stacks (``stateful``, ``bridge_service``, ``functions``) composed of the constructs in ``constructs/``."""

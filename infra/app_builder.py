@@ -1,4 +1,4 @@
-"""Builds the whole CDK app: the stateful stack, the bridge service, the functions (+ monitoring).
+"""Builds the whole CDK app: the stateful stack, the bridge service, the functions (with monitoring).
 
 ``app.py`` calls :func:`build_app`; tests call it too (with their own context and output folder).
 """
@@ -15,7 +15,6 @@ from infra import nag
 from infra.bridge_service import BridgeServiceStack
 from infra.config import DeployConfig, cdk_json_context
 from infra.functions import FunctionsStack
-from infra.monitoring import Monitoring
 from infra.stateful import StatefulStack
 
 
@@ -51,19 +50,9 @@ class Deployment:
             f"{prefix}Functions",
             config=config,
             data=self.data,
-            bridge_endpoint=self.bridge.endpoint_url,
+            bridge=self.bridge,
             env=env,
             description="Exotel legs adapter: reactor functions, REST API, dashboard (stateless)",
-        )
-        self.monitoring = Monitoring(
-            self.functions,
-            "Monitoring",
-            config=config,
-            data=self.data,
-            functions=self.functions.functions,
-            api=self.functions.api,
-            load_balancer=self.bridge.load_balancer,
-            target_group=self.bridge.target_group,
         )
         for stack in (self.data, self.bridge, self.functions):
             Tags.of(stack).add("project", PROJECT_TAG)

@@ -7,6 +7,7 @@ dimension ``service``). Queue-depth alarms live with the queues in the stateful 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
@@ -19,7 +20,9 @@ from constructs import Construct
 from contract.metrics import BridgeMetric
 from infra.config import DeployConfig
 from infra.function_specs import construct_prefix
-from infra.stateful import StatefulStack
+
+if TYPE_CHECKING:
+    from infra.stateful import StatefulStack
 
 FIVE_MINUTES = Duration.minutes(5)
 
@@ -42,7 +45,10 @@ BRIDGE_ALARMS: tuple[BridgeAlarmDef, ...] = (
 
 
 class Monitoring(Construct):
-    """Dashboard ``exotel-legs`` and alarms, all sending to the stateful stack's alarm topic."""
+    """Dashboard ``<bus>-<environment>`` and alarms, all sending to the stateful stack's alarm topic.
+
+    A plain construct, not a grouping: its alarms have carried ``Monitoring`` in their logical IDs from the start.
+    """
 
     def __init__(
         self,
@@ -58,106 +64,109 @@ class Monitoring(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.config = config
+        self.action = data.alarm_action
         self.alarms: list[cloudwatch.Alarm] = []
-        action = data.alarm_action
-
-        def bridge_metric(name: str, statistic: str = "Sum") -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace=config.bridge_metrics_namespace,
-                metric_name=str(name),
-                dimensions_map={"service": config.bridge_service_name},
-                statistic=statistic,
-                period=FIVE_MINUTES,
+        self._bridge_alarms(load_balancer, target_group)
+        self._function_alarms(functions)
+        if api is not None:
+            self._alarm(
+                "Api5xxAlarm", api.metric_server_error(period=FIVE_MINUTES, statistic="Sum"), 1, "The API answered 5xx"
+            )
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{config.bus_name}-{config.environment}")
+        self._bridge_widgets(dashboard, target_group)
+        self._queue_and_function_widgets(dashboard, data, functions)
+        if api is not None:
+            dashboard.add_widgets(
+                cloudwatch.GraphWidget(
+                    title="API",
+                    left=[api.metric_count(period=FIVE_MINUTES), api.metric_client_error(period=FIVE_MINUTES)],
+                    right=[api.metric_server_error(period=FIVE_MINUTES)],
+                    width=24,
+                )
             )
 
-        def alarm(construct: str, metric: cloudwatch.IMetric, threshold: float, description: str) -> None:
-            created = cloudwatch.Alarm(
-                self,
-                construct,
-                metric=metric,
-                threshold=threshold,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=description,
-            )
-            created.add_alarm_action(action)
-            self.alarms.append(created)
+    def _bridge_metric(self, name: str, statistic: str = "Sum") -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=self.config.bridge_metrics_namespace,
+            metric_name=str(name),
+            dimensions_map={"service": self.config.bridge_service_name},
+            statistic=statistic,
+            period=FIVE_MINUTES,
+        )
 
-        # ---- bridge ----------------------------------------------------------------------------
+    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, threshold: float, description: str) -> None:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(self.action)
+        self.alarms.append(alarm)
+
+    def _bridge_alarms(
+        self, load_balancer: elbv2.ApplicationLoadBalancer, target_group: elbv2.ApplicationTargetGroup
+    ) -> None:
         for definition in BRIDGE_ALARMS:
-            alarm(
+            self._alarm(
                 f"Bridge{definition.metric}Alarm",
-                bridge_metric(definition.metric),
+                self._bridge_metric(definition.metric),
                 definition.threshold,
                 definition.description,
             )
-        alarm(
+        self._alarm(
             "BridgeUnhealthyTasksAlarm",
             target_group.metrics.unhealthy_host_count(period=FIVE_MINUTES, statistic="Maximum"),
             1,
             "A bridge task fails its gRPC health check",
         )
-        alarm(
+        self._alarm(
             "BridgeTarget5xxAlarm",
             target_group.metrics.http_code_target(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=FIVE_MINUTES),
             10,
             "Bridge tasks answered HTTP 5xx to the load balancer",
         )
-        alarm(
+        self._alarm(
             "BridgeLoadBalancer5xxAlarm",
             load_balancer.metrics.http_code_elb(elbv2.HttpCodeElb.ELB_5XX_COUNT, period=FIVE_MINUTES),
             10,
             "The load balancer answered 5xx itself (no healthy bridge task?)",
         )
 
-        # ---- functions ---------------------------------------------------------------------------
+    def _function_alarms(self, functions: dict[str, lambda_.Function]) -> None:
         for name, function in functions.items():
-            alarm(
+            self._alarm(
                 f"{construct_prefix(name)}ErrorsAlarm",
                 function.metric_errors(period=FIVE_MINUTES, statistic="Sum"),
                 1,
                 f"The {name} function raised errors",
             )
-            alarm(
+            self._alarm(
                 f"{construct_prefix(name)}ThrottlesAlarm",
                 function.metric_throttles(period=FIVE_MINUTES, statistic="Sum"),
                 10,
                 f"The {name} function was throttled (reserved concurrency or account limit)",
             )
 
-        # ---- API -----------------------------------------------------------------------------------
-        if api is not None:
-            alarm(
-                "Api5xxAlarm", api.metric_server_error(period=FIVE_MINUTES, statistic="Sum"), 1, "The API answered 5xx"
-            )
-
-        # ---- the dashboard ------------------------------------------------------------------------
-        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{config.bus_name}-{config.environment}")
+    def _bridge_widgets(self, dashboard: cloudwatch.Dashboard, target_group: elbv2.ApplicationTargetGroup) -> None:
+        metric = self._bridge_metric
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Bridge: events",
-                left=[
-                    bridge_metric(BridgeMetric.RECEIVED),
-                    bridge_metric(BridgeMetric.PUBLISHED),
-                    bridge_metric(BridgeMetric.DUPLICATES),
-                ],
+                left=[metric(BridgeMetric.RECEIVED), metric(BridgeMetric.PUBLISHED), metric(BridgeMetric.DUPLICATES)],
                 width=12,
             ),
-            cloudwatch.GraphWidget(
-                title="Bridge: problems",
-                left=[bridge_metric(d.metric) for d in BRIDGE_ALARMS],
-                width=12,
-            ),
+            cloudwatch.GraphWidget(title="Bridge: problems", left=[metric(d.metric) for d in BRIDGE_ALARMS], width=12),
         )
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Bridge: publish latency (ms)",
-                left=[
-                    bridge_metric(BridgeMetric.PUBLISH_LATENCY, "p50"),
-                    bridge_metric(BridgeMetric.PUBLISH_LATENCY, "p99"),
-                ],
-                right=[bridge_metric(BridgeMetric.BATCH_SIZE, "Average")],
+                left=[metric(BridgeMetric.PUBLISH_LATENCY, "p50"), metric(BridgeMetric.PUBLISH_LATENCY, "p99")],
+                right=[metric(BridgeMetric.BATCH_SIZE, "Average")],
                 width=12,
             ),
             cloudwatch.GraphWidget(
@@ -170,6 +179,11 @@ class Monitoring(Construct):
                 width=12,
             ),
         )
+
+    @staticmethod
+    def _queue_and_function_widgets(
+        dashboard: cloudwatch.Dashboard, data: StatefulStack, functions: dict[str, lambda_.Function]
+    ) -> None:
         queues: dict[str, sqs.IQueue] = {**data.queues, "ReactorFailures": data.reactor_failures}
         queues.update({f"{k}DLQ": v for k, v in data.queue_dlqs.items()})
         dashboard.add_widgets(
@@ -188,12 +202,3 @@ class Monitoring(Construct):
                 width=12,
             ),
         )
-        if api is not None:
-            dashboard.add_widgets(
-                cloudwatch.GraphWidget(
-                    title="API",
-                    left=[api.metric_count(period=FIVE_MINUTES), api.metric_client_error(period=FIVE_MINUTES)],
-                    right=[api.metric_server_error(period=FIVE_MINUTES)],
-                    width=24,
-                )
-            )

@@ -1,8 +1,13 @@
-"""One devstack (subprocess, free ports, fast simulator) shared by the end-to-end tests of a session."""
+"""One devstack (subprocess, free ports, fast simulator) shared by the end-to-end tests of a session.
+
+A test that needs other settings starts its own with :func:`running_devstack` (same checks on the way out).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -25,15 +30,19 @@ E2E_ENV = {
 }
 
 
-@pytest.fixture(scope="session")
-def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    workdir = tmp_path_factory.mktemp("devstack")
-    stack = DevstackProcess(workdir, E2E_ENV)
+@contextmanager
+def running_devstack(workdir: Path, env: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """A devstack subprocess with ``env``; on the way out it must have dead-lettered nothing and stop cleanly."""
+    stack = DevstackProcess(workdir, env)
     info = stack.start()
     info["_process"] = stack
-    yield info
-    dead_lettered = _dead_lettered(info)
-    code = stack.stop()
+    try:
+        yield info
+    finally:
+        try:
+            dead_lettered = _dead_lettered(info)
+        finally:
+            code = stack.stop()
     assert not dead_lettered, f"events dead-lettered during the run (a function kept failing): {dead_lettered}"
     leftovers = [name for name, pid in info["child_pids"].items() if pid_alive(pid)]
     assert code == 0, f"devstack did not stop cleanly on SIGTERM (exit {code}):\n{stack.tail()}"
@@ -41,14 +50,20 @@ def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     assert not stack.ready_file.exists(), "the ready file outlived the devstack"
 
 
+@pytest.fixture(scope="session")
+def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with running_devstack(tmp_path_factory.mktemp("devstack"), E2E_ENV) as info:
+        yield info
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Iterator[None]:
     """A failed test shows the tail of the devstack's log (every part's lines) in its report."""
     outcome = yield
     report = outcome.get_result()
-    info = getattr(item, "funcargs", {}).get("devstack")
-    if report.failed and isinstance(info, dict) and "_process" in info:
-        report.sections.append(("devstack log (tail)", info["_process"].tail(150)))
+    for name, info in getattr(item, "funcargs", {}).items():
+        if report.failed and isinstance(info, dict) and "_process" in info:
+            report.sections.append((f"{name} log (tail)", info["_process"].tail(150)))
 
 
 def _dead_lettered(info: dict[str, Any]) -> dict[str, int]:

@@ -7,7 +7,7 @@ import json
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from infra.bridge_service import CERTIFICATE_PARAMETER, HEALTH_CHECK_PATH
+from infra.constructs.load_balancer import CERTIFICATE_PARAMETER, HEALTH_CHECK_PATH
 from tests.infra.conftest import FULL_CONTEXT, Assembly, FullSynth
 
 pytestmark = pytest.mark.infra

@@ -9,7 +9,8 @@ from aws_cdk.assertions import Match, Template
 
 from contract.deployment import EXOTEL_SECRET_NAME
 from contract.resources import QUEUES, TABLES
-from infra.stateful import BRIDGE_TOKEN_SECRET_NAME, TERMINAL_QUEUES
+from infra.constructs.queues import TERMINAL_QUEUES
+from infra.constructs.secrets import BRIDGE_TOKEN_SECRET_NAME
 from lambdas.routing import routes
 from tests.infra.conftest import FULL_CONTEXT, Assembly, FullSynth
 
