@@ -10,11 +10,13 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 
 from lambdas.shared.bus import LegBusEvent
+from lambdas.shared.config import at_cold_start
 from lambdas.shared.engine import decide_connect
 from lambdas.shared.observability import powertools
 from lambdas.shared.reactor import react
 
 SERVICE = "connect"
+at_cold_start(SERVICE)  # in Lambda: a missing or malformed variable fails the init phase, named
 logger, tracer, metrics = powertools(SERVICE)
 
 

@@ -20,12 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contract.metrics import FunctionMetric
 from lambdas.shared.bus import LegBusEvent
+from lambdas.shared.config import at_cold_start
 from lambdas.shared.engine import Engine, decide_dial_scheduled, decide_retry
 from lambdas.shared.idempotency import once
 from lambdas.shared.observability import powertools
 from lambdas.shared.reactor import react
 
 SERVICE = "retry"
+at_cold_start(SERVICE)  # in Lambda: a missing or malformed variable fails the init phase, named
 logger, tracer, metrics = powertools(SERVICE)
 processor = BatchProcessor(event_type=EventType.SQS)
 
