@@ -34,8 +34,10 @@ BUSY, MACHINE = "09163811002", "09163811004"
 
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[Any]:
-    # 20x faster than real time; long talk so that the reactors (not the callee) end the call.
-    with running_simulator(time_scale=0.05, ring_seconds=2, talk_seconds=100, setup_seconds=1) as sim:
+    # 20x faster than real time; long talk so that the reactors (not the callee) end the call. 10 s real: a
+    # re-dial (1 s queue delay, then a handler per event) must reach the bridge before the first callee hangs
+    # up, also on a loaded machine (5 s was not always enough).
+    with running_simulator(time_scale=0.05, ring_seconds=2, talk_seconds=200, setup_seconds=1) as sim:
         yield sim
 
 
