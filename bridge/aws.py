@@ -14,9 +14,10 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import NoRegionError
+from botocore.exceptions import InvalidRegionError, NoRegionError
 
 from bridge.config import BridgeConfig, ConfigError
+from contract.env import AwsEnv
 
 #: botocore's service-specific endpoint variables are named after the service id, not the client name.
 _SPECIFIC_ENDPOINT = {"events": "AWS_ENDPOINT_URL_EVENTBRIDGE", "sqs": "AWS_ENDPOINT_URL_SQS"}
@@ -31,7 +32,11 @@ def _client(service: str, config: BridgeConfig, botocore_config: Config) -> Any:
     try:
         return boto3.session.Session().client(service, **kwargs)
     except NoRegionError:
-        raise ConfigError("invalid bridge configuration: AWS_REGION is not set") from None
+        raise ConfigError.listing(
+            BridgeConfig.subject, [f"{AwsEnv.REGION}: not set (nor {AwsEnv.DEFAULT_REGION})"]
+        ) from None
+    except InvalidRegionError as exc:  # botocore read a region of its own (a blank variable, a profile)
+        raise ConfigError.listing(BridgeConfig.subject, [f"{AwsEnv.REGION}: {exc}"]) from None
 
 
 def events_client(config: BridgeConfig) -> Any:

@@ -1,156 +1,101 @@
-"""The bridge's configuration: environment variables -> one validated, immutable model.
+"""The bridge's configuration: environment variables -> one validated, immutable settings model.
 
-Read once at start-up; anything wrong is reported in one readable message (``ConfigError``) and
-``python -m bridge`` exits with status 2 instead of failing later on the first event.
+Read once at start-up (:meth:`BridgeConfig.from_env`); anything wrong is reported as a
+:class:`ConfigError` with one line per problem naming the variable, and ``python -m bridge`` exits
+with status 2 instead of failing later on the first event. Variable names come from
+``contract.env``; an empty value counts as unset (``legs.settings``).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 
 from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE, MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES
 from contract.env import AwsEnv, BridgeEnv, Env, PowertoolsEnv
 from contract.metrics import BRIDGE_SERVICE, NAMESPACE
+from legs.settings import ConfigError, EnvSettings, HttpUrlText
 
-#: Environment variable -> field name. The AWS SDK's own variables keep their names.
-ENV_VARS: dict[str, str] = {
-    BridgeEnv.HOST: "host",
-    BridgeEnv.PORT: "port",
-    Env.EVENT_BUS_NAME: "event_bus_name",
-    Env.EVENT_SOURCE: "event_source",
-    Env.FALLBACK_QUEUE_URL: "fallback_queue_url",
-    Env.DEAD_LETTER_QUEUE_URL: "dead_letter_queue_url",
-    BridgeEnv.AUTH_TOKEN: "auth_token",
-    BridgeEnv.TLS_CERT_FILE: "tls_cert_file",
-    BridgeEnv.TLS_KEY_FILE: "tls_key_file",
-    BridgeEnv.TLS_CLIENT_CA_FILE: "tls_client_ca_file",
-    AwsEnv.ENDPOINT_URL: "aws_endpoint_url",
-    BridgeEnv.BATCH_MAX_ENTRIES: "batch_max_entries",
-    BridgeEnv.LINGER_MS: "linger_ms",
-    BridgeEnv.MAX_IN_FLIGHT: "max_in_flight",
-    BridgeEnv.PUBLISH_DEADLINE_MS: "publish_deadline_ms",
-    BridgeEnv.FALLBACK_DEADLINE_MS: "fallback_deadline_ms",
-    BridgeEnv.MAX_EVENT_BYTES: "max_event_bytes",
-    BridgeEnv.DEDUP_SIZE: "dedup_size",
-    BridgeEnv.DEDUP_TTL_S: "dedup_ttl_s",
-    BridgeEnv.SHUTDOWN_GRACE_S: "shutdown_grace_s",
-    BridgeEnv.DRAIN_DELAY_S: "drain_delay_s",
-    BridgeEnv.KEEPALIVE_TIME_S: "keepalive_time_s",
-    BridgeEnv.KEEPALIVE_TIMEOUT_S: "keepalive_timeout_s",
-    BridgeEnv.MAX_CONNECTION_AGE_S: "max_connection_age_s",
-    BridgeEnv.METRICS_INTERVAL_S: "metrics_interval_s",
-    PowertoolsEnv.METRICS_NAMESPACE: "metrics_namespace",
-    PowertoolsEnv.SERVICE_NAME: "service_name",
-}
+__all__ = ["DEFAULT_LINGER_MS", "DEFAULT_PORT", "BridgeConfig", "ConfigError"]
+
+#: The gRPC port Exotel pushes to (and the container exposes).
+DEFAULT_PORT = 50051
+#: How long a batch may wait for company while another PutEvents call is in flight. The one default:
+#: the publisher's own default follows it.
+DEFAULT_LINGER_MS = 10.0
 
 
-class ConfigError(ValueError):
-    """Configuration that cannot work; the message names the variables at fault."""
-
-
-class BridgeConfig(BaseModel):
+class BridgeConfig(EnvSettings):
     """Everything ``python -m bridge`` can be told; defaults suit a Fargate task behind a load balancer."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    subject = "bridge configuration"
 
-    host: str = "0.0.0.0"
-    port: int = Field(default=50051, ge=0, le=65535)  # 0: pick a free port (tests)
-    event_bus_name: str = Field(default=DEFAULT_BUS_NAME, min_length=1, max_length=1600)
-    event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256)
-    fallback_queue_url: str | None = None
-    dead_letter_queue_url: str | None = None
-    auth_token: SecretStr | None = None
-    tls_cert_file: Path | None = None
-    tls_key_file: Path | None = None
-    tls_client_ca_file: Path | None = None
-    aws_endpoint_url: str | None = None
-    aws_region: str | None = None
+    host: str = Field(default="0.0.0.0", min_length=1, validation_alias=BridgeEnv.HOST)
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535, validation_alias=BridgeEnv.PORT)  # 0: any free port
+    event_bus_name: str = Field(
+        default=DEFAULT_BUS_NAME, min_length=1, max_length=1600, validation_alias=Env.EVENT_BUS_NAME
+    )
+    event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256, validation_alias=Env.EVENT_SOURCE)
+    fallback_queue_url: HttpUrlText | None = Field(default=None, validation_alias=Env.FALLBACK_QUEUE_URL)
+    dead_letter_queue_url: HttpUrlText | None = Field(default=None, validation_alias=Env.DEAD_LETTER_QUEUE_URL)
+    auth_token: SecretStr | None = Field(default=None, validation_alias=BridgeEnv.AUTH_TOKEN)
+    tls_cert_file: Path | None = Field(default=None, validation_alias=BridgeEnv.TLS_CERT_FILE)
+    tls_key_file: Path | None = Field(default=None, validation_alias=BridgeEnv.TLS_KEY_FILE)
+    tls_client_ca_file: Path | None = Field(default=None, validation_alias=BridgeEnv.TLS_CLIENT_CA_FILE)
+    aws_endpoint_url: HttpUrlText | None = Field(default=None, validation_alias=AwsEnv.ENDPOINT_URL)
+    aws_region: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",  # botocore's own check, here at start-up
+        validation_alias=AliasChoices(AwsEnv.REGION, AwsEnv.DEFAULT_REGION),
+    )
 
     # batching publisher
-    batch_max_entries: int = Field(default=MAX_ENTRIES_PER_CALL, ge=1, le=MAX_ENTRIES_PER_CALL)
-    linger_ms: float = Field(default=10.0, ge=0, le=1000)
-    max_in_flight: int = Field(default=16, ge=1, le=256)
-    publish_deadline_ms: int = Field(default=700, ge=10, le=60_000)
-    fallback_deadline_ms: int = Field(default=250, ge=10, le=60_000)
-    max_event_bytes: int = Field(default=MAX_REQUEST_BYTES, ge=1024, le=MAX_REQUEST_BYTES)
+    batch_max_entries: int = Field(
+        default=MAX_ENTRIES_PER_CALL, ge=1, le=MAX_ENTRIES_PER_CALL, validation_alias=BridgeEnv.BATCH_MAX_ENTRIES
+    )
+    linger_ms: float = Field(default=DEFAULT_LINGER_MS, ge=0, le=1000, validation_alias=BridgeEnv.LINGER_MS)
+    max_in_flight: int = Field(default=16, ge=1, le=256, validation_alias=BridgeEnv.MAX_IN_FLIGHT)
+    publish_deadline_ms: int = Field(default=700, ge=10, le=60_000, validation_alias=BridgeEnv.PUBLISH_DEADLINE_MS)
+    fallback_deadline_ms: int = Field(default=250, ge=10, le=60_000, validation_alias=BridgeEnv.FALLBACK_DEADLINE_MS)
+    max_event_bytes: int = Field(
+        default=MAX_REQUEST_BYTES, ge=1024, le=MAX_REQUEST_BYTES, validation_alias=BridgeEnv.MAX_EVENT_BYTES
+    )
 
     # duplicate suppression
-    dedup_size: int = Field(default=100_000, ge=0)  # 0 turns it off
-    dedup_ttl_s: float = Field(default=600.0, gt=0)
+    dedup_size: int = Field(default=100_000, ge=0, validation_alias=BridgeEnv.DEDUP_SIZE)  # 0 turns it off
+    dedup_ttl_s: float = Field(default=600.0, gt=0, validation_alias=BridgeEnv.DEDUP_TTL_S)
 
     # server
-    shutdown_grace_s: float = Field(default=20.0, ge=0, le=3600)
-    drain_delay_s: float = Field(default=0.0, ge=0, le=600)  # NOT_SERVING but still accepting, for LB deregistration
-    keepalive_time_s: float = Field(default=30.0, gt=0)
-    keepalive_timeout_s: float = Field(default=10.0, gt=0)
-    max_connection_age_s: float = Field(default=300.0, ge=0)  # 0: unlimited
-    max_receive_message_bytes: int = 4 * 1024 * 1024
+    shutdown_grace_s: float = Field(default=20.0, ge=0, le=3600, validation_alias=BridgeEnv.SHUTDOWN_GRACE_S)
+    # NOT_SERVING but still accepting, for load-balancer deregistration
+    drain_delay_s: float = Field(default=0.0, ge=0, le=600, validation_alias=BridgeEnv.DRAIN_DELAY_S)
+    keepalive_time_s: float = Field(default=30.0, gt=0, validation_alias=BridgeEnv.KEEPALIVE_TIME_S)
+    keepalive_timeout_s: float = Field(default=10.0, gt=0, validation_alias=BridgeEnv.KEEPALIVE_TIMEOUT_S)
+    max_connection_age_s: float = Field(default=300.0, ge=0, validation_alias=BridgeEnv.MAX_CONNECTION_AGE_S)  # 0: ∞
+    max_receive_message_bytes: int = 4 * 1024 * 1024  # not configurable: grpcio's own default
 
     # observability
-    metrics_interval_s: float = Field(default=10.0, gt=0)
-    metrics_namespace: str = Field(default=NAMESPACE, min_length=1)
-    service_name: str = Field(default=BRIDGE_SERVICE, min_length=1)
+    metrics_interval_s: float = Field(default=10.0, gt=0, validation_alias=BridgeEnv.METRICS_INTERVAL_S)
+    metrics_namespace: str = Field(default=NAMESPACE, min_length=1, validation_alias=PowertoolsEnv.METRICS_NAMESPACE)
+    service_name: str = Field(default=BRIDGE_SERVICE, min_length=1, validation_alias=PowertoolsEnv.SERVICE_NAME)
 
     @model_validator(mode="after")
     def _coherent(self) -> BridgeConfig:
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
-            raise ValueError("BRIDGE_TLS_CERT_FILE and BRIDGE_TLS_KEY_FILE must be set together")
+            raise ValueError(f"{BridgeEnv.TLS_CERT_FILE} and {BridgeEnv.TLS_KEY_FILE} must be set together")
         if self.tls_client_ca_file is not None and self.tls_cert_file is None:
-            raise ValueError("BRIDGE_TLS_CLIENT_CA_FILE (mutual TLS) needs BRIDGE_TLS_CERT_FILE/BRIDGE_TLS_KEY_FILE")
+            raise ValueError(
+                f"{BridgeEnv.TLS_CLIENT_CA_FILE} (mutual TLS) needs {BridgeEnv.TLS_CERT_FILE}/{BridgeEnv.TLS_KEY_FILE}"
+            )
         for name in ("tls_cert_file", "tls_key_file", "tls_client_ca_file"):
             path = getattr(self, name)
             if path is not None and not path.is_file():
-                raise ValueError(f"{_env_name(name)}: no readable file at {path}")
-        for name in ("fallback_queue_url", "dead_letter_queue_url", "aws_endpoint_url"):
-            url = getattr(self, name)
-            if url is not None and not url.startswith(("http://", "https://")):
-                raise ValueError(f"{_env_name(name)} must be an http(s) URL, got {url!r}")
+                raise ValueError(f"{self.source_name(name)}: no readable file at {path}")
         if self.auth_token is not None and not self.auth_token.get_secret_value().strip():
-            raise ValueError("BRIDGE_AUTH_TOKEN is set but empty")
+            raise ValueError(f"{BridgeEnv.AUTH_TOKEN} is set but empty")
         return self
 
     @property
     def tls(self) -> bool:
         return self.tls_cert_file is not None
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> BridgeConfig:
-        """Build from the environment (empty values count as unset); raise :class:`ConfigError`."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for var, name in ENV_VARS.items():
-            value = env.get(var)
-            if value is not None and value.strip() != "":
-                values[name] = value.strip()
-        region = env.get(AwsEnv.REGION) or env.get(AwsEnv.DEFAULT_REGION)
-        if region:
-            values["aws_region"] = region.strip()
-        values.update(overrides)
-        try:
-            return cls.model_validate(values)
-        except ValidationError as exc:
-            raise ConfigError(describe(exc)) from None
-
-
-def _env_name(field: str) -> str:
-    for var, name in ENV_VARS.items():
-        if name == field:
-            return var
-    return field
-
-
-def describe(exc: ValidationError) -> str:
-    """One line per problem, named by environment variable."""
-    lines = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"])
-        label = _env_name(where) if where else "configuration"
-        message = error["msg"].removeprefix("Value error, ")
-        shown = "" if "secret" in where or "token" in where else f" (got {error.get('input')!r})"
-        lines.append(f"{label}: {message}{shown if where else ''}")
-    return "invalid bridge configuration: " + "; ".join(lines)

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bridge.batcher import Batcher, Item, Unavailable, backoff_delay
+from bridge.config import DEFAULT_LINGER_MS
 from bridge.metrics import BridgeMetrics
 from contract.bus import MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES
 
@@ -56,7 +57,7 @@ class EventBusPublisher(Batcher):
         spill: Callable[[Item], None],
         metrics: BridgeMetrics,
         max_entries: int = MAX_ENTRIES_PER_CALL,
-        linger_s: float = 0.002,
+        linger_s: float = DEFAULT_LINGER_MS / 1000,
         max_in_flight: int = 16,
     ) -> None:
         super().__init__(

@@ -12,12 +12,11 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from pydantic import ValidationError
-
 from devstack.banner import banner
 from devstack.config import DevstackConfig
 from devstack.logs import Printer
 from devstack.stack import Devstack, ReadyInfo
+from legs.settings import ConfigError
 
 log = logging.getLogger("devstack")
 
@@ -48,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = DevstackConfig.from_env()
-    except ValidationError as exc:
-        print(f"devstack: bad configuration:\n{exc}", file=sys.stderr)
+    except ConfigError as exc:  # one line per problem, each naming the variable
+        print(f"devstack: {exc}", file=sys.stderr)
         return 2
 
     printer = Printer(level=config.log_level)

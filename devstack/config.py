@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import socket
-from collections.abc import Mapping
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from contract.bus import DEFAULT_SOURCE
 from contract.env import AwsEnv, BridgeEnv, DevstackEnv, Env, PowertoolsEnv, SimulatorEnv
 from contract.metrics import NAMESPACE
+from legs.settings import EnvSettings
 
 #: Credentials the simulator accepts and the local Exotel secret holds (INTERFACES.md "Local defaults").
 LOCAL_ACCOUNT_SID = "local-account"
@@ -22,46 +21,45 @@ LOCAL_AWS_ACCOUNT = "123456789012"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
-class DevstackConfig(BaseModel):
-    """Everything ``python -m devstack`` needs; port 0 means "pick a free one" (see :meth:`with_free_ports`)."""
+class DevstackConfig(EnvSettings):
+    """Everything ``python -m devstack`` needs; port 0 means "pick a free one" (see :meth:`with_free_ports`).
+
+    :meth:`from_env` reads the variables named in ``contract.env`` (the AWS SDK's, the simulator's and the
+    bridge's own where they exist); built by hand it takes only what it is given.
+    """
+
+    subject = "devstack configuration"
 
     host: str = "127.0.0.1"
-    aws_emulator_port: int = Field(default=4566, ge=0, le=65535)
-    sim_port: int = Field(default=8080, ge=0, le=65535)
-    bridge_port: int = Field(default=50051, ge=0, le=65535)
-    api_port: int = Field(default=3000, ge=0, le=65535)
-    aws_region: str = "us-east-1"
-    sim_time_scale: float = Field(default=0.2, gt=0, description="simulator timers x this; 0.2 = 5x faster")
-    log_level: str = "INFO"
-    max_receive_count: int = Field(default=3, ge=1, le=20, description="attempts before a rule's DLQ")
-    metrics_namespace: str = NAMESPACE
-    event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256)
+    aws_emulator_port: int = Field(default=4566, ge=0, le=65535, validation_alias=DevstackEnv.AWS_EMULATOR_PORT)
+    sim_port: int = Field(default=8080, ge=0, le=65535, validation_alias=SimulatorEnv.PORT)
+    bridge_port: int = Field(default=50051, ge=0, le=65535, validation_alias=BridgeEnv.PORT)
+    api_port: int = Field(default=3000, ge=0, le=65535, validation_alias=DevstackEnv.API_PORT)
+    aws_region: str = Field(default="us-east-1", min_length=1, validation_alias=AwsEnv.REGION)
+    sim_time_scale: float = Field(
+        default=0.2,
+        gt=0,
+        description="simulator timers x this; 0.2 = 5x faster",
+        validation_alias=SimulatorEnv.TIME_SCALE,
+    )
+    log_level: str = Field(default="INFO", validation_alias=DevstackEnv.LOG_LEVEL)
+    max_receive_count: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="attempts before a rule's DLQ",
+        validation_alias=DevstackEnv.MAX_RECEIVE_COUNT,
+    )
+    metrics_namespace: str = Field(default=NAMESPACE, min_length=1, validation_alias=PowertoolsEnv.METRICS_NAMESPACE)
+    event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256, validation_alias=Env.EVENT_SOURCE)
 
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
         upper = value.strip().upper()
         if upper not in LOG_LEVELS:
-            raise ValueError(f"DEVSTACK_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (got {value!r})")
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}, got {value!r}")
         return upper
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> DevstackConfig:
-        env = os.environ if environ is None else environ
-        names = {
-            "aws_emulator_port": DevstackEnv.AWS_EMULATOR_PORT,
-            "sim_port": SimulatorEnv.PORT,
-            "bridge_port": BridgeEnv.PORT,
-            "api_port": DevstackEnv.API_PORT,
-            "aws_region": AwsEnv.REGION,
-            "sim_time_scale": SimulatorEnv.TIME_SCALE,
-            "log_level": DevstackEnv.LOG_LEVEL,
-            "max_receive_count": DevstackEnv.MAX_RECEIVE_COUNT,
-            "metrics_namespace": PowertoolsEnv.METRICS_NAMESPACE,
-            "event_source": Env.EVENT_SOURCE,
-        }
-        given = {field: env[name] for field, name in names.items() if env.get(name, "").strip()}
-        return cls.model_validate(given)
 
     def with_free_ports(self) -> DevstackConfig:
         """Port 0 for the simulator or the bridge becomes a free port now (their processes get a number).
@@ -80,19 +78,14 @@ class DevstackConfig(BaseModel):
         return f"grpc://{self.host}:{self.bridge_port}"
 
 
-_PORT_ENV = {
-    "aws_emulator_port": DevstackEnv.AWS_EMULATOR_PORT,
-    "sim_port": SimulatorEnv.PORT,
-    "bridge_port": BridgeEnv.PORT,
-    "api_port": DevstackEnv.API_PORT,
-}
+_PORTS = ("aws_emulator_port", "sim_port", "bridge_port", "api_port")
 
 
 def check_ports_free(config: DevstackConfig) -> None:
     """Fail early and clearly when a fixed port is taken (a part would otherwise fail later, less readably,
     or, worse, the devstack would talk to whatever else listens there)."""
-    for field, env_name in _PORT_ENV.items():
-        port = getattr(config, field)
+    for field in _PORTS:
+        port, env_name = getattr(config, field), DevstackConfig.source_name(field)
         if port == 0:
             continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

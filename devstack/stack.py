@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from contract.env import BridgeEnv, Env, PowertoolsEnv, SimulatorEnv
+from contract.env import AwsEnv, BridgeEnv, Env, PowertoolsEnv, SimulatorEnv
 from devstack.api_front import ApiFront
 from devstack.children import Child
 from devstack.config import LOCAL_ACCOUNT_SID, LOCAL_API_KEY, LOCAL_API_TOKEN, DevstackConfig, check_ports_free
@@ -21,6 +21,7 @@ from devstack.logs import Printer, PrinterHandler, ThreadStdout
 from devstack.resources import Provisioned, Provisioner
 from devstack.runner import LambdaRunner, QueueTrigger
 from devstack.wiring import api_function, functions, module_of, trigger_queue_ids
+from lambdas.shared.config import check_function
 
 log = logging.getLogger("devstack")
 
@@ -204,7 +205,6 @@ class Devstack:
         )
 
     def _load_functions(self) -> None:
-        known = set(self._function_env())
         for wiring in functions():
             function = LocalFunction(
                 name=wiring.function,
@@ -213,13 +213,14 @@ class Devstack:
                 memory_mb=wiring.memory_mb,
             )
             try:
-                function.load({PowertoolsEnv.SERVICE_NAME: wiring.function})
+                # As in Lambda: the import is the cold start, and checks the function's variables (named if wrong).
+                function.load(
+                    {PowertoolsEnv.SERVICE_NAME: wiring.function, AwsEnv.LAMBDA_FUNCTION_NAME: wiring.function}
+                )
             except HandlerMissing as exc:
                 log.warning("function %s is not there (%s): nothing drains its queues", wiring.function, exc)
                 continue
-            missing = [name for name in wiring.env if name not in known]
-            if missing:
-                raise RuntimeError(f"function {wiring.function} needs {', '.join(missing)}, which the devstack lacks")
+            check_function(wiring.function)  # also when the module was imported before (an in-process test)
             self.functions[wiring.function] = function
         log.info("functions loaded: %s", ", ".join(sorted(self.functions)) or "none")
 

@@ -1,7 +1,9 @@
 """Deployment settings read from CDK context (``cdk.json`` or ``-c key=value``), validated once.
 
-Every setting has a documented default so ``python app.py`` synthesizes with no arguments and no
-AWS account; the table in docs/DEPLOY.md lists them.
+A pydantic-settings model whose one source is the construct node's context
+(:class:`CdkContextSource`): :meth:`DeployConfig.from_context` reads it, and anything wrong is a
+``ConfigError`` naming the context key. Every setting has a documented default so ``python app.py``
+synthesizes with no arguments and no AWS account; the table in docs/DEPLOY.md lists them.
 """
 
 from __future__ import annotations
@@ -11,20 +13,48 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE
 from contract.deployment import DEFAULT_STACK_PREFIX
 from contract.metrics import BRIDGE_SERVICE, NAMESPACE
+from legs.settings import ConfigError, SourcedSettings
+
+__all__ = ["CDK_JSON", "CdkContextSource", "ConfigError", "DeployConfig", "cdk_json_context"]
 
 #: cdk.json, next to app.py: its "context" holds the documented defaults.
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
 
-class DeployConfig(BaseModel):
+class CdkContextSource(PydanticBaseSettingsSource):
+    """Each field from ``node.try_get_context(<field name>)``: the context key is the field's name.
+
+    ``-c key=value`` always arrives as a string, so a string is coerced towards the field's type first.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], node: Any) -> None:
+        super().__init__(settings_cls)
+        self.node = node
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        value = self.node.try_get_context(field_name)
+        return (None if value is None else _coerce(field.annotation, value)), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        # Absent keys keep their defaults; a present one may still mean None ("" for ``aws_region``).
+        return {
+            name: self.get_field_value(field, name)[0]
+            for name, field in self.settings_cls.model_fields.items()
+            if self.node.try_get_context(name) is not None
+        }
+
+
+class DeployConfig(SourcedSettings):
     """What a cloud team may change without editing code."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    subject = "deployment context"
 
     # where
     aws_region: str | None = Field(
@@ -89,14 +119,14 @@ class DeployConfig(BaseModel):
     @classmethod
     def _arn(cls, value: str) -> str:
         if value and (not value.startswith("arn:aws") or ":acm:" not in value):
-            raise ValueError(f"certificate_arn must be an ACM certificate ARN, got {value!r}")
+            raise ValueError(f"must be an ACM certificate ARN, got {value!r}")
         return value
 
     @field_validator("bridge_cpu")
     @classmethod
     def _cpu(cls, value: int) -> int:
         if value not in (256, 512, 1024, 2048, 4096, 8192, 16384):
-            raise ValueError("bridge_cpu must be a Fargate CPU size: 256, 512, 1024, 2048, 4096, 8192 or 16384")
+            raise ValueError("must be a Fargate CPU size: 256, 512, 1024, 2048, 4096, 8192 or 16384")
         return value
 
     @field_validator("log_retention_days")
@@ -104,7 +134,7 @@ class DeployConfig(BaseModel):
     def _retention(cls, value: int) -> int:
         allowed = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288)
         if value not in allowed:
-            raise ValueError(f"log_retention_days must be one of CloudWatch's values {allowed}")
+            raise ValueError(f"must be one of CloudWatch's values {allowed}")
         return value
 
     @model_validator(mode="after")
@@ -119,14 +149,8 @@ class DeployConfig(BaseModel):
 
     @classmethod
     def from_context(cls, node: Any) -> DeployConfig:
-        """Read every field from ``node.try_get_context(<field name>)``; absent keys keep their defaults."""
-        values: dict[str, Any] = {}
-        for name in cls.model_fields:
-            value = node.try_get_context(name)
-            if value is None:
-                continue
-            values[name] = _coerce(cls.model_fields[name].annotation, value)
-        return cls.model_validate(values)
+        """Read every field from the node's context (absent keys keep their defaults); or ``ConfigError``."""
+        return cls.load(lambda settings_cls: CdkContextSource(settings_cls, node))
 
 
 def cdk_json_context() -> dict[str, Any]:

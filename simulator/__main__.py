@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 import threading
 
-from contract.env import SimulatorEnv
+from legs.settings import ConfigError
 from simulator.server import Simulator, SimulatorConfig
 
 
 def main() -> int:
-    logging.basicConfig(level=os.environ.get(SimulatorEnv.LOG_LEVEL, "INFO"), format="%(asctime)s %(name)s %(message)s")
     try:
         config = SimulatorConfig.from_env()
-    except ValueError as exc:
+    except ConfigError as exc:  # one line per problem, each naming the SIM_* variable
         print(f"simulator: {exc}", file=sys.stderr)
         return 2
+    logging.basicConfig(level=config.log_level, format="%(asctime)s %(name)s %(message)s")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -1,81 +1,60 @@
-"""Simulator settings: one dataclass, filled from ``SIM_*`` environment variables by ``from_env``."""
+"""Simulator settings: one pydantic-settings model, ``SIM_<FIELD>`` for every field from :meth:`from_env`.
+
+Exotel's own credential names stand in for two fields (``EXOTEL_API_KEY``, ``EXOTEL_API_TOKEN``).
+Built by hand (``SimulatorConfig(port=0)``, as the tests do) it takes only what it is given, never
+the shell's ``SIM_*`` variables (``legs.settings``).
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, fields
+import logging
+
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
 
 from contract.catalogue import EventName
 from contract.env import SimulatorEnv
+from legs.settings import EnvSettings, GrpcEndpointText
 
 
-@dataclass
-class SimulatorConfig:
+class SimulatorConfig(EnvSettings):
     """Every duration is in simulated seconds; ``time_scale`` converts them to real seconds."""
 
-    host: str = "127.0.0.1"
-    port: int = 8080  # 0 = pick a free port
-    time_scale: float = 1.0  # 0.01 = 100x faster
+    model_config = SettingsConfigDict(env_prefix=SimulatorEnv.PREFIX, case_sensitive=False)
+    subject = "simulator configuration"
+
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: int = Field(default=8080, ge=0, le=65535)  # 0 = pick a free port
+    time_scale: float = Field(default=1.0, ge=0)  # 0.01 = 100x faster
     account_sid: str = "local-account"
-    api_key: str = "local-key"
-    api_token: str = "local-token"
-    cps_limit: float = 0.0  # leg creations per second per account; 0 = off
-    talk_seconds: float = 5.0  # a human (or machine) hangs up this long after answering
-    ring_seconds: float = 2.0  # ringing until a human picks up
-    connect_seconds: float = 0.2  # request accepted until leg_connecting
-    setup_seconds: float = 1.0  # leg_connecting until leg_ringing
-    amd_seconds: float = 2.0  # answer until amd_result_success (async_amd)
-    play_seconds: float = 3.0  # one loop of StartPlay
-    say_seconds_per_char: float = 0.06  # Say duration per character, one loop
-    inbound_endpoint: str | None = None  # grpc://host:port for /_sim/inbound legs
+    api_key: str = Field(default="local-key", validation_alias=SimulatorEnv.API_KEY)
+    api_token: str = Field(default="local-token", validation_alias=SimulatorEnv.API_TOKEN)
+    cps_limit: float = Field(default=0.0, ge=0)  # leg creations per second per account; 0 = off
+    talk_seconds: float = Field(default=5.0, ge=0)  # a human (or machine) hangs up this long after answering
+    ring_seconds: float = Field(default=2.0, ge=0)  # ringing until a human picks up
+    connect_seconds: float = Field(default=0.2, ge=0)  # request accepted until leg_connecting
+    setup_seconds: float = Field(default=1.0, ge=0)  # leg_connecting until leg_ringing
+    amd_seconds: float = Field(default=2.0, ge=0)  # answer until amd_result_success (async_amd)
+    play_seconds: float = Field(default=3.0, ge=0)  # one loop of StartPlay
+    say_seconds_per_char: float = Field(default=0.06, ge=0)  # Say duration per character, one loop
+    inbound_endpoint: GrpcEndpointText | None = None  # grpc://host:port for /_sim/inbound legs
     inbound_event_name: str = EventName.LEG_INCOMING.value  # Exotel uses both leg_incoming and incoming_leg
-    push_attempts: int = 3  # like Exotel's HTTPS push: 3 attempts
-    push_timeout: float = 1.0  # real seconds per attempt
-    push_backoff: float = 0.1  # real seconds before the 2nd attempt (doubles after)
+    push_attempts: int = Field(default=3, ge=1)  # like Exotel's HTTPS push: 3 attempts
+    push_timeout: float = Field(default=1.0, gt=0)  # real seconds per attempt
+    push_backoff: float = Field(default=0.1, ge=0)  # real seconds before the 2nd attempt (doubles after)
     push_auth_token: str | None = None  # sent as "authorization: Bearer <token>" metadata
-    push_workers: int = 32
+    push_workers: int = Field(default=32, ge=1)
     dc_code: str = "101"
     nso_code: str = "9988fd96-ce41-11ed-9a09-0242ac110003"
+    log_level: str = "INFO"  # python -m simulator's logging level
 
-    def __post_init__(self) -> None:
-        """Refuse settings that would make the simulator misbehave quietly."""
-        from legs.models import check_grpc_endpoint
-
-        if not 0 <= self.port <= 65535:
-            raise ValueError(f"SIM_PORT must be 0..65535, not {self.port}")
-        if self.time_scale < 0:
-            raise ValueError(f"SIM_TIME_SCALE must not be negative, not {self.time_scale}")
-        if self.push_attempts < 1 or self.push_workers < 1 or self.push_timeout <= 0:
-            raise ValueError("SIM_PUSH_ATTEMPTS and SIM_PUSH_WORKERS must be >= 1, SIM_PUSH_TIMEOUT > 0")
-        negative = [f.name for f in fields(self) if f.name.endswith("seconds") and getattr(self, f.name) < 0]
-        if negative or self.cps_limit < 0 or self.say_seconds_per_char < 0:
-            raise ValueError(f"durations and SIM_CPS_LIMIT must not be negative: {negative or ['cps_limit']}")
-        if self.inbound_endpoint:
-            check_grpc_endpoint(self.inbound_endpoint, SimulatorEnv.INBOUND_ENDPOINT)
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if not isinstance(logging.getLevelName(value.upper()), int):
+            raise ValueError(f"must be a logging level such as DEBUG, INFO or WARNING, got {value!r}")
+        return value.upper()
 
     def scaled(self, seconds: float) -> float:
         """Real seconds for a simulated duration."""
         return max(0.0, seconds * self.time_scale)
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> SimulatorConfig:
-        """``SIM_<FIELD>`` for every field, plus Exotel's credential names ``EXOTEL_API_KEY``/``_TOKEN``."""
-        env = dict(os.environ if env is None else env)
-        aliases = {"api_key": SimulatorEnv.API_KEY, "api_token": SimulatorEnv.API_TOKEN}
-        values: dict[str, object] = {}
-        for field in fields(cls):
-            name = aliases.get(field.name, f"SIM_{field.name.upper()}")
-            raw = env.get(name)
-            if raw is None or raw == "":
-                continue
-            kind = field.type if isinstance(field.type, str) else field.type.__name__
-            try:
-                if kind.startswith("int"):
-                    values[field.name] = int(raw)
-                elif kind.startswith("float"):
-                    values[field.name] = float(raw)
-                else:
-                    values[field.name] = raw
-            except ValueError as exc:
-                raise ValueError(f"{name}={raw!r} is not a valid {kind}") from exc
-        return cls(**values)  # type: ignore[arg-type]

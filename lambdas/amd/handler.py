@@ -11,9 +11,11 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from lambdas.domain.decisions import decide_amd
 from lambdas.reactor import react
 from lambdas.shared.bus import LegBusEvent
+from lambdas.shared.config import at_cold_start
 from lambdas.shared.observability import powertools
 
 SERVICE = "amd"
+at_cold_start(SERVICE)  # in Lambda: a missing or malformed variable fails the init phase, named
 logger, tracer, metrics = powertools(SERVICE)
 
 

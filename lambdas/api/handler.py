@@ -10,8 +10,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from contract.metrics import http_status_metric
 from lambdas.api.app import app
+from lambdas.shared.config import at_cold_start
 from lambdas.shared.observability import powertools
 
+at_cold_start("api")  # in Lambda: a missing or malformed variable fails the init phase, named
 logger, tracer, metrics = powertools("api")
 
 

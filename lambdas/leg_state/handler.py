@@ -15,10 +15,12 @@ from contract.metrics import FunctionMetric
 from lambdas.dal.idempotency import once
 from lambdas.dal.leg_state import LegStateStore
 from lambdas.shared.bus import LegBusEvent
+from lambdas.shared.config import at_cold_start
 from lambdas.shared.observability import powertools
 from legs.events import LegEvent
 
 SERVICE = "leg_state"
+at_cold_start(SERVICE)  # in Lambda: a missing or malformed variable fails the init phase, named
 logger, tracer, metrics = powertools(SERVICE)
 
 

@@ -21,10 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from contract.metrics import FunctionMetric
 from lambdas.dal.event_bus import put_entry
 from lambdas.dal.idempotency import once
-from lambdas.shared.config import settings
+from lambdas.shared.config import at_cold_start, settings
 from lambdas.shared.observability import powertools
 
 SERVICE = "redrive"
+at_cold_start(SERVICE)  # in Lambda: a missing or malformed variable fails the init phase, named
 logger, tracer, metrics = powertools(SERVICE)
 processor = BatchProcessor(event_type=EventType.SQS)
 

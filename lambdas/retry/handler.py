@@ -24,9 +24,11 @@ from lambdas.domain.decisions import decide_dial_scheduled, decide_retry
 from lambdas.executor import Executor
 from lambdas.reactor import react
 from lambdas.shared.bus import LegBusEvent
+from lambdas.shared.config import at_cold_start
 from lambdas.shared.observability import powertools
 
 SERVICE = "retry"
+at_cold_start(SERVICE)  # in Lambda: a missing or malformed variable fails the init phase, named
 logger, tracer, metrics = powertools(SERVICE)
 processor = BatchProcessor(event_type=EventType.SQS)
 

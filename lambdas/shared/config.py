@@ -1,62 +1,139 @@
-"""Function configuration, read from the environment (names in ``contract.env.Env``).
+"""Function configuration: the environment (names in ``contract.env.Env``) -> :class:`FunctionSettings`.
 
-Read on every call rather than cached at import, so a test (or the devstack, which runs every
-function in one process) can point the functions at its own resources.
+Validated twice over, both times with errors naming the variable:
+
+* **At cold start.** Each handler module calls :func:`at_cold_start` with its function's name when it
+  is imported. Inside the Lambda runtime (``AWS_LAMBDA_FUNCTION_NAME`` set: Lambda itself, and the
+  devstack's loader, which imports each function the same way) that checks every variable the
+  function needs (``lambdas.wiring.WIRING[name].env``) is set and well-formed, so a function deployed
+  without one fails its init phase instead of its first event. Elsewhere (a test importing a handler
+  before its fixtures set the environment) the import does not check.
+* **On use.** :func:`settings` re-reads the environment whenever the variables it reads change (a test,
+  or the devstack, may point the functions elsewhere between invocations) and caches the result;
+  a malformed value raises :class:`ConfigError`, and :meth:`FunctionSettings.require` raises it for a
+  setting that is missing at request time (the API answers 503 ``not_configured``).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE
 from contract.deployment import EXOTEL_SECRET_NAME
-from contract.env import Env
+from contract.env import AwsEnv, Env
+from legs.settings import ConfigError, EnvSettings, GrpcEndpointText, HttpUrlText
 
+__all__ = [
+    "DEFAULT_RETENTION_DAYS",
+    "ConfigError",
+    "FunctionSettings",
+    "Settings",
+    "at_cold_start",
+    "check_function",
+    "settings",
+]
+
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+
+
+def _table_name(value: str) -> str:
+    if not _TABLE_NAME.match(value):
+        raise ValueError(f"must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), got {value!r}")
+    return value
+
+
+#: A DynamoDB table name as DynamoDB accepts it.
+TableName = Annotated[str, AfterValidator(_table_name)]
 #: How long leg-state and plan items live (DynamoDB TTL), unless overridden.
 DEFAULT_RETENTION_DAYS = 30
 
 
-class ConfigError(RuntimeError):
-    """A required setting is missing: the message names the environment variable."""
+class FunctionSettings(EnvSettings):
+    """Every setting a function may read; which ones a function *needs* is ``lambdas.wiring``'s business."""
 
+    subject = "function configuration"
 
-@dataclass(frozen=True)
-class Settings:
-    leg_state_table: str | None
-    call_plans_table: str | None
-    idempotency_table: str | None
-    exotel_secret_name: str
-    exotel_base_url: str | None
-    bridge_endpoint: str | None
-    retry_queue_url: str | None
-    event_bus_name: str
-    event_source: str
-    retention_days: int
-
-    @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ
-        return cls(
-            leg_state_table=env.get(Env.LEG_STATE_TABLE) or None,
-            call_plans_table=env.get(Env.CALL_PLANS_TABLE) or None,
-            idempotency_table=env.get(Env.IDEMPOTENCY_TABLE) or None,
-            exotel_secret_name=env.get(Env.EXOTEL_SECRET_NAME) or EXOTEL_SECRET_NAME,
-            exotel_base_url=env.get(Env.EXOTEL_BASE_URL) or None,
-            bridge_endpoint=env.get(Env.BRIDGE_ENDPOINT) or None,
-            retry_queue_url=env.get(Env.RETRY_QUEUE_URL) or None,
-            event_bus_name=env.get(Env.EVENT_BUS_NAME) or DEFAULT_BUS_NAME,
-            event_source=env.get(Env.EVENT_SOURCE) or DEFAULT_SOURCE,
-            retention_days=int(env.get(Env.RETENTION_DAYS) or DEFAULT_RETENTION_DAYS),
-        )
+    leg_state_table: TableName | None = Field(default=None, validation_alias=Env.LEG_STATE_TABLE)
+    call_plans_table: TableName | None = Field(default=None, validation_alias=Env.CALL_PLANS_TABLE)
+    idempotency_table: TableName | None = Field(default=None, validation_alias=Env.IDEMPOTENCY_TABLE)
+    exotel_secret_name: str = Field(default=EXOTEL_SECRET_NAME, min_length=1, validation_alias=Env.EXOTEL_SECRET_NAME)
+    exotel_base_url: HttpUrlText | None = Field(default=None, validation_alias=Env.EXOTEL_BASE_URL)
+    bridge_endpoint: GrpcEndpointText | None = Field(default=None, validation_alias=Env.BRIDGE_ENDPOINT)
+    retry_queue_url: HttpUrlText | None = Field(default=None, validation_alias=Env.RETRY_QUEUE_URL)
+    event_bus_name: str = Field(
+        default=DEFAULT_BUS_NAME, min_length=1, max_length=1600, validation_alias=Env.EVENT_BUS_NAME
+    )
+    event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256, validation_alias=Env.EVENT_SOURCE)
+    retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3650, validation_alias=Env.RETENTION_DAYS)
 
     def require(self, attribute: str) -> str:
         """The setting's value, or :class:`ConfigError` naming the variable that should carry it."""
         value = getattr(self, attribute)
         if not value:
-            raise ConfigError(f"{getattr(Env, attribute.upper(), attribute.upper())} is not set")
+            raise ConfigError.listing(self.subject, [f"{self.source_name(attribute)}: not set"])
         return str(value)
 
+    def missing(self, names: Iterable[str]) -> list[str]:
+        """Those of ``names`` (variable names) that no value fills."""
+        return [name for name in names if getattr(self, self.field_for(name) or name, None) in (None, "")]
 
-def settings() -> Settings:
-    return Settings.from_env()
+
+#: Kept for callers that know the old name.
+Settings = FunctionSettings
+
+#: The variables :class:`FunctionSettings` reads: a change in any of them means a fresh read.
+_NAMES = tuple(name for field in FunctionSettings.model_fields for name in FunctionSettings.source_names(field))
+
+
+@lru_cache(maxsize=8)
+def _read(values: tuple[str | None, ...]) -> FunctionSettings:
+    return FunctionSettings.from_env({name: value for name, value in zip(_NAMES, values, strict=True) if value})
+
+
+def settings() -> FunctionSettings:
+    """The settings as the environment is now (cached while it does not change); or :class:`ConfigError`."""
+    return _read(tuple(os.environ.get(name) for name in _NAMES))
+
+
+def check_function(function: str) -> FunctionSettings:
+    """The settings, or :class:`ConfigError` naming every variable ``function`` needs that is missing or malformed."""
+    from lambdas.wiring import WIRING
+
+    needed = WIRING[function].env
+    try:
+        current = settings()
+    except ConfigError as exc:
+        unset = [name for name in needed if _unset(name) and not _has_default(name)]
+        raise ConfigError.listing(
+            _subject(function), [*exc.problems, *(f"{name}: not set" for name in unset)]
+        ) from None
+    missing = current.missing(needed)
+    if missing:
+        raise ConfigError.listing(_subject(function), [f"{name}: not set" for name in missing])
+    return current
+
+
+def _subject(function: str) -> str:
+    return f"configuration of function {function}"
+
+
+def _unset(name: str) -> bool:
+    return not (os.environ.get(name) or "").strip()
+
+
+def _has_default(name: str) -> bool:
+    field = FunctionSettings.field_for(name)
+    return field is not None and FunctionSettings.model_fields[field].default is not None
+
+
+def at_cold_start(function: str) -> FunctionSettings | None:
+    """Called by ``lambdas/<function>/handler.py`` at import: :func:`check_function` inside the Lambda runtime."""
+    if not os.environ.get(AwsEnv.LAMBDA_FUNCTION_NAME):
+        return None
+    return check_function(function)

@@ -10,6 +10,7 @@ import sys
 import grpc
 import pytest
 
+from contract.bus import DEFAULT_SOURCE
 from tests.bridge.conftest import ROOT, AwsStack, bridge_env, make_event, stub
 
 pytestmark = pytest.mark.component
@@ -112,19 +113,50 @@ def test_token_is_required_when_configured(stack: AwsStack, start_bridge) -> Non
         ({"BRIDGE_TLS_CERT_FILE": "/nonexistent.pem"}, "BRIDGE_TLS_KEY_FILE"),
         ({"FALLBACK_QUEUE_URL": "sqs://nope"}, "FALLBACK_QUEUE_URL"),
         ({"BRIDGE_LINGER_MS": "soon"}, "BRIDGE_LINGER_MS"),
+        ({"AWS_ENDPOINT_URL": "localhost:4566"}, "AWS_ENDPOINT_URL"),
+        ({"AWS_REGION": "Mumbai, India"}, "AWS_REGION"),
+        ({"BRIDGE_AUTH_TOKEN": "s3cret", "BRIDGE_TLS_CLIENT_CA_FILE": "/ca.pem"}, "BRIDGE_TLS_CLIENT_CA_FILE"),
     ],
 )
 def test_bad_configuration_exits_2_naming_the_variable(stack: AwsStack, env: dict[str, str], named: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bridge"],
-        cwd=ROOT,
-        env=bridge_env(stack, stack.url, **env),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _run_bridge(bridge_env(stack, stack.url, **env))
     assert done.returncode == 2
-    assert "invalid bridge configuration" in done.stderr and named in done.stderr
+    assert "invalid bridge configuration" in done.stderr and f"{named}" in done.stderr
+    assert "Traceback" not in done.stderr and "s3cret" not in done.stderr
+
+
+def test_no_region_anywhere_exits_2_before_serving(stack: AwsStack) -> None:
+    """The one setting without a default (the SDK needs a region): missing, the bridge stops at start."""
+    env = bridge_env(stack, stack.url, AWS_REGION="", AWS_DEFAULT_REGION=" ", AWS_CONFIG_FILE="/nonexistent")
+    env.pop("AWS_ENDPOINT_URL")  # with an endpoint of its own, botocore makes do without a region
+    done = _run_bridge(env)
+    assert done.returncode == 2
+    assert "invalid bridge configuration" in done.stderr and "AWS_REGION: " in done.stderr
+
+
+def test_every_configuration_problem_gets_its_own_line(stack: AwsStack) -> None:
+    env = bridge_env(stack, stack.url, BRIDGE_PORT="-1", BRIDGE_MAX_IN_FLIGHT="many", DEAD_LETTER_QUEUE_URL="q")
+    done = _run_bridge(env)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert lines[0] == "invalid bridge configuration:"
+    named = sorted(line.split(":")[0].strip() for line in lines[1:])
+    assert named == ["BRIDGE_MAX_IN_FLIGHT", "BRIDGE_PORT", "DEAD_LETTER_QUEUE_URL"]
+
+
+def test_empty_values_count_as_unset(stack: AwsStack, start_bridge) -> None:
+    """A blank variable (as a template leaves it) means the default, not an error or an empty setting."""
+    bridge = start_bridge(bridge_env(stack, stack.url, BRIDGE_LINGER_MS="", BRIDGE_AUTH_TOKEN=" ", EVENT_SOURCE=""))
+    reply = stub(bridge.target).TriggerCallbackEvent(make_event(1), timeout=10)  # no token needed
+    assert reply.accepted
+    received = stack.receive(stack.subscriber_url, expected=1, settle=0.5)
+    assert [body["source"] for body in received] == [DEFAULT_SOURCE]
+
+
+def _run_bridge(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bridge"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_ready_line_is_json_with_the_port(stack: AwsStack, start_bridge) -> None:

@@ -12,14 +12,16 @@ from typing import Any
 
 import grpc
 import pytest
+from pydantic import SecretStr
 
 from bridge.batcher import Item, Unavailable
-from bridge.config import BridgeConfig, ConfigError
+from bridge.config import DEFAULT_LINGER_MS, BridgeConfig, ConfigError
 from bridge.dedup import RecentEvents
 from bridge.fallback import FallbackQueue, fallback_body
 from bridge.metrics import BridgeMetrics, Reservoir
 from bridge.publisher import EventBusPublisher, spill_nowhere
 from bridge.server import BridgeServer
+from contract.env import AwsEnv, BridgeEnv, Env, PowertoolsEnv
 from legs.pb import exotel_legs_pb2_grpc as pb_grpc
 from tests.bridge.conftest import make_event
 
@@ -239,6 +241,67 @@ def test_config_from_env_reads_names_and_reports_errors() -> None:
         BridgeConfig.from_env({"BRIDGE_MAX_IN_FLIGHT": "0"})
     with pytest.raises(ConfigError, match="BRIDGE_AUTH_TOKEN"):
         BridgeConfig.from_env({"BRIDGE_AUTH_TOKEN": " ", "BRIDGE_TLS_CLIENT_CA_FILE": ""}, auth_token=" ")
+
+
+def test_config_keeps_every_old_name() -> None:
+    """Each field is read under the name it always had (``contract.env``); blank is unset; values are stripped."""
+    env = {
+        BridgeEnv.HOST: "127.0.0.2",
+        BridgeEnv.LINGER_MS: " 2.5 ",
+        Env.EVENT_SOURCE: "acme.legs",
+        Env.FALLBACK_QUEUE_URL: "http://q/fallback",
+        Env.DEAD_LETTER_QUEUE_URL: "",
+        AwsEnv.ENDPOINT_URL: "http://127.0.0.1:4566",
+        AwsEnv.DEFAULT_REGION: "ap-south-1",  # the SDK's other name for the region
+        PowertoolsEnv.METRICS_NAMESPACE: "Acme",
+        PowertoolsEnv.SERVICE_NAME: "edge",
+    }
+    config = BridgeConfig.from_env(env)
+    assert (config.host, config.linger_ms, config.event_source) == ("127.0.0.2", 2.5, "acme.legs")
+    assert (config.fallback_queue_url, config.dead_letter_queue_url) == ("http://q/fallback", None)
+    assert (config.aws_endpoint_url, config.aws_region) == ("http://127.0.0.1:4566", "ap-south-1")
+    assert (config.metrics_namespace, config.service_name) == ("Acme", "edge")
+    assert BridgeConfig.from_env({**env, AwsEnv.REGION: "eu-west-1"}).aws_region == "eu-west-1"  # AWS_REGION first
+    assert BridgeConfig.from_env({"port": "1", "linger_ms": "1"}) == BridgeConfig()  # field names are not variables
+
+
+def test_config_errors_name_each_variable_on_its_own_line_and_hide_secrets() -> None:
+    with pytest.raises(ConfigError) as refused:
+        BridgeConfig.from_env({BridgeEnv.PORT: "http", BridgeEnv.DEDUP_TTL_S: "0", BridgeEnv.AUTH_TOKEN: "hunter2"})
+    lines = str(refused.value).splitlines()
+    assert lines[0] == "invalid bridge configuration:"
+    assert [line.split(":")[0].strip() for line in lines[1:]] == [BridgeEnv.PORT, BridgeEnv.DEDUP_TTL_S]
+    assert "'http'" in lines[1]  # the value at fault is shown...
+    with pytest.raises(ConfigError) as secret:
+        BridgeConfig.from_env(auth_token=SecretStr(" "))
+    assert "hunter2" not in str(refused.value) and BridgeEnv.AUTH_TOKEN in str(secret.value)  # ...a secret's never
+
+
+def test_config_built_by_hand_ignores_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(BridgeEnv.PORT, "6001")
+    monkeypatch.setenv(Env.EVENT_BUS_NAME, "from-the-shell")
+    assert (BridgeConfig().port, BridgeConfig().event_bus_name) == (50051, "exotel-legs")
+    assert BridgeConfig.from_env().port == 6001 and BridgeConfig.from_env(port=0).port == 0  # overrides win
+    with pytest.raises(ConfigError, match=BridgeEnv.PORT):
+        BridgeConfig(port=70000)
+
+
+def test_one_linger_default() -> None:
+    """The publisher's default linger is the configuration's (BRIDGE_LINGER_MS), not a second number."""
+    import inspect
+
+    default_s = inspect.signature(EventBusPublisher.__init__).parameters["linger_s"].default
+    assert default_s * 1000 == BridgeConfig().linger_ms == DEFAULT_LINGER_MS
+
+
+def test_healthcheck_names_a_bad_variable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from bridge.healthcheck import HealthcheckConfig, check
+
+    config = HealthcheckConfig.from_env({BridgeEnv.PORT: "6000", BridgeEnv.HEALTHCHECK_SERVER_NAME: "bridge.local"})
+    assert (config.target, config.server_name, config.tls_cert_file) == ("127.0.0.1:6000", "bridge.local", None)
+    monkeypatch.setenv(BridgeEnv.PORT, "not-a-port")
+    assert check(timeout=1) is False
+    assert f"{BridgeEnv.PORT}: " in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("fallback_works", [True, False])

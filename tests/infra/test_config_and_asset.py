@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from contract.bus import DEFAULT_SOURCE
 from infra.bundling import PACKAGES, RUNTIME_PROVIDED
-from infra.config import CDK_JSON, DeployConfig, cdk_json_context
+from infra.config import CDK_JSON, ConfigError, DeployConfig, cdk_json_context
 from infra.function_specs import function_specs
 from tests.infra.conftest import REPO_ROOT, FullSynth
 
@@ -62,8 +61,29 @@ def test_cli_strings_are_coerced() -> None:
     ],
 )
 def test_bad_settings_are_refused_with_a_reason(key: str, value: object, reason: str) -> None:
-    with pytest.raises(ValidationError, match=reason):
+    with pytest.raises(ConfigError, match=reason) as refused:
         DeployConfig.from_context(_Node({key: value}))
+    assert str(refused.value).startswith("invalid deployment context:")
+    assert key in refused.value.problems[0]  # the context key at fault, first on its line
+
+
+def test_every_bad_key_is_named_on_its_own_line_and_unknown_keys_are_left_alone() -> None:
+    with pytest.raises(ConfigError) as refused:
+        DeployConfig.from_context(_Node({"listener_port": "https", "bridge_cpu": "300", "api_keys": "maybe"}))
+    named = sorted(problem.split(":")[0] for problem in refused.value.problems)
+    assert named == ["api_keys", "bridge_cpu", "listener_port"]
+    assert len(str(refused.value).splitlines()) == 4
+    # CDK's own context (feature flags, -c keys of other tools) is not ours to refuse
+    assert DeployConfig.from_context(_Node({"@aws-cdk/core:newStyleStackSynthesis": True})) == DeployConfig()
+
+
+def test_a_bad_key_stops_the_synthesis_naming_it() -> None:
+    from aws_cdk import App
+
+    from infra.app_builder import build_app
+
+    with pytest.raises(ConfigError, match="bridge_min_tasks"):
+        build_app(App(context={**cdk_json_context(), "bridge_min_tasks": "two"}))
 
 
 def _lambda_asset(full: FullSynth) -> Path:
@@ -80,6 +100,7 @@ def test_lambda_asset_holds_the_code_and_arm64_wheels(full: FullSynth) -> None:
     assert (root / "legs" / "events.py").is_file() and (root / "contract" / "catalogue.py").is_file()
     assert not (root / "infra").exists(), "the functions must not need infra/ (the dependency rule)"
     assert (root / "aws_lambda_powertools").is_dir()
+    assert (root / "pydantic_settings").is_dir()  # every function validates its settings at cold start
     binaries = list((root / "pydantic_core").glob("*.so"))
     assert binaries and all("aarch64" in b.name for b in binaries), binaries
     assert "cpython-312" in binaries[0].name

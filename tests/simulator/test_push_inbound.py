@@ -9,7 +9,6 @@ import grpc
 import pytest
 
 from legs.client import LegsClient
-from simulator.config import SimulatorConfig
 from tests.simulator.conftest import Raw, leg_body
 from tests.support.ports import free_port
 from tests.support.simulator import (
@@ -131,24 +130,6 @@ def test_fault_hook_validation(raw: Raw) -> None:
     assert status == 400
     status, _, _ = raw("DELETE", "/_sim/faults")
     assert status == 200
-
-
-def test_config_from_env() -> None:
-    config = SimulatorConfig.from_env(
-        {"SIM_PORT": "9999", "SIM_TIME_SCALE": "0.5", "EXOTEL_API_KEY": "k", "SIM_INBOUND_ENDPOINT": "grpc://h:1"}
-    )
-    assert (config.port, config.time_scale, config.api_key, config.inbound_endpoint) == (9999, 0.5, "k", "grpc://h:1")
-    with pytest.raises(ValueError, match="SIM_CPS_LIMIT"):
-        SimulatorConfig.from_env({"SIM_CPS_LIMIT": "lots"})
-    for bad, reason in [
-        ({"SIM_TIME_SCALE": "-1"}, "SIM_TIME_SCALE"),
-        ({"SIM_PORT": "70000"}, "SIM_PORT"),
-        ({"SIM_TALK_SECONDS": "-3"}, "talk_seconds"),
-        ({"SIM_PUSH_ATTEMPTS": "0"}, "SIM_PUSH_ATTEMPTS"),
-        ({"SIM_INBOUND_ENDPOINT": "localhost:1"}, "SIM_INBOUND_ENDPOINT"),
-    ]:
-        with pytest.raises(ValueError, match=reason):
-            SimulatorConfig.from_env(bad)
 
 
 def test_python_m_simulator(recorder: EventRecorder) -> None:
