@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: layer -> the layers of lambdas/ it may import (besides itself). ``handler`` is any function's package.
 MAY_IMPORT: dict[str, set[str]] = {
     "domain": set(),
-    "shared": set(),
+    "shared": {"tables"},  # config.check_function reads which variables each function needs from wiring
     "dal": {"domain", "shared"},
     "executor": {"dal", "domain", "shared"},
     "reactor": {"executor", "dal", "domain", "shared"},
