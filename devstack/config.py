@@ -36,6 +36,7 @@ class DevstackConfig(BaseModel):
     max_receive_count: int = Field(default=3, ge=1, le=20, description="attempts before a rule's DLQ")
     metrics_namespace: str = NAMESPACE
     event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256)
+    console: bool = Field(default=True, description="serve /console on the API port (and feed it from the bus)")
 
     @field_validator("log_level")
     @classmethod
@@ -59,6 +60,7 @@ class DevstackConfig(BaseModel):
             "max_receive_count": DevstackEnv.MAX_RECEIVE_COUNT,
             "metrics_namespace": PowertoolsEnv.METRICS_NAMESPACE,
             "event_source": Env.EVENT_SOURCE,
+            "console": DevstackEnv.CONSOLE,
         }
         given = {field: env[name] for field, name in names.items() if env.get(name, "").strip()}
         return cls.model_validate(given)

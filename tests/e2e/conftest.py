@@ -12,14 +12,15 @@ from devstack.launcher import DevstackProcess, pid_alive
 from tests.e2e.local_api import Api
 
 #: Simulated seconds x 0.05: a leg rings and answers in ~0.2 s; talk time is stretched so that a
-#: two-party call stays bridged long enough (~1.5 s) for a poll to see it.
+#: two-party call stays bridged long enough (~3 s) for a poll to see it, even on a busy machine (at 1.5 s a
+#: loaded run sometimes saw the first party hang up before the bridge).
 E2E_ENV = {
     "AWS_EMULATOR_PORT": "0",
     "SIM_PORT": "0",
     "BRIDGE_PORT": "0",
     "API_PORT": "0",
     "SIM_TIME_SCALE": "0.05",
-    "SIM_TALK_SECONDS": "30",
+    "SIM_TALK_SECONDS": "60",
     "DEVSTACK_LOG_LEVEL": "INFO",
 }
 
