@@ -16,8 +16,6 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.e2e
-
 #: Debian's package; Playwright's own browser download (``playwright install``) cannot work here.
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMIUM_ARGS = [
@@ -33,19 +31,25 @@ CHROMIUM_ARGS = [
 WAIT_MS = 120_000
 
 
+NO_BROWSER = (
+    "no Chromium here: install Debian's package (`apt-get install -y chromium`, as root; .ci/run does it); "
+    "Playwright (requirements-dev.txt) drives it, no browser download needed"
+)
+
+
 def chromium_path() -> str | None:
     found = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
     return found or next((path for path in CHROMIUM_CANDIDATES if Path(path).is_file()), None)
 
 
+# decided before any fixture: no devstack is started just to be skipped
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(chromium_path() is None, reason=NO_BROWSER)]
+
+
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[Any]:
     executable = chromium_path()
-    if executable is None:
-        pytest.skip(
-            "no Chromium here: install Debian's package (`apt-get install -y chromium`, as root; .ci/run does it); "
-            "Playwright (requirements-dev.txt) drives it, no browser download needed"
-        )
+    assert executable is not None
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: make venv installs it")
     with sync_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
