@@ -12,9 +12,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: help venv proto proto-check lint test test-full run demo bench synth openapi schemas clean
 
 help:
-	@echo "make run     - the whole adapter locally (AWS emulator, simulator, bridge, lambdas, API)"
+	@echo "make run     - the whole adapter locally (AWS emulator, simulator, bridge, lambdas, API, console at /console)"
 	@echo "make test    - lint, stub freshness, and the whole test suite"
-	@echo "make demo    - place a two-party call and a busy call with retry on the local stack"
+	@echo "make demo    - the demo calls (two-party, busy then re-dialled, answering machine) on the local stack, checked"
 	@echo "make bench   - benchmarks; writes docs/PERFORMANCE.md"
 	@echo "make synth   - synthesize the CDK app (cdk-nag checked) into cdk.out/"
 	@echo "make lint    - ruff"
