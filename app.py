@@ -3,26 +3,50 @@
 
 Configuration comes from cdk.json context (docs/DEPLOY.md lists every key). cdk-nag checks each
 synthesis; an unacknowledged finding fails it and validation-report.json in the assembly says which.
+After synthesis the assembly's warnings (e.g. an empty ``source_cidrs``) and cdk-nag's verdict are
+printed as text: without the CDK CLI nothing else would show them.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
+from pathlib import Path
 
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+from infra.synth_report import DEFAULT_OUTDIR, read, silence_node_notices
 
-from infra.app_builder import build_app, new_app
+silence_node_notices()  # before aws_cdk is imported: the jsii runtime reads the variables when it starts
+
+from infra.app_builder import build_app, new_app  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parent
+
+
+def _shown(path: Path) -> Path:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
 
 
 def main() -> int:
+    started = time.monotonic()
+    outdir = Path(os.environ.get("CDK_OUTDIR") or REPO_ROOT / DEFAULT_OUTDIR)
     # cdk.json's context first; the CDK CLI's own context (CDK_CONTEXT_JSON, -c key=value) overrides it.
-    app = new_app()
+    app = new_app(outdir=str(outdir))
     build_app(app)
+    failure = None
     try:
         app.synth()
     except RuntimeError as exc:  # cdk-nag / validation failure: the report names each finding
-        print(f"synthesis failed: {exc}", file=sys.stderr)
+        failure = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    report = read(outdir)
+    report.outdir = _shown(outdir)
+    for line in report.lines(time.monotonic() - started):
+        print(line)
+    if failure is not None or not report.ok:
+        print(f"synthesis failed{': ' + failure if failure else ''}", file=sys.stderr)
         return 1
     return 0
 

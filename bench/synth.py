@@ -12,8 +12,9 @@ from pydantic import BaseModel
 
 from bench.imports import measure_subprocess
 from bench.procs import REPO, python
+from infra.synth_report import NODE_NOTICE_SILENCERS
 
-SYNTH_ENV = {"JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
+SYNTH_ENV = dict(NODE_NOTICE_SILENCERS)
 
 
 class SynthFigure(BaseModel):

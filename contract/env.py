@@ -109,3 +109,4 @@ class DevstackEnv:
     API_PORT = "API_PORT"
     LOG_LEVEL = "DEVSTACK_LOG_LEVEL"
     MAX_RECEIVE_COUNT = "DEVSTACK_MAX_RECEIVE_COUNT"
+    CONSOLE = "DEVSTACK_CONSOLE"  # "0" / "false": no /console and no bus feed rule

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -116,10 +117,18 @@ class ApiFront:
 
         self._function = function
         self._invoker = invoker
+        self._mounts: list[tuple[str, Callable[[BaseHTTPRequestHandler], None]]] = []
         self._server = ThreadingHTTPServer((host, port), _Handler)
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, name="api-front", daemon=True)
+
+    def mount(self, prefix: str, handler: Callable[[BaseHTTPRequestHandler], None]) -> None:
+        """Serve ``prefix`` and everything under it with ``handler`` instead of the function (the local console).
+
+        A devstack-only addition: the deployed API Gateway has no such path.
+        """
+        self._mounts.append((prefix.rstrip("/"), handler))
 
     def start(self) -> None:
         self._thread.start()
@@ -130,6 +139,11 @@ class ApiFront:
         self._thread.join(5)
 
     def handle(self, request: BaseHTTPRequestHandler) -> None:
+        path = urlsplit(request.path).path
+        for prefix, handler in self._mounts:
+            if path == prefix or path.startswith(prefix + "/"):
+                handler(request)
+                return
         started = time.monotonic()
         refusal = self._refusal(request)
         if refusal is not None:  # what API Gateway's front door would refuse, before any function runs

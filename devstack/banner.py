@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
+
+from contract.catalogue import EventName
+from devstack.scenarios import AGENT, BUSY, BUSY_RETRY, EXOPHONE, HUMAN, MACHINE, NO_ANSWER, SECOND_CHOICE
 
 if TYPE_CHECKING:
     from devstack.stack import ReadyInfo
 
-#: Numbers the simulator reacts to by their last four digits (simulator docs / INTERFACES.md).
-EXOPHONE = "08047105151"
-HUMAN = "09163810001"  # anything not listed below: a human answers, talks, hangs up
-BUSY = "09163811002"
-NO_ANSWER = "09163811003"
-MACHINE = "09163811004"
-AGENT = "09163810042"
+__all__ = ["AGENT", "BUSY", "EXOPHONE", "HUMAN", "MACHINE", "NO_ANSWER", "SECOND_CHOICE", "banner"]
+
+
+def subscribe_command(aws_endpoint_url: str) -> str:
+    """Another team's subscription, with what the project installs (boto3 in .venv): see devstack/subscribe.py."""
+    command = f".venv/bin/python -m devstack.subscribe --detail-type {EventName.LEG_ANSWERED}"
+    return f"AWS_ENDPOINT_URL={aws_endpoint_url} {command}"
 
 
 def banner(info: ReadyInfo, time_scale: float) -> str:
     api = info.api_url
     leg = f'{{"contact_uri": "{HUMAN}", "exophone": "{EXOPHONE}"}}'
     call = f'{{"customer": "{HUMAN}", "agent": "{AGENT}", "exophone": "{EXOPHONE}"}}'
+    retry = json.dumps(BUSY_RETRY.body)
     rule = "=" * 78
     return f"""
 {rule}
  Exotel Legs adapter, running locally (no AWS account, no Docker)
 
+   console (in a browser)    {api}/console
    local API (API Gateway)   {api}
    Exotel simulator (REST)   {info.sim_url}     (timers x{time_scale:g}: SIM_TIME_SCALE)
    bridge (gRPC)             {info.bridge_endpoint}
@@ -39,10 +45,13 @@ def banner(info: ReadyInfo, time_scale: float) -> str:
  A two-party call (first leg answers -> second leg -> bridge):
    curl -s -X POST {api}/calls -H 'Content-Type: application/json' -d '{call}'
    curl -s {api}/calls/<plan_id>
-   (busy customer, dialled again: "customer": "{BUSY}", "retry": {{"max_attempts": 2, "delay_seconds": 2}})
+
+ A busy customer, dialled again on their second number (dial n uses the n-th of customer + customer_fallbacks):
+   curl -s -X POST {api}/calls -H 'Content-Type: application/json' -d '{retry}'
 
  Outcomes by the dialled number's last four digits: 1002 busy, 1003 no answer, 1004 machine,
  1005 failed to create, 1006 never rings; anything else: a human answers.
- Subscribe like another team would (AWS_ENDPOINT_URL={info.aws_endpoint_url} aws events put-rule ...).
+ Subscribe like another team would (a rule on the bus -> a queue; prints each event):
+   {subscribe_command(info.aws_endpoint_url)}
  Ctrl-C stops everything.
 {rule}"""

@@ -52,6 +52,11 @@ class DevstackConfig(EnvSettings):
     )
     metrics_namespace: str = Field(default=NAMESPACE, min_length=1, validation_alias=PowertoolsEnv.METRICS_NAMESPACE)
     event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256, validation_alias=Env.EVENT_SOURCE)
+    console: bool = Field(
+        default=True,
+        description="serve /console on the API port (and feed it from the bus)",
+        validation_alias=DevstackEnv.CONSOLE,
+    )
 
     @field_validator("log_level")
     @classmethod

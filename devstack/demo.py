@@ -1,85 +1,38 @@
-"""``make demo``: a two-party call and a busy call with a retry, on the local stack, each leg's timeline as a table.
+"""``make demo``: the demo calls on the local stack (two-party, busy with a retry, answering machine), each
+checked against the outcome it must reach, and each leg's timeline as a table.
 
 Uses a devstack already answering on ``API_PORT`` (``make run`` in another terminal), or starts one for the
-demo's duration. Talks to the local API only, as a caller would.
+demo's duration. Talks to the local API only, as a caller would. The console (``/console``) runs the same
+scenarios from its buttons (devstack/scenarios.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from contract.env import BridgeEnv, DevstackEnv, SimulatorEnv
-from devstack.banner import AGENT, BUSY, EXOPHONE, HUMAN
 from devstack.launcher import DevstackProcess
-
-FINAL = {"completed", "failed"}
-CALL_TIMEOUT = 120.0
-SECOND_CHOICE = "09163810077"
+from devstack.scenarios import SCENARIOS, Scenario, ScenarioFailed, data_of, request, run_scenario
+from devstack.times import epoch_ms
 
 
 class DemoError(RuntimeError):
     pass
 
 
-def request(
-    base: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
-) -> tuple[int, Any]:
-    """One JSON request to the local API (stdlib only: what a user's curl does); 4xx/5xx are returned, not raised."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(
-        base + path, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
-    )
+def place_call(base: str, scenario: Scenario) -> dict[str, Any]:
+    """One scenario, printed as it goes; :class:`DemoError` when the call does not end as promised."""
+    print(f"\n== {scenario.title}: {scenario.explains}")
     try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            status, raw = resp.status, resp.read()
-    except urllib.error.HTTPError as err:
-        status, raw = err.code, err.read()
-    try:
-        return status, json.loads(raw) if raw else None
-    except ValueError:
-        return status, raw.decode(errors="replace")
-
-
-def data_of(reply: Any) -> Any:
-    """The local API answers in Exotel's envelope or plainly: take ``response.data`` when it is there."""
-    if isinstance(reply, dict) and isinstance(reply.get("response"), dict) and "data" in reply["response"]:
-        return reply["response"]["data"]
-    return reply.get("data", reply) if isinstance(reply, dict) else reply
-
-
-def place_call(base: str, title: str, body: dict[str, Any]) -> dict[str, Any]:
-    print(f"\n== {title}\n   POST /calls {json.dumps(body)}")
-    status, reply = request(base, "POST", "/calls", body)
-    if status >= 300:
-        raise DemoError(f"POST /calls answered {status}: {reply}")
-    plan = data_of(reply)
-    call_id = plan.get("plan_id") or plan.get("call_id") or plan.get("id")
-    print(f"   -> {status}, call {call_id}")
-    seen: list[str] = []
-    deadline = time.monotonic() + CALL_TIMEOUT
-    while time.monotonic() < deadline:
-        status, reply = request(base, "GET", f"/calls/{call_id}")
-        plan = data_of(reply)
-        state = str(plan.get("status"))
-        if not seen or seen[-1] != state:
-            seen.append(state)
-            print(f"   {time.strftime('%H:%M:%S')} call is {state}")
-        if state in FINAL:
-            outcome = plan.get("outcome") or plan.get("reason")
-            print(f"   call {call_id}: {' -> '.join(seen)}" + (f" ({outcome})" if outcome else ""))
-            return plan
-        time.sleep(0.2)
-    raise DemoError(f"call {call_id} did not finish within {CALL_TIMEOUT:.0f}s (last status {seen[-1:]})")
+        return run_scenario(base, scenario, lambda line: print(f"   {line}"))
+    except ScenarioFailed as exc:
+        raise DemoError(str(exc)) from exc
 
 
 def leg_table(base: str, plan: dict[str, Any]) -> None:
@@ -131,22 +84,8 @@ def print_timeline(events: list[dict[str, Any]], start: float) -> None:
 
 
 def _seconds(value: Any) -> float | None:
-    if isinstance(value, dict) and "seconds" in value:
-        return float(value["seconds"]) + float(value.get("nanos", 0)) / 1e9
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            trimmed = value.replace("Z", "+00:00")
-            if "." in trimmed:  # RFC 3339 with nanoseconds: Python keeps microseconds
-                head, tail = trimmed.split(".", 1)
-                digits = "".join(ch for ch in tail if ch.isdigit())
-                zone = tail[len(digits) :]
-                trimmed = f"{head}.{digits[:6]}{zone}"
-            return datetime.fromisoformat(trimmed).timestamp()
-        except ValueError:
-            return None
-    return None
+    millis = epoch_ms(value)
+    return None if millis is None else millis / 1000
 
 
 def answering(port: int, host: str = "127.0.0.1") -> bool:
@@ -157,25 +96,14 @@ def answering(port: int, host: str = "127.0.0.1") -> bool:
         return False
 
 
-def run(base: str) -> None:
-    two_party = place_call(
-        base,
-        "Two-party call: the customer answers, hears a hold message, the agent is dialled, both are bridged",
-        {"customer": HUMAN, "agent": AGENT, "exophone": EXOPHONE, "hold_message": "Connecting you to an agent"},
-    )
-    leg_table(base, two_party)
-    busy = place_call(
-        base,
-        "Busy customer, retried: the first dial is busy, the retry (to the second number) answers",
-        {
-            "customer": BUSY,
-            "customer_fallbacks": [SECOND_CHOICE],
-            "agent": AGENT,
-            "exophone": EXOPHONE,
-            "retry": {"max_attempts": 2, "delay_seconds": 2},
-        },
-    )
-    leg_table(base, busy)
+def run(base: str, keys: tuple[str, ...] = tuple(SCENARIOS)) -> dict[str, dict[str, Any]]:
+    """Each scenario in turn, with its legs' timelines; the final plans by scenario key."""
+    plans: dict[str, dict[str, Any]] = {}
+    for key in keys:
+        plans[key] = place_call(base, SCENARIOS[key])
+        leg_table(base, plans[key])
+    print(f"\nAll {len(plans)} calls ended as expected. The console shows them too: {base}/console")
+    return plans
 
 
 def main() -> int:

@@ -117,11 +117,18 @@ class AwsEmulator:
 
     def client(self, service: str) -> Any:
         with self._lock:  # boto3's default session is not thread-safe while creating clients
-            return boto3.session.Session().client(
-                service,
-                endpoint_url=self.endpoint_url,
-                region_name=self._config.aws_region,
-                aws_access_key_id=DUMMY_KEY,
-                aws_secret_access_key=DUMMY_SECRET,
-                config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=30),
-            )
+            return boto3.session.Session().client(service, **self._client_settings())
+
+    def resource(self, service: str) -> Any:
+        """A boto3 resource (e.g. DynamoDB ``Table``s) bound to the emulator; not thread-safe: one per user."""
+        with self._lock:
+            return boto3.session.Session().resource(service, **self._client_settings())
+
+    def _client_settings(self) -> dict[str, Any]:
+        return {
+            "endpoint_url": self.endpoint_url,
+            "region_name": self._config.aws_region,
+            "aws_access_key_id": DUMMY_KEY,
+            "aws_secret_access_key": DUMMY_SECRET,
+            "config": Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=30),
+        }

@@ -15,6 +15,7 @@ from contract.env import AwsEnv, BridgeEnv, Env, PowertoolsEnv, SimulatorEnv
 from devstack.api_front import ApiFront
 from devstack.children import Child
 from devstack.config import LOCAL_ACCOUNT_SID, LOCAL_API_KEY, LOCAL_API_TOKEN, DevstackConfig, check_ports_free
+from devstack.console import Console
 from devstack.emulator import AwsEmulator, scrub_aws_settings
 from devstack.functions import HandlerMissing, Invoker, LocalFunction
 from devstack.logs import Printer, PrinterHandler, ThreadStdout
@@ -47,6 +48,7 @@ class ReadyInfo(BaseModel):
     account_sid: str = LOCAL_ACCOUNT_SID
     functions: list[str]
     child_pids: dict[str, int]
+    console_url: str | None = None  # the local console (None when DEVSTACK_CONSOLE=0)
 
 
 class Devstack:
@@ -62,6 +64,7 @@ class Devstack:
         self.functions: dict[str, LocalFunction] = {}
         self.runner: LambdaRunner | None = None
         self.api: ApiFront | None = None
+        self.console: Console | None = None
         self._saved_stdout, self._saved_stderr = sys.stdout, sys.stderr
 
     # ---- start ------------------------------------------------------------------------------------
@@ -96,6 +99,8 @@ class Devstack:
         if api is None:
             raise RuntimeError("lambdas/api/handler.py is missing: there is no local API to serve")
         self.api = ApiFront(self.config.host, self.config.api_port, api, invoker)
+        if self.config.console:
+            self._start_console(self.api)
         self.api.start()
         log.info("everything accepts connections after %.1fs", time.monotonic() - started)
         return self.ready_info()
@@ -117,12 +122,33 @@ class Devstack:
             aws_emulator_port=self.emulator.port,
             functions=sorted(self.functions),
             child_pids={child.name: child.pid for child in self.children if child.pid is not None},
+            console_url=self.console.about["console_url"] if self.console else None,
         )
+
+    def _start_console(self, api: ApiFront) -> None:
+        """The local console on the API's port (``/console``), fed by its own rule on the bus."""
+        assert self.provisioned is not None
+        api_url = f"http://{self.config.host}:{api.port}"
+        about = {
+            "sim_url": self.config.sim_url,
+            "bridge_endpoint": self.config.bridge_endpoint,
+            "aws_endpoint_url": self.emulator.endpoint_url,
+            "aws_region": self.config.aws_region,
+            "sim_time_scale": self.config.sim_time_scale,
+            "functions": sorted(self.functions),
+        }
+        self.console = Console(
+            self.emulator, self.provisioned, event_source=self.config.event_source, api_url=api_url, about=about
+        )
+        self.console.start()
+        api.mount("/console", self.console.handle)
 
     # ---- stop -------------------------------------------------------------------------------------
     def stop(self) -> None:
         """Reverse order: no new requests, drain the runner, stop the children, then the emulator."""
         log.info("stopping…")
+        if self.console is not None:
+            self.console.stop()  # ends open event streams first: the API's server waits for no request thread
         if self.api is not None:
             self.api.stop()
         if self.runner is not None:

@@ -5,6 +5,9 @@
   (what the EventBridge schema registry accepts), with ``enum`` pinning ``event_name``/``event_type``.
 - ``schemas/CreateLegRequest.json``: the body of ``POST /legs``.
 
+Each carries ``examples``: a sample payload (``legs.examples``: an event as Exotel sends it, turned
+into the bus ``Detail`` by the bridge's own conversion), so a subscriber sees one without a call.
+
 A test regenerates them and fails when the committed files differ (``make schemas`` to refresh).
 """
 
@@ -20,10 +23,19 @@ from typing import Any
 from contract.bus import DEFAULT_SOURCE
 from contract.catalogue import ALL_EVENTS, BY_NAME, EventKind
 from legs.events import LegEvent
+from legs.examples import bus_detail
 from legs.models import CreateLegRequest
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "schemas"
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
+#: A ``POST /legs`` body, as a caller sends it.
+CREATE_LEG_EXAMPLE: dict[str, Any] = {
+    "contact_uri": "09163810001",
+    "exophone": "08030752400",
+    "leg_event_endpoint": "grpc://legs-events.example.com:443",
+    "custom_param": "order-1234",
+    "time_limit": 3600,
+}
 _DEFS = "definitions"
 
 
@@ -55,6 +67,7 @@ def event_schema(name: str, base: dict[str, Any] | None = None) -> dict[str, Any
     schema["description"] = (
         f"Detail of an Exotel {name} event on the bus (source {DEFAULT_SOURCE}, detail-type {name})."
     )
+    schema["examples"] = [bus_detail(name)]
     return schema
 
 
@@ -66,6 +79,7 @@ def all_schemas() -> dict[str, dict[str, Any]]:
         out[f"events/{name}.json"] = event_schema(name, base)
     request = CreateLegRequest.model_json_schema()
     request["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    request["examples"] = [CREATE_LEG_EXAMPLE]
     out["CreateLegRequest.json"] = request
     return out
 

@@ -16,16 +16,17 @@ import pytest
 from devstack.launcher import DevstackProcess, pid_alive
 from tests.e2e.local_api import Api
 
-#: Simulated seconds x 0.05: a leg rings and answers in ~0.2 s; talk time is stretched (~3 s) so
-#: that the second party is dialled and bridged before the first hangs up, even on a loaded
-#: machine (1.5 s once fell short during a full-suite run), and a poll sees the call bridged.
+#: Simulated seconds x 0.05: a leg rings and answers in ~0.2 s; talk time is stretched so that a
+#: two-party call is bridged before the first party hangs up even on a loaded machine (answer -> bridge took
+#: over 3 s real under load: with a 1.5 s or 3 s talk time the first party sometimes hung up first), and stays
+#: bridged long enough for a poll to see it.
 E2E_ENV = {
     "AWS_EMULATOR_PORT": "0",
     "SIM_PORT": "0",
     "BRIDGE_PORT": "0",
     "API_PORT": "0",
     "SIM_TIME_SCALE": "0.05",
-    "SIM_TALK_SECONDS": "60",
+    "SIM_TALK_SECONDS": "120",
     "DEVSTACK_LOG_LEVEL": "INFO",
 }
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from devstack.demo import request
+from devstack.scenarios import request
 
 
 class Api:

@@ -20,8 +20,10 @@ from botocore.config import Config
 
 from bridge.fallback import fallback_body
 from contract.resources import FALLBACK_QUEUE
+from devstack import demo
 from devstack.banner import AGENT, BUSY, EXOPHONE, HUMAN, banner
 from devstack.launcher import DevstackProcess, pid_alive
+from devstack.scenarios import ANSWERING_MACHINE, BUSY_RETRY, SCENARIOS, attempts
 from devstack.stack import ReadyInfo
 from legs.eventbridge import to_put_events_entry
 from legs.events import LegEvent
@@ -190,14 +192,37 @@ def test_another_teams_rule_receives_leg_answered(api: Api, subscriber_queue: tu
 
 
 def test_the_banners_ready_to_paste_commands_work(devstack: dict[str, Any], api: Api) -> None:
-    """The JSON bodies the banner tells a human to curl are accepted as they are."""
+    """The JSON bodies the banner tells a human to curl are accepted as they are; its busy-retry call connects."""
     text = banner(ReadyInfo.model_validate(devstack), 0.05)
     posts = re.findall(r"curl -s -X POST (\S+) -H 'Content-Type: application/json' -d '(\{.*?\})'", text)
     assert {url.rsplit("/", 1)[-1] for url, _ in posts} == {"legs", "calls"}, text
+    retried = []
     for url, body in posts:
         assert url.startswith(devstack["api_url"])
         status, reply = api.post(url.removeprefix(devstack["api_url"]), json.loads(body))
         assert status == 202, (url, reply)
+        if "retry" in json.loads(body):
+            retried.append(reply["plan_id"])
+    assert len(retried) == 1, text
+    final, seen = _follow_call(api, retried[0])
+    customer = attempts(final, "customer")
+    assert [leg["terminal_status"] for leg in customer[:1]] == ["busy"], final
+    assert len(customer) == 2 and customer[1]["number"] != customer[0]["number"], final
+    assert final["status"] == "completed" and "bridged" in seen, (final, seen)
+
+
+def test_the_demo_scenarios_end_as_they_promise(devstack: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    """``make demo`` against a running devstack: every call checked, the busy one connected on its re-dial."""
+    plans = demo.run(devstack["api_url"])
+    out = capsys.readouterr().out
+    assert set(plans) == set(SCENARIOS) and "All 3 calls ended as expected" in out, out
+    busy = plans[BUSY_RETRY.key]
+    assert busy["status"] == "completed" and busy["bridge_sid"], busy
+    first, second = attempts(busy, "customer")
+    assert (first["number"], first["terminal_status"]) == (BUSY, "busy"), busy
+    assert second["answered_by"] == "HUMAN", busy
+    assert plans[ANSWERING_MACHINE.key]["outcome"] == "machine"
+    assert "leg_terminated" in out and "terminal / busy" in out  # the timeline tables were printed
 
 
 def test_a_killed_devstack_leaves_no_process_behind(tmp_path: Path) -> None:

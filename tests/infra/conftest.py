@@ -3,14 +3,17 @@
 - ``full``: in-process, with every optional feature on (certificate, domain, source CIDRs, bridge
   token, API keys, alarm e-mail), so that the assertions see each resource;
 - ``default``: ``python app.py`` as a subprocess with cdk.json's defaults, exactly what ``make synth``
-  runs (no certificate: the template takes it as a parameter).
-Both run at the same time; the subprocess's output folder comes from ``CDK_OUTDIR``.
+  runs (no certificate: the template takes it as a parameter), in a copy of the repository without
+  ``CDK_OUTDIR`` or any jsii notice switch: it must leave its assembly in the copy's ``cdk.out/`` and
+  print its warnings as text by itself.
+Both run at the same time.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,7 +22,9 @@ from typing import Any
 
 import pytest
 
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+from infra.synth_report import NODE_NOTICE_SILENCERS, silence_node_notices
+
+silence_node_notices()  # before aws_cdk is imported (the in-process synthesis)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,12 +79,18 @@ class FullSynth:
     error: str | None
 
 
-def _start_default_synth(outdir: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "CDK_OUTDIR": str(outdir), "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("CDK_CONTEXT_JSON", None)
+_NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "cdk.out", "__pycache__", "*.pyc", ".*_cache", ".hypothesis")
+
+
+def _start_default_synth(checkout: Path) -> subprocess.Popen[str]:
+    """``make synth`` in a fresh copy: no ``CDK_OUTDIR``, no jsii switches; the assembly goes to ``cdk.out/``."""
+    shutil.copytree(REPO_ROOT, checkout, ignore=_NOT_COPIED, symlinks=True)
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    for name in ("CDK_OUTDIR", "CDK_CONTEXT_JSON", *NODE_NOTICE_SILENCERS):
+        env.pop(name, None)
     return subprocess.Popen(
         [sys.executable, "app.py"],
-        cwd=REPO_ROOT,
+        cwd=checkout,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -90,12 +101,12 @@ def _start_default_synth(outdir: Path) -> subprocess.Popen[str]:
 @pytest.fixture(scope="session")
 def synth_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("cdk")
-    return {"full": base / "full", "default": base / "default"}
+    return {"full": base / "full", "default": base / "checkout" / "cdk.out"}
 
 
 @pytest.fixture(scope="session")
 def _default_process(synth_dirs: dict[str, Path]) -> subprocess.Popen[str]:
-    return _start_default_synth(synth_dirs["default"])
+    return _start_default_synth(synth_dirs["default"].parent)
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,19 @@ def _violations(report: dict | None) -> list[str]:
 
 def test_default_synth_succeeds_as_make_synth_runs_it(default: DefaultSynth) -> None:
     assert default.returncode == 0, default.output[-4000:]
+    assert default.assembly.outdir.name == "cdk.out" and default.assembly.outdir.is_dir()
     assert sorted(default.assembly.stack_names) == sorted(f"ExotelLegs{s}" for s in STACK_SUFFIXES)
+
+
+def test_make_synth_prints_its_warnings_and_cdk_nags_verdict_as_text(default: DefaultSynth) -> None:
+    """What a person sees: where the assembly went, the construct warnings, cdk-nag's result; no byte reprs."""
+    lines = default.output.splitlines()
+    assert any(line.startswith("Synthesized 3 stacks into cdk.out/") for line in lines), default.output
+    warning = "WARNING ExotelLegsBridge/LoadBalancerSg: source_cidrs is empty"
+    assert any(line.strip().startswith(warning) for line in lines), default.output
+    assert any(line.startswith("cdk-nag (AwsSolutions): passed") for line in lines), default.output
+    assert "b'" not in default.output and 'b"' not in default.output, default.output
+    assert "end-of-life" not in default.output, default.output  # jsii's Node notice is silenced by app.py itself
 
 
 def test_full_synth_succeeds(full: FullSynth) -> None:
@@ -59,6 +71,14 @@ def test_cdk_nag_is_really_checking(tmp_path: Path) -> None:
         app.synth()
     rules = {v.split(":")[1].strip().split(" ")[0] for v in _violations(Assembly.load(tmp_path).report)}
     assert {"AwsSolutions-SQS2", "AwsSolutions-SQS3", "AwsSolutions-SQS4"} <= rules
+    # ... and what app.py prints about it names each finding and its construct
+    from infra.synth_report import read
+
+    report = read(tmp_path)
+    assert not report.ok
+    text = "\n".join(report.lines())
+    assert "cdk-nag: 3 unacknowledged finding(s)" in text, text
+    assert "  AwsSolutions-SQS3 at Control/Plain/Resource: " in text, text
 
 
 def test_every_acknowledgement_has_a_written_reason(full: FullSynth) -> None:

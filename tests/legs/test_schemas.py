@@ -1,4 +1,4 @@
-"""The committed JSON Schemas are fresh, and real event details validate against them."""
+"""The committed JSON Schemas are fresh, real event details validate against them, and so do their examples."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from contract.catalogue import LEG_EVENTS
+from contract.catalogue import ALL_EVENTS, LEG_EVENTS
 from legs import schemas
-from legs.eventbridge import to_put_events_entry
+from legs.eventbridge import event_from_detail, to_put_events_entry
 from legs.events import LegEvent
+from legs.models import CreateLegRequest
 from tests.legs.test_events import SEED_CONNECTING, TERMINATED
 
 
@@ -66,3 +67,33 @@ def test_create_leg_schema_matches_the_model() -> None:
     assert set(schema["required"]) == {"contact_uri", "exophone", "leg_event_endpoint"}
     assert schema["properties"]["time_limit"]["default"] == 14400
     assert schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("name", ALL_EVENTS)
+def test_every_event_schema_carries_a_sample_payload_that_validates(name: str) -> None:
+    """A subscriber can read a real-looking ``detail`` next to the schema; it validates and parses back."""
+    schema = _load(name)
+    assert len(schema.get("examples") or []) >= 1, f"{name}.json has no examples"
+    validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+    for example in schema["examples"]:
+        validator.validate(example)
+        assert example["event_name"] == name
+        assert example["bridge"]["schema_version"] and example["event_timestamp"].endswith("Z")
+        event = event_from_detail(example)  # what a subscriber's Lambda gets back
+        assert event.event_name == name and (event.leg_sid or event.bridge_sid)
+
+
+def test_the_examples_are_the_bridges_own_conversion_of_an_exotel_event() -> None:
+    """Not hand-written Details: the seed's leg_connecting goes through the bridge's PutEvents conversion."""
+    example = _load("leg_connecting")["examples"][0]
+    entry = to_put_events_entry(LegEvent.model_validate(SEED_CONNECTING))
+    assert {k: v for k, v in json.loads(entry["Detail"]).items() if k != "bridge"} == {
+        k: v for k, v in example.items() if k != "bridge"
+    }
+
+
+def test_create_leg_schema_example_validates_and_is_accepted_by_the_model() -> None:
+    schema = json.loads((schemas.DEFAULT_DIR / "CreateLegRequest.json").read_text())
+    (example,) = schema["examples"]
+    jsonschema.Draft202012Validator(schema).validate(example)
+    assert CreateLegRequest.model_validate(example).contact_uri == example["contact_uri"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from legs.client import LegsApiError, LegsClient
+from legs.examples import bus_detail
 from tests.simulator.conftest import leg_body
 from tests.support.simulator import EventRecorder
 
@@ -163,3 +164,25 @@ def test_bridge_action_plays_on_every_leg(client: LegsClient, recorder: EventRec
     assert info.value.http_code == 400
     client.hangup(a)
     client.hangup(b)
+
+
+def test_the_schema_examples_carry_every_field_the_simulator_sends(client: LegsClient, recorder: EventRecorder) -> None:
+    """``legs.examples`` (the JSON Schemas' ``examples``) against what the simulator really pushed in this module:
+    every field of a real event of a name is in that name's example, at the top, in ``data`` and in ``event_data``.
+    """
+    if not recorder.events:  # this test alone: make some events of its own
+        sid = _connected(client, recorder, "09163812051", "examples")
+        client.hangup(sid)
+        recorder.wait_for(sid, "leg_terminated")
+    checked: set[str] = set()
+    for event in list(recorder.events):
+        real, example = event.to_detail(), bus_detail(event.event_name)
+        assert set(real) <= set(example), (event.event_name, set(real) - set(example))
+        for part in ("data", "event_data"):
+            extra = set(real.get(part) or {}) - set(example.get(part) or {})
+            assert not extra, (event.event_name, part, extra)
+            inner = (real.get(part) or {}).get("data")
+            if isinstance(inner, dict):
+                assert set(inner) <= set(example[part]["data"]), (event.event_name, part, inner)
+        checked.add(event.event_name)
+    assert {"leg_connecting", "leg_answered", "leg_terminated"} <= checked, checked
