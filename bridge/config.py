@@ -44,6 +44,8 @@ ENV_VARS: dict[str, str] = {
     BridgeEnv.KEEPALIVE_TIMEOUT_S: "keepalive_timeout_s",
     BridgeEnv.MAX_CONNECTION_AGE_S: "max_connection_age_s",
     BridgeEnv.METRICS_INTERVAL_S: "metrics_interval_s",
+    BridgeEnv.PROTO: "proto",
+    BridgeEnv.RPC: "rpc",
     PowertoolsEnv.METRICS_NAMESPACE: "metrics_namespace",
     PowertoolsEnv.SERVICE_NAME: "service_name",
 }
@@ -91,6 +93,10 @@ class BridgeConfig(BaseModel):
     max_connection_age_s: float = Field(default=300.0, ge=0)  # 0: unlimited
     max_receive_message_bytes: int = 4 * 1024 * 1024
 
+    # the served method: the customer's own .proto / descriptor set (None: protos/exotel_legs.proto)
+    proto: Path | None = None
+    rpc: str | None = None
+
     # observability
     metrics_interval_s: float = Field(default=10.0, gt=0)
     metrics_namespace: str = Field(default=NAMESPACE, min_length=1)
@@ -102,7 +108,9 @@ class BridgeConfig(BaseModel):
             raise ValueError("BRIDGE_TLS_CERT_FILE and BRIDGE_TLS_KEY_FILE must be set together")
         if self.tls_client_ca_file is not None and self.tls_cert_file is None:
             raise ValueError("BRIDGE_TLS_CLIENT_CA_FILE (mutual TLS) needs BRIDGE_TLS_CERT_FILE/BRIDGE_TLS_KEY_FILE")
-        for name in ("tls_cert_file", "tls_key_file", "tls_client_ca_file"):
+        if self.rpc is not None and self.proto is None:
+            raise ValueError("BRIDGE_RPC names a method in BRIDGE_PROTO, which is not set")
+        for name in ("tls_cert_file", "tls_key_file", "tls_client_ca_file", "proto"):
             path = getattr(self, name)
             if path is not None and not path.is_file():
                 raise ValueError(f"{_env_name(name)}: no readable file at {path}")
