@@ -31,6 +31,7 @@ from lambdas.api.models import (
     LegView,
     PlayAction,
     SayAction,
+    StreamAction,
 )
 from lambdas.api.service import ApiProblem, CallService
 from lambdas.shared.config import ConfigError
@@ -182,7 +183,7 @@ def get_leg_events(leg_sid: LegSid) -> LegEvents:
 
 @app.post(
     "/legs/<leg_sid>/actions",
-    summary="Act on a leg: ExoML, or a shortcut (hangup, say, play)",
+    summary="Act on a leg: ExoML, or a shortcut (hangup, say, play, stream)",
     responses={
         **_ok(202, ActionAcceptedView, "Exotel accepted the action"),
         **_responses(400, 404, 415, 422, 429, 502),
@@ -197,6 +198,9 @@ def leg_action(leg_sid: LegSid, body: Annotated[LegActionBody, Body()]) -> Respo
         accepted = legs.hangup(leg_sid)
     elif isinstance(body, SayAction):
         accepted = legs.say(leg_sid, body.text, body.loop)
+    elif isinstance(body, StreamAction):
+        stream = body.model_dump(exclude={"action"}, exclude_none=True)
+        accepted = legs.leg_shortcut(leg_sid, "start_stream", stream)
     else:
         assert isinstance(body, PlayAction)
         accepted = legs.leg_shortcut(leg_sid, "start_play", {"url": body.url, "loop": body.loop})
