@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Mapping
+from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -36,6 +37,20 @@ class DevstackConfig(BaseModel):
     max_receive_count: int = Field(default=3, ge=1, le=20, description="attempts before a rule's DLQ")
     metrics_namespace: str = NAMESPACE
     event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256)
+    #: A customer's .proto / descriptor set: the bridge serves it and the simulator pushes with it.
+    bridge_proto: str | None = None
+    bridge_rpc: str | None = None
+
+    @field_validator("bridge_proto")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        # The children run from the repository root: a path relative to the caller's directory must not change.
+        if value is None:
+            return None
+        path = Path(value).expanduser().resolve()
+        if not path.is_file():
+            raise ValueError(f"{BridgeEnv.PROTO}: no readable file at {value}")
+        return str(path)
 
     @field_validator("log_level")
     @classmethod
@@ -59,6 +74,8 @@ class DevstackConfig(BaseModel):
             "max_receive_count": DevstackEnv.MAX_RECEIVE_COUNT,
             "metrics_namespace": PowertoolsEnv.METRICS_NAMESPACE,
             "event_source": Env.EVENT_SOURCE,
+            "bridge_proto": BridgeEnv.PROTO,
+            "bridge_rpc": BridgeEnv.RPC,
         }
         given = {field: env[name] for field, name in names.items() if env.get(name, "").strip()}
         return cls.model_validate(given)

@@ -34,8 +34,11 @@ class DeployConfig(BaseModel):
     )
     aws_account: str | None = Field(default=None, description="Account to pin the stacks to; none = env-agnostic")
     stack_prefix: str = Field(default=DEFAULT_STACK_PREFIX, pattern=r"^[A-Za-z][A-Za-z0-9-]{0,40}$")
-    # Exotel
-    exotel_base_url: str = Field(default="https://cpaas-api.exotel.com", pattern=r"^https?://[^\s/]+$")
+    # Exotel: Mumbai by default (the cluster Exotel's Legs pages use); Singapore is https://cpaas-api.exotel.com
+    exotel_base_url: str = Field(default="https://cpaas-api.in.exotel.com", pattern=r"^https?://[^\s/]+$")
+    exotel_requests_per_minute: int = Field(
+        default=100, ge=1, le=1_000_000, description="the account's Legs API limit (docs.exotel.com rate-limits)"
+    )
     # events
     bus_name: str = Field(default=DEFAULT_BUS_NAME, pattern=r"^[A-Za-z0-9._-]{1,256}$")
     event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256)
@@ -60,7 +63,9 @@ class DeployConfig(BaseModel):
     max_azs: int = Field(default=2, ge=2, le=3)
     idle_timeout_seconds: int = Field(default=350, ge=1, le=4000)
     # functions
-    exotel_reserved_concurrency: int = Field(default=5, ge=1, le=1000)
+    exotel_reserved_concurrency: int | None = Field(
+        default=None, ge=1, le=1000, description="per Exotel-calling reactor; none = from exotel_requests_per_minute"
+    )
     powertools_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     environment: str = Field(default="prod", pattern=r"^[a-z0-9-]{1,32}$")
     rule_retry_attempts: int = Field(default=8, ge=0, le=185)
@@ -112,6 +117,17 @@ class DeployConfig(BaseModel):
         if self.bridge_max_tasks < self.bridge_min_tasks:
             raise ValueError("bridge_max_tasks must be >= bridge_min_tasks")
         return self
+
+    def reactor_concurrency(self, callers: int) -> int:
+        """Reserved concurrency of each of ``callers`` event-driven functions that call Exotel.
+
+        Unless set, it follows from the account's limit: assuming each running invocation makes about
+        one Legs API request per second, ``callers * concurrency`` requests per second stay within
+        ``exotel_requests_per_minute / 60`` (at least 1 each: 100/min and three reactors give 1).
+        """
+        if self.exotel_reserved_concurrency is not None:
+            return self.exotel_reserved_concurrency
+        return max(1, self.exotel_requests_per_minute // (60 * max(1, callers)))
 
     @property
     def bridge_endpoint_host(self) -> str | None:

@@ -69,6 +69,8 @@ class FunctionsStack(Stack):
         self.data = data
         self.bridge_endpoint = bridge_endpoint
         self.specs = function_specs(config.event_source)
+        #: how many functions share Exotel's per-account rate limit through reserved concurrency
+        self.exotel_callers = sum(1 for spec in self.specs if spec.reserved_concurrency)
         self.code = lambda_code()
         # Imported views of the stateful queues: targets/destinations in this stack must not try to
         # edit the other stack's queue policies (that would make the stacks depend on each other).
@@ -176,7 +178,7 @@ class FunctionsStack(Stack):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
             logging_format=lambda_.LoggingFormat.JSON,
-            reserved_concurrent_executions=self.config.exotel_reserved_concurrency
+            reserved_concurrent_executions=self.config.reactor_concurrency(self.exotel_callers)
             if spec.reserved_concurrency
             else None,
             on_failure=None if wiring.api else destinations.SqsDestination(self.failures),
