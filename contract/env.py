@@ -14,8 +14,8 @@ class Env:
     CALL_PLANS_TABLE = "CALL_PLANS_TABLE"
     IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
     EXOTEL_SECRET_NAME = "EXOTEL_SECRET_NAME"  # JSON: {account_sid, api_key, api_token}
-    EXOTEL_BASE_URL = "EXOTEL_BASE_URL"  # e.g. https://cpaas-api.exotel.com
-    BRIDGE_ENDPOINT = "BRIDGE_ENDPOINT"  # grpc://host:port, default leg_event_endpoint
+    EXOTEL_BASE_URL = "EXOTEL_BASE_URL"  # e.g. https://cpaas-api.in.exotel.com (Mumbai)
+    BRIDGE_ENDPOINT = "BRIDGE_ENDPOINT"  # grpc://host[:port], default leg_event_endpoint
     EVENT_BUS_NAME = "EVENT_BUS_NAME"
     EVENT_SOURCE = "EVENT_SOURCE"
     RETRY_QUEUE_URL = "RETRY_QUEUE_URL"
