@@ -707,13 +707,14 @@ class Engine:
     def _join_bridge(self, leg: LegState, bridge_sid: str) -> None:
         """``<JoinBridge>``: checked when the action is requested (see :meth:`check_join`)."""
         bridge = self.bridges[bridge_sid]
-        if bridge.state == "created":
-            self._activate(bridge)
         leg.bridge_sid = bridge.sid
         if leg.sid not in bridge.leg_sids:
             bridge.leg_sids.append(leg.sid)
         bridge.active_legs.append(leg.sid)
-        self._touch(bridge)
+        if bridge.state == "created":
+            self._activate(bridge)  # bridge_created lists the leg that made it active
+        else:
+            self._touch(bridge)
         self._touch(leg)
         self.emit_leg(leg, EventName.LEG_JOINED_BRIDGE, event_data={"bridge_sid": bridge.sid})
 

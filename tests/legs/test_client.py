@@ -134,6 +134,7 @@ def test_bridge_first_then_join_and_leave(client: LegsClient, recorder: EventRec
     assert bridge.state == "active" and bridge.active_legs == [a, b]
     up = recorder.wait_for(created.bridge_sid, "bridge_created")
     assert [e.event_name for e in up] == ["bridge_created"] and up[0].bridge_resource.state == "active"
+    assert up[0].bridge_resource.leg_sids == [a]  # the join that made it active
     third = _answered(client, recorder, number="09163810033")
     with pytest.raises(LegsApiError) as full:
         client.leg_action(third, f'<Flow><JoinBridge bridgeSid="{created.bridge_sid}"/></Flow>')
