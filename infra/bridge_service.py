@@ -42,6 +42,17 @@ HEALTH_CHECK_PATH = "/grpc.health.v1.Health/Check"
 CERTIFICATE_PARAMETER = "CertificateArn"
 
 
+def proto_environment(config: DeployConfig) -> dict[str, str]:
+    """Exotel's own .proto, when the deployment names one (docs/BRIDGE.md): the bridge serves it instead of
+    protos/exotel_legs.proto. The file travels in the image (a path under bridge/)."""
+    env: dict[str, str] = {}
+    if config.bridge_proto_in_image:
+        env[BridgeEnv.PROTO] = config.bridge_proto_in_image
+        if config.bridge_rpc:
+            env[BridgeEnv.RPC] = config.bridge_rpc
+    return env
+
+
 class BridgeServiceStack(Stack):
     """Stateless: the gRPC endpoint Exotel pushes leg events to."""
 
@@ -128,6 +139,7 @@ class BridgeServiceStack(Stack):
                 PowertoolsEnv.SERVICE_NAME: config.bridge_service_name,
                 PowertoolsEnv.METRICS_NAMESPACE: config.bridge_metrics_namespace,
                 PowertoolsEnv.LOG_LEVEL: config.powertools_log_level,
+                **proto_environment(config),
             },
             secrets=secrets or None,
             logging=ecs.LogDrivers.aws_logs(stream_prefix="bridge", log_group=self.log_group),

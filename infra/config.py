@@ -19,6 +19,9 @@ from contract.metrics import BRIDGE_SERVICE, NAMESPACE
 
 #: cdk.json, next to app.py: its "context" holds the documented defaults.
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+REPO_ROOT = CDK_JSON.parent
+#: Where the bridge image keeps the repository's bridge/ folder (bridge/Dockerfile: WORKDIR /app, COPY bridge/).
+IMAGE_ROOT = "/app"
 
 
 class DeployConfig(BaseModel):
@@ -58,6 +61,10 @@ class DeployConfig(BaseModel):
     bridge_auth_token: bool = Field(default=False, description="Require a shared token (Secrets Manager)")
     bridge_metrics_namespace: str = Field(default=NAMESPACE, min_length=1)
     bridge_service_name: str = Field(default=BRIDGE_SERVICE, min_length=1)
+    bridge_proto: str = Field(
+        default="", description="Exotel's .proto or descriptor set, a path under bridge/ (so it is in the image)"
+    )
+    bridge_rpc: str = Field(default="", description="package.Service/Method in bridge_proto (if it has several)")
     functions_metrics_namespace: str = Field(default=NAMESPACE, min_length=1)
     nat_gateways: int = Field(default=1, ge=0, le=3)
     max_azs: int = Field(default=2, ge=2, le=3)
@@ -97,6 +104,23 @@ class DeployConfig(BaseModel):
             raise ValueError(f"certificate_arn must be an ACM certificate ARN, got {value!r}")
         return value
 
+    @field_validator("bridge_proto")
+    @classmethod
+    def _proto_in_image(cls, value: str) -> str:
+        if not value:
+            return value
+        relative = Path(value)
+        if relative.is_absolute() or not relative.parts or relative.parts[0] != "bridge" or ".." in relative.parts:
+            raise ValueError(f"bridge_proto must be a path under bridge/ (copied into the image), got {value!r}")
+        if not (REPO_ROOT / relative).is_file():
+            raise ValueError(f"bridge_proto: no file at {value} (relative to the repository root)")
+        return relative.as_posix()
+
+    @property
+    def bridge_proto_in_image(self) -> str | None:
+        """``BRIDGE_PROTO`` for the container: where bridge/Dockerfile puts the file."""
+        return f"{IMAGE_ROOT}/{self.bridge_proto}" if self.bridge_proto else None
+
     @field_validator("bridge_cpu")
     @classmethod
     def _cpu(cls, value: int) -> int:
@@ -116,6 +140,8 @@ class DeployConfig(BaseModel):
     def _tasks(self) -> DeployConfig:
         if self.bridge_max_tasks < self.bridge_min_tasks:
             raise ValueError("bridge_max_tasks must be >= bridge_min_tasks")
+        if self.bridge_rpc and not self.bridge_proto:
+            raise ValueError("bridge_rpc names a method in bridge_proto, which is not set")
         return self
 
     def reactor_concurrency(self, callers: int) -> int:

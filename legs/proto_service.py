@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,7 +139,11 @@ def read_descriptor_set(path: Path) -> descriptor_pb2.FileDescriptorSet:
 
 
 def compile_proto(path: Path) -> descriptor_pb2.FileDescriptorSet:
-    """``protoc --include_imports --descriptor_set_out`` via grpc_tools, in a child process (its errors captured)."""
+    """``protoc --include_imports --descriptor_set_out`` via grpc_tools, in a child process (its errors captured).
+
+    The set is written to the child's stdout, so nothing needs a writable disk (the bridge's task runs
+    with a read-only root file system).
+    """
     try:
         import grpc_tools
     except ImportError as exc:
@@ -149,27 +152,28 @@ def compile_proto(path: Path) -> descriptor_pb2.FileDescriptorSet:
             "or give a descriptor set made with protoc --descriptor_set_out=FILE --include_imports"
         ) from exc
     well_known = Path(grpc_tools.__file__).parent / "_proto"
-    with tempfile.TemporaryDirectory(prefix="exotel-proto-") as tmp:
-        out = Path(tmp) / "service.binpb"
-        command = [
-            sys.executable,
-            "-m",
-            "grpc_tools.protoc",
-            f"--proto_path={path.parent.resolve()}",
-            f"--proto_path={well_known}",
-            f"--descriptor_set_out={out}",
-            "--include_imports",
-            str(path.resolve()),
-        ]
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ProtoError(f"{path}: protoc did not run: {exc}") from exc
-        if done.returncode != 0 or not out.exists():
-            reason = (done.stderr or done.stdout).strip() or f"protoc exited with {done.returncode}"
-            raise ProtoError(f"{path} is neither a descriptor set nor a .proto protoc can compile: {reason}")
-        files = descriptor_pb2.FileDescriptorSet()
-        files.ParseFromString(out.read_bytes())
+    command = [
+        sys.executable,
+        "-m",
+        "grpc_tools.protoc",
+        f"--proto_path={path.parent.resolve()}",
+        f"--proto_path={well_known}",
+        "--descriptor_set_out=/dev/stdout",
+        "--include_imports",
+        str(path.resolve()),
+    ]
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ProtoError(f"{path}: protoc did not run: {exc}") from exc
+    if done.returncode != 0 or not done.stdout:
+        reason = done.stderr.decode("utf-8", "replace").strip() or f"protoc exited with {done.returncode}"
+        raise ProtoError(f"{path} is neither a descriptor set nor a .proto protoc can compile: {reason}")
+    files = descriptor_pb2.FileDescriptorSet()
+    try:
+        files.ParseFromString(done.stdout)
+    except DecodeError as exc:  # pragma: no cover - protoc wrote something else to stdout
+        raise ProtoError(f"{path}: protoc's output is not a descriptor set: {exc}") from exc
     return files
 
 

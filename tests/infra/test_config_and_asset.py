@@ -102,3 +102,31 @@ def test_exotel_defaults_follow_exotels_pages() -> None:
     assert DeployConfig(exotel_reserved_concurrency=7).reactor_concurrency(3) == 7  # an explicit value wins
     singapore = DeployConfig.from_context(_Node({"exotel_base_url": "https://cpaas-api.exotel.com"}))
     assert singapore.exotel_base_url == "https://cpaas-api.exotel.com"
+
+
+def test_exotels_proto_travels_in_the_image_and_reaches_the_bridge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bridge_proto is a path under bridge/ (bridge/Dockerfile copies that folder to /app/bridge)."""
+    import infra.config
+    from infra.bridge_service import proto_environment
+
+    (tmp_path / "bridge").mkdir()
+    (tmp_path / "bridge" / "exotel.proto").write_text('syntax = "proto3";\n')
+    monkeypatch.setattr(infra.config, "REPO_ROOT", tmp_path)
+    config = DeployConfig(bridge_proto="bridge/exotel.proto", bridge_rpc="exotel.callbacks.EventPush/Trigger")
+    assert proto_environment(config) == {
+        "BRIDGE_PROTO": "/app/bridge/exotel.proto",
+        "BRIDGE_RPC": "exotel.callbacks.EventPush/Trigger",
+    }
+    assert proto_environment(DeployConfig()) == {}  # ours, protos/exotel_legs.proto
+    for value, reason in [
+        ("exotel.proto", "under bridge/"),
+        ("/etc/exotel.proto", "under bridge/"),
+        ("bridge/../legs/x.proto", "under bridge/"),
+        ("bridge/missing.proto", "no file"),
+    ]:
+        with pytest.raises(ValidationError, match=reason):
+            DeployConfig(bridge_proto=value)
+    with pytest.raises(ValidationError, match="bridge_rpc names a method"):
+        DeployConfig(bridge_rpc="a.B/C")
