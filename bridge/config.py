@@ -75,6 +75,14 @@ class BridgeConfig(EnvSettings):
     max_connection_age_s: float = Field(default=300.0, ge=0, validation_alias=BridgeEnv.MAX_CONNECTION_AGE_S)  # 0: ∞
     max_receive_message_bytes: int = 4 * 1024 * 1024  # not configurable: grpcio's own default
 
+    # the served method: the customer's own .proto / descriptor set (None: protos/exotel_legs.proto)
+    proto: Path | None = None
+    rpc: str | None = None
+
+    # the served method: the customer's own .proto / descriptor set (None: protos/exotel_legs.proto)
+    proto: Path | None = Field(default=None, validation_alias=BridgeEnv.PROTO)
+    rpc: str | None = Field(default=None, validation_alias=BridgeEnv.RPC)
+
     # observability
     metrics_interval_s: float = Field(default=10.0, gt=0, validation_alias=BridgeEnv.METRICS_INTERVAL_S)
     metrics_namespace: str = Field(default=NAMESPACE, min_length=1, validation_alias=PowertoolsEnv.METRICS_NAMESPACE)
@@ -88,7 +96,9 @@ class BridgeConfig(EnvSettings):
             raise ValueError(
                 f"{BridgeEnv.TLS_CLIENT_CA_FILE} (mutual TLS) needs {BridgeEnv.TLS_CERT_FILE}/{BridgeEnv.TLS_KEY_FILE}"
             )
-        for name in ("tls_cert_file", "tls_key_file", "tls_client_ca_file"):
+        if self.rpc is not None and self.proto is None:
+            raise ValueError(f"{BridgeEnv.RPC} names a method in {BridgeEnv.PROTO}, which is not set")
+        for name in ("tls_cert_file", "tls_key_file", "tls_client_ca_file", "proto"):
             path = getattr(self, name)
             if path is not None and not path.is_file():
                 raise ValueError(f"{self.source_name(name)}: no readable file at {path}")

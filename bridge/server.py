@@ -17,18 +17,30 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from bridge import aws
 from bridge.auth import BearerTokenInterceptor
-from bridge.config import BridgeConfig
+from bridge.config import BridgeConfig, ConfigError
 from bridge.deadletter import DeadLetters
 from bridge.dedup import RecentEvents
 from bridge.fallback import FallbackQueue
 from bridge.log import logger
 from bridge.metrics import BridgeMetrics
 from bridge.publisher import EventBusPublisher, spill_nowhere
-from bridge.service import SERVICE_NAME, LegEventService
+from bridge.service import LegEventService
+from contract.env import BridgeEnv
+from legs.proto_service import ProtoError, describe
+from legs.wire import EventWire, load_wire
+
+
+def event_wire(config: BridgeConfig) -> EventWire:
+    """The served method (``BRIDGE_PROTO``/``BRIDGE_RPC``, else protos/exotel_legs.proto); ConfigError if unusable."""
+    try:
+        return load_wire(str(config.proto) if config.proto else None, config.rpc)
+    except ProtoError as exc:
+        names = BridgeEnv.PROTO if config.rpc is None else f"{BridgeEnv.PROTO}/{BridgeEnv.RPC}"
+        raise ConfigError(f"invalid bridge configuration: {names}: {exc}") from None
 
 
 def server_options(config: BridgeConfig) -> list[tuple[str, Any]]:
@@ -65,8 +77,11 @@ def server_credentials(config: BridgeConfig) -> grpc.ServerCredentials | None:
 class BridgeServer:
     """Owns every moving part of one bridge process."""
 
-    def __init__(self, config: BridgeConfig, events_client: Any = None, sqs_client: Any = None) -> None:
+    def __init__(
+        self, config: BridgeConfig, events_client: Any = None, sqs_client: Any = None, wire: EventWire | None = None
+    ) -> None:
         self.config = config
+        self.wire = wire or event_wire(config)  # first: a customer proto that cannot work stops the start here
         self._events_client = events_client
         self._sqs_client = sqs_client
         self.port: int = 0
@@ -121,6 +136,7 @@ class BridgeServer:
             source=config.event_source,
             max_event_bytes=config.max_event_bytes,
             deadline_s=config.publish_deadline_ms / 1000,
+            wire=self.wire,
         )
 
         interceptors = []
@@ -130,9 +146,15 @@ class BridgeServer:
         server.add_generic_rpc_handlers((service.handler(),))
         self._health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        served = self.wire.service
+        pool = None  # the default pool knows our proto, health and reflection
+        if served.source != "built-in":  # the customer's pool: teach it health and reflection too
+            served.add_files(health_pb2.DESCRIPTOR, reflection_pb2.DESCRIPTOR)
+            pool = served.pool
         reflection.enable_server_reflection(
-            (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+            (served.service_name, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
             server,
+            pool=pool,
         )
         address = f"{config.host}:{config.port}"
         credentials = server_credentials(config)
@@ -145,7 +167,7 @@ class BridgeServer:
         await server.start()
         self._server = server
         await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
-        await self._health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        await self._health.set(served.service_name, health_pb2.HealthCheckResponse.SERVING)
         self._metrics_task = asyncio.get_running_loop().create_task(self.metrics.run(config.metrics_interval_s))
         logger.info(
             "bridge ready",
@@ -158,6 +180,8 @@ class BridgeServer:
             source=config.event_source,
             fallback_queue=config.fallback_queue_url,
             dead_letter_queue=config.dead_letter_queue_url,
+            **describe(served),
+            filled_in=self.wire.derived or None,
         )
 
     async def stop(self, grace: float | None = None) -> None:

@@ -1,8 +1,9 @@
 """``TriggerCallbackEvent``: validate, suppress recent repeats, publish, answer once durable.
 
-The method is registered with a pass-through request deserializer so that bytes which are not
-a ``CallbackEvent`` at all still reach this code and are dead-lettered with a reason (grpcio
-would otherwise fail the call before any handler runs). Replies are serialized once, up front.
+The method (ours, or the customer's own from ``BRIDGE_PROTO``, see :mod:`legs.wire`) is registered
+with a pass-through request deserializer so that bytes which are not the request message at all
+still reach this code and are dead-lettered with a reason (grpcio would otherwise fail the call
+before any handler runs). Replies, in the method's own response type, are serialized once, up front.
 """
 
 from __future__ import annotations
@@ -22,13 +23,9 @@ from bridge.log import logger
 from bridge.metrics import BridgeMetrics
 from bridge.publisher import EventBusPublisher
 from legs.eventbridge import entry_size, to_put_events_entry
-from legs.pb import exotel_legs_pb2 as pb
-from legs.wire import event_dict_from_proto, event_from_proto
+from legs.events import LegEvent
+from legs.wire import EventWire, builtin_wire
 
-SERVICE_NAME = pb.DESCRIPTOR.services_by_name["LegEventService"].full_name  # exotel.legs.v1.LegEventService
-METHOD_NAME = "TriggerCallbackEvent"
-ACCEPTED = pb.CallbackEventResponse(accepted=True).SerializeToString()
-DUPLICATE = pb.CallbackEventResponse(accepted=True, duplicate=True).SerializeToString()
 _MAX_REASON = 900
 
 
@@ -56,7 +53,12 @@ class LegEventService:
         source: str,
         max_event_bytes: int,
         deadline_s: float,
+        wire: EventWire | None = None,
     ) -> None:
+        self.wire = wire or builtin_wire()
+        self._decode = self.wire.decode
+        self._accepted = self.wire.accepted_reply
+        self._duplicate = self.wire.duplicate_reply
         self._publisher = publisher
         self._dead_letters = dead_letters
         self._recent = recent
@@ -68,7 +70,7 @@ class LegEventService:
 
     def handler(self) -> grpc.GenericRpcHandler:
         method = grpc.unary_unary_rpc_method_handler(self.trigger_callback_event)  # bytes in, bytes out
-        return grpc.method_handlers_generic_handler(SERVICE_NAME, {METHOD_NAME: method})
+        return grpc.method_handlers_generic_handler(self.wire.service_name, {self.wire.method_name: method})
 
     async def trigger_callback_event(self, raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
         loop = asyncio.get_running_loop()
@@ -76,21 +78,23 @@ class LegEventService:
         metrics = self._metrics
         metrics.received += 1
         try:
-            message = pb.CallbackEvent.FromString(raw)
+            raw_event = self._decode(raw)
         except DecodeError as exc:
-            return await self._reject(context, f"not a CallbackEvent protobuf message: {exc}", raw, None)
-        try:
-            event = event_from_proto(message)
-        except ValidationError as exc:
-            return await self._reject(context, validation_reason(exc), raw, message)
+            return await self._reject(context, f"not a {self.wire.request_name} protobuf message: {exc}", raw, None)
         except (ValueError, TypeError, OverflowError) as exc:
-            return await self._reject(context, f"invalid event: {exc}", raw, message)
+            return await self._reject(context, f"invalid event: {exc}", raw, None)
+        try:
+            event = LegEvent.model_validate(raw_event)
+        except ValidationError as exc:
+            return await self._reject(context, validation_reason(exc), raw, raw_event)
+        except (ValueError, TypeError, OverflowError) as exc:
+            return await self._reject(context, f"invalid event: {exc}", raw, raw_event)
 
         entry = to_put_events_entry(event, bus_name=self._bus_name, source=self._source, received_at=datetime.now(UTC))
         size = entry_size(entry)
         if size > self._max_event_bytes:
             reason = f"event too large: {size} bytes as an EventBridge entry, the limit is {self._max_event_bytes}"
-            return await self._reject(context, reason, raw, message)
+            return await self._reject(context, reason, raw, raw_event)
 
         sid = event.event_sid
         recent = self._recent
@@ -106,7 +110,7 @@ class LegEventService:
                 recent.forget(sid, prior)
                 continue
             metrics.duplicates += 1
-            return DUPLICATE
+            return self._duplicate
 
         future: asyncio.Future[str] = loop.create_future()
         recent.claim(sid, future)
@@ -119,22 +123,16 @@ class LegEventService:
             logger.warning("event not durable; answering UNAVAILABLE", event_sid=sid, error=str(exc))
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         metrics.latency_ms.add((loop.time() - started) * 1000.0)
-        return ACCEPTED
+        return self._accepted
 
     def _settled(self, sid: str, future: asyncio.Future[Any]) -> None:
         if future.cancelled() or future.exception() is not None:
             self._recent.forget(sid, future)
 
     async def _reject(
-        self, context: grpc.aio.ServicerContext, reason: str, raw: bytes, message: pb.CallbackEvent | None
+        self, context: grpc.aio.ServicerContext, reason: str, raw: bytes, event: dict[str, Any] | None
     ) -> bytes:
         self._metrics.rejected += 1
-        event: dict[str, Any] | None = None
-        if message is not None:
-            try:
-                event = event_dict_from_proto(message)
-            except Exception:  # keep the bytes instead
-                event = None
         record = dead_letter_record(reason, raw=raw, event=event, peer=context.peer())
         if await self._dead_letters.keep(record, reason):
             self._metrics.dead_lettered += 1

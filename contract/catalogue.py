@@ -74,7 +74,7 @@ class EventName(StrEnum):
     BRIDGE_CREATED = "bridge_created"
     BRIDGE_FAILED_TO_CREATE = "bridge_failed_to_create"
     BRIDGE_TERMINATED = "bridge_terminated"
-    BRIDGE_TERMINAL = "bridge_terminal"
+    BRIDGE_TERMINAL = "bridge_terminal"  # the older spelling (developer.exotel.com legs overview); still accepted
     BRIDGE_FAILED_TO_STOP = "bridge_failed_to_stop"
     # actions on a leg
     PLAY_STARTED = "play_started"
@@ -127,11 +127,13 @@ CATALOGUE: tuple[EventSpec, ...] = (
     EventSpec(EventName.LEG_FAILED_TO_CREATE, _L, _LC, LegState.TERMINAL, ends=True),
     EventSpec(EventName.LEG_JOINED_BRIDGE, _L, _LC, LegState.CONNECTED),
     EventSpec(EventName.LEG_LEFT_BRIDGE, _L, _LC, LegState.CONNECTED),
-    EventSpec(EventName.BRIDGE_CREATED, _B, _BC, BridgeState.CREATED),
+    # docs.exotel.com bridge-apis-introduction: "a bridge becomes active when at least one leg joins";
+    # bridge_created is sent when it is up, so it implies active (the 201 reply of POST /bridges says created).
+    EventSpec(EventName.BRIDGE_CREATED, _B, _BC, BridgeState.ACTIVE),
     EventSpec(EventName.BRIDGE_FAILED_TO_CREATE, _B, _BC, BridgeState.TERMINAL, ends=True),
     EventSpec(EventName.BRIDGE_TERMINATED, _B, _BC, BridgeState.TERMINAL, ends=True),
-    EventSpec(EventName.BRIDGE_TERMINAL, _B, _BC, BridgeState.TERMINAL, ends=True),
-    EventSpec(EventName.BRIDGE_FAILED_TO_STOP, _B, _BC),
+    EventSpec(EventName.BRIDGE_TERMINAL, _B, _BC, BridgeState.TERMINAL, ends=True),  # older name, same meaning
+    EventSpec(EventName.BRIDGE_FAILED_TO_STOP, _B, _BC),  # the bridge stays as it was
     *(
         EventSpec(name, _A, _LA)
         for name in (
@@ -186,6 +188,18 @@ def implied_state(name: str) -> str | None:
     """The state ``name`` implies for its leg or bridge (None: it does not move one)."""
     found = BY_NAME.get(name)
     return found.state if found else None
+
+
+def event_type_for(name: str) -> str:
+    """The ``event_type`` an event called ``name`` carries, for a request type that has no such field.
+
+    Catalogue names give their own type; an unknown name is a bridge event if it starts with
+    ``bridge``, else a leg life-cycle event (a guess, docs/EXOTEL-ASSUMPTIONS.md).
+    """
+    found = BY_NAME.get(name)
+    if found is not None:
+        return found.event_type.value
+    return (EventType.BRIDGE_LIFECYCLE if name.startswith("bridge") else EventType.LEG_LIFECYCLE).value
 
 
 def kind_of(event_type: str | None) -> EventKind:

@@ -14,8 +14,8 @@ class Env:
     CALL_PLANS_TABLE = "CALL_PLANS_TABLE"
     IDEMPOTENCY_TABLE = "IDEMPOTENCY_TABLE"
     EXOTEL_SECRET_NAME = "EXOTEL_SECRET_NAME"  # JSON: {account_sid, api_key, api_token}
-    EXOTEL_BASE_URL = "EXOTEL_BASE_URL"  # e.g. https://cpaas-api.exotel.com
-    BRIDGE_ENDPOINT = "BRIDGE_ENDPOINT"  # grpc://host:port, default leg_event_endpoint
+    EXOTEL_BASE_URL = "EXOTEL_BASE_URL"  # e.g. https://cpaas-api.in.exotel.com (Mumbai)
+    BRIDGE_ENDPOINT = "BRIDGE_ENDPOINT"  # grpc://host[:port], default leg_event_endpoint
     EVENT_BUS_NAME = "EVENT_BUS_NAME"
     EVENT_SOURCE = "EVENT_SOURCE"
     RETRY_QUEUE_URL = "RETRY_QUEUE_URL"
@@ -80,6 +80,8 @@ class BridgeEnv:
     KEEPALIVE_TIMEOUT_S = "BRIDGE_KEEPALIVE_TIMEOUT_S"
     MAX_CONNECTION_AGE_S = "BRIDGE_MAX_CONNECTION_AGE_S"
     METRICS_INTERVAL_S = "BRIDGE_METRICS_INTERVAL_S"
+    PROTO = "BRIDGE_PROTO"  # the customer's .proto or FileDescriptorSet (default: protos/exotel_legs.proto)
+    RPC = "BRIDGE_RPC"  # package.Service/Method in it (optional when it has one unary method)
     # python -m bridge.healthcheck (the container's HEALTHCHECK)
     HEALTHCHECK_CA_FILE = "BRIDGE_HEALTHCHECK_CA_FILE"
     HEALTHCHECK_CLIENT_KEY_FILE = "BRIDGE_HEALTHCHECK_CLIENT_KEY_FILE"
@@ -97,6 +99,9 @@ class SimulatorEnv:
     ACCOUNT_SID = "SIM_ACCOUNT_SID"
     INBOUND_ENDPOINT = "SIM_INBOUND_ENDPOINT"
     TALK_SECONDS = "SIM_TALK_SECONDS"
+    PUSH_PROTO = "SIM_PUSH_PROTO"  # push with the customer's .proto / descriptor set (like BRIDGE_PROTO)
+    PUSH_RPC = "SIM_PUSH_RPC"
+    PUSH_DEFAULT_PORT = "SIM_PUSH_DEFAULT_PORT"  # port of a grpc://host endpoint without one (Exotel: 443)
     LOG_LEVEL = "SIM_LOG_LEVEL"
     API_KEY = "EXOTEL_API_KEY"
     API_TOKEN = "EXOTEL_API_TOKEN"

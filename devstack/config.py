@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 from pydantic import Field, field_validator
 
@@ -57,6 +58,20 @@ class DevstackConfig(EnvSettings):
         description="serve /console on the API port (and feed it from the bus)",
         validation_alias=DevstackEnv.CONSOLE,
     )
+    #: A customer's .proto / descriptor set: the bridge serves it and the simulator pushes with it.
+    bridge_proto: str | None = Field(default=None, validation_alias=BridgeEnv.PROTO)
+    bridge_rpc: str | None = Field(default=None, validation_alias=BridgeEnv.RPC)
+
+    @field_validator("bridge_proto")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        # The children run from the repository root: a path relative to the caller's directory must not change.
+        if value is None:
+            return None
+        path = Path(value).expanduser().resolve()
+        if not path.is_file():
+            raise ValueError(f"no readable file at {value}")
+        return str(path)
 
     @field_validator("log_level")
     @classmethod

@@ -102,6 +102,9 @@ class Devstack:
         if self.config.console:
             self._start_console(self.api)
         self.api.start()
+        if self.config.bridge_proto:
+            method = self.config.bridge_rpc or "its one unary method"
+            log.info("bridge and simulator speak %s (%s)", self.config.bridge_proto, method)
         log.info("everything accepts connections after %.1fs", time.monotonic() - started)
         return self.ready_info()
 
@@ -199,10 +202,20 @@ class Devstack:
         env.update(extra)
         return env
 
+    def _service_env(self, proto_name: str, rpc_name: str) -> dict[str, str]:
+        """The customer's service definition, under the child's own names (both children use the same one)."""
+        env: dict[str, str] = {}
+        if self.config.bridge_proto:
+            env[proto_name] = self.config.bridge_proto
+            if self.config.bridge_rpc:
+                env[rpc_name] = self.config.bridge_rpc
+        return env
+
     def _bridge_env(self) -> dict[str, str]:
         assert self.provisioned is not None
         return self._child_env(
             {
+                **self._service_env(BridgeEnv.PROTO, BridgeEnv.RPC),
                 BridgeEnv.PORT: str(self.config.bridge_port),
                 BridgeEnv.HOST: self.config.host,
                 Env.EVENT_BUS_NAME: self.provisioned.bus_name,
@@ -218,6 +231,7 @@ class Devstack:
         talk = os.environ.get(SimulatorEnv.TALK_SECONDS) or str(DEFAULT_TALK_SECONDS)
         return self._child_env(
             {
+                **self._service_env(SimulatorEnv.PUSH_PROTO, SimulatorEnv.PUSH_RPC),
                 SimulatorEnv.TALK_SECONDS: talk,
                 SimulatorEnv.LOG_LEVEL: os.environ.get(SimulatorEnv.LOG_LEVEL) or self.config.log_level,
                 SimulatorEnv.PORT: str(self.config.sim_port),

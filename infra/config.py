@@ -26,6 +26,9 @@ __all__ = ["CDK_JSON", "CdkContextSource", "ConfigError", "DeployConfig", "cdk_j
 
 #: cdk.json, next to app.py: its "context" holds the documented defaults.
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+REPO_ROOT = CDK_JSON.parent
+#: Where the bridge image keeps the repository's bridge/ folder (bridge/Dockerfile: WORKDIR /app, COPY bridge/).
+IMAGE_ROOT = "/app"
 
 
 class CdkContextSource(PydanticBaseSettingsSource):
@@ -64,8 +67,11 @@ class DeployConfig(SourcedSettings):
     )
     aws_account: str | None = Field(default=None, description="Account to pin the stacks to; none = env-agnostic")
     stack_prefix: str = Field(default=DEFAULT_STACK_PREFIX, pattern=r"^[A-Za-z][A-Za-z0-9-]{0,40}$")
-    # Exotel
-    exotel_base_url: str = Field(default="https://cpaas-api.exotel.com", pattern=r"^https?://[^\s/]+$")
+    # Exotel: Mumbai by default (the cluster Exotel's Legs pages use); Singapore is https://cpaas-api.exotel.com
+    exotel_base_url: str = Field(default="https://cpaas-api.in.exotel.com", pattern=r"^https?://[^\s/]+$")
+    exotel_requests_per_minute: int = Field(
+        default=100, ge=1, le=1_000_000, description="the account's Legs API limit (docs.exotel.com rate-limits)"
+    )
     # events
     bus_name: str = Field(default=DEFAULT_BUS_NAME, pattern=r"^[A-Za-z0-9._-]{1,256}$")
     event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256)
@@ -85,12 +91,18 @@ class DeployConfig(SourcedSettings):
     bridge_auth_token: bool = Field(default=False, description="Require a shared token (Secrets Manager)")
     bridge_metrics_namespace: str = Field(default=NAMESPACE, min_length=1)
     bridge_service_name: str = Field(default=BRIDGE_SERVICE, min_length=1)
+    bridge_proto: str = Field(
+        default="", description="Exotel's .proto or descriptor set, a path under bridge/ (so it is in the image)"
+    )
+    bridge_rpc: str = Field(default="", description="package.Service/Method in bridge_proto (if it has several)")
     functions_metrics_namespace: str = Field(default=NAMESPACE, min_length=1)
     nat_gateways: int = Field(default=1, ge=0, le=3)
     max_azs: int = Field(default=2, ge=2, le=3)
     idle_timeout_seconds: int = Field(default=350, ge=1, le=4000)
     # functions
-    exotel_reserved_concurrency: int = Field(default=5, ge=1, le=1000)
+    exotel_reserved_concurrency: int | None = Field(
+        default=None, ge=1, le=1000, description="per Exotel-calling reactor; none = from exotel_requests_per_minute"
+    )
     powertools_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     environment: str = Field(default="prod", pattern=r"^[a-z0-9-]{1,32}$")
     rule_retry_attempts: int = Field(default=8, ge=0, le=185)
@@ -122,6 +134,23 @@ class DeployConfig(SourcedSettings):
             raise ValueError(f"must be an ACM certificate ARN, got {value!r}")
         return value
 
+    @field_validator("bridge_proto")
+    @classmethod
+    def _proto_in_image(cls, value: str) -> str:
+        if not value:
+            return value
+        relative = Path(value)
+        if relative.is_absolute() or not relative.parts or relative.parts[0] != "bridge" or ".." in relative.parts:
+            raise ValueError(f"bridge_proto must be a path under bridge/ (copied into the image), got {value!r}")
+        if not (REPO_ROOT / relative).is_file():
+            raise ValueError(f"bridge_proto: no file at {value} (relative to the repository root)")
+        return relative.as_posix()
+
+    @property
+    def bridge_proto_in_image(self) -> str | None:
+        """``BRIDGE_PROTO`` for the container: where bridge/Dockerfile puts the file."""
+        return f"{IMAGE_ROOT}/{self.bridge_proto}" if self.bridge_proto else None
+
     @field_validator("bridge_cpu")
     @classmethod
     def _cpu(cls, value: int) -> int:
@@ -141,7 +170,20 @@ class DeployConfig(SourcedSettings):
     def _tasks(self) -> DeployConfig:
         if self.bridge_max_tasks < self.bridge_min_tasks:
             raise ValueError("bridge_max_tasks must be >= bridge_min_tasks")
+        if self.bridge_rpc and not self.bridge_proto:
+            raise ValueError("bridge_rpc names a method in bridge_proto, which is not set")
         return self
+
+    def reactor_concurrency(self, callers: int) -> int:
+        """Reserved concurrency of each of ``callers`` event-driven functions that call Exotel.
+
+        Unless set, it follows from the account's limit: assuming each running invocation makes about
+        one Legs API request per second, ``callers * concurrency`` requests per second stay within
+        ``exotel_requests_per_minute / 60`` (at least 1 each: 100/min and three reactors give 1).
+        """
+        if self.exotel_reserved_concurrency is not None:
+            return self.exotel_reserved_concurrency
+        return max(1, self.exotel_requests_per_minute // (60 * max(1, callers)))
 
     @property
     def bridge_endpoint_host(self) -> str | None:

@@ -42,7 +42,8 @@ class FunctionSpec:
 
     @property
     def reserved_concurrency(self) -> bool:
-        """Whether the function gets ``exotel_reserved_concurrency`` to stay within Exotel's rate limits."""
+        """Whether the function gets reserved concurrency (``DeployConfig.reactor_concurrency``) to stay within
+        Exotel's rate limit."""
         # The API is paced by API Gateway throttling instead: reserved concurrency would turn a burst into 5xx.
         return self.wiring.calls_exotel and not self.wiring.api
 

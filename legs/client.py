@@ -1,5 +1,8 @@
 """The Legs & Bridges REST client: typed results, Exotel's errors, retries that are safe.
 
+Exotel's clusters: Mumbai ``https://cpaas-api.in.exotel.com`` (:data:`DEFAULT_BASE_URL`, what Exotel's
+pages use) and Singapore ``https://cpaas-api.exotel.com``; the deployment picks one by setting.
+
 Small on purpose: it runs inside Lambda, so it uses urllib3 (which ships with botocore) and the
 models of :mod:`legs.models`, nothing else. One connection pool per client; reuse the client.
 
@@ -24,20 +27,29 @@ import urllib3
 from pydantic import BaseModel, ValidationError
 
 from legs.models import (
+    SHORTCUTS,
     ActionAccepted,
     Bridge,
     BridgeCreated,
+    BridgeStopped,
     CreateBridgeRequest,
     CreateLegRequest,
     ErrorData,
     ExternalEvent,
+    ExternalEvents,
     Leg,
     LegCreated,
+    StartPlay,
+    StartSay,
+    StartStream,
 )
 
-LEG_SHORTCUTS = frozenset(
-    {"hangup", "start_say", "stop_say", "start_play", "stop_play", "start_stream", "stop_stream", "start_recording"}
-)
+#: Exotel's clusters (developer.exotel.com exoml/overview).
+MUMBAI_BASE_URL = "https://cpaas-api.in.exotel.com"
+SINGAPORE_BASE_URL = "https://cpaas-api.exotel.com"
+DEFAULT_BASE_URL = MUMBAI_BASE_URL
+
+LEG_SHORTCUTS = frozenset(SHORTCUTS)
 _IDEMPOTENT = frozenset({"GET", "PUT", "HEAD", "DELETE"})
 
 
@@ -102,13 +114,20 @@ def _parse_retry_after(value: str | None) -> float | None:
     return max(0.0, seconds)
 
 
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg'].removeprefix('Value error, ')}"
+        for error in exc.errors(include_url=False)
+    )
+
+
 class LegsClient:
     """Exotel Legs & Bridges API at ``{base_url}/v2/accounts/{account_sid}/``."""
 
     def __init__(
         self,
         *,
-        base_url: str,
+        base_url: str = DEFAULT_BASE_URL,
         account_sid: str,
         api_key: str,
         api_token: str,
@@ -154,34 +173,70 @@ class LegsClient:
         return self._typed(ActionAccepted, self._call("POST", f"/legs/{self._seg(leg_sid)}/actions", body=body) or {})
 
     def leg_shortcut(self, leg_sid: str, name: str, body: dict[str, Any] | None = None) -> ActionAccepted:
-        if name not in LEG_SHORTCUTS:
+        """``POST /legs/{sid}/actions/{name}``; the body is checked against the shortcut's rules first
+        (``ValueError`` naming the field: a request Exotel would refuse is not sent)."""
+        model = SHORTCUTS.get(name)
+        if model is None:
             raise ValueError(f"unknown leg action {name!r}; expected one of {sorted(LEG_SHORTCUTS)}")
+        try:
+            checked = model.model_validate(body or {}).model_dump(mode="json", exclude_none=True)
+        except ValidationError as exc:
+            raise ValueError(f"{name}: {_problems(exc)}") from None
         path = f"/legs/{self._seg(leg_sid)}/actions/{name}"
-        return self._typed(ActionAccepted, self._call("POST", path, body=body or {}) or {})
+        return self._typed(ActionAccepted, self._call("POST", path, body=checked) or {})
 
     def hangup(self, leg_sid: str) -> ActionAccepted:
         return self.leg_shortcut(leg_sid, "hangup")
 
-    def say(self, leg_sid: str, text: str, loop: int = 1) -> ActionAccepted:
-        return self.leg_shortcut(leg_sid, "start_say", {"text": text, "loop": loop})
+    def say(self, leg_sid: str, text: str, loop: int = 1, action_custom_param: str | None = None) -> ActionAccepted:
+        """``start_say {text, loop}`` (``<StartSay>``): loop 0 repeats until ``stop_say``; ``say_completed`` follows."""
+        body = StartSay(text=text, loop=loop, action_custom_param=action_custom_param)
+        return self.leg_shortcut(leg_sid, "start_say", body.model_dump(exclude_none=True))
+
+    def play(self, leg_sid: str, url: str, loop: int = 1, action_custom_param: str | None = None) -> ActionAccepted:
+        """``start_play {url, loop}`` (``<StartPlay>``): at most 10 loops; 0 repeats until ``stop_play``."""
+        body = StartPlay(url=url, loop=loop, action_custom_param=action_custom_param)
+        return self.leg_shortcut(leg_sid, "start_play", body.model_dump(exclude_none=True))
+
+    def start_stream(self, leg_sid: str, url: str, direction: str, content_type: str | None = None) -> ActionAccepted:
+        """``start_stream {direction, url, content_type}``: direction ``unidirectional`` or ``bidirectional``."""
+        body = StartStream.model_validate({"url": url, "direction": direction, "content_type": content_type})
+        return self.leg_shortcut(leg_sid, "start_stream", body.model_dump(exclude_none=True))
 
     def external_events(self, leg_sid: str, event_name: str | None = None) -> list[ExternalEvent]:
+        """The leg's delivery records (``external_events`` of Exotel's envelope; a bare list is read too)."""
+        return self.external_events_page(leg_sid, event_name).external_events
+
+    def external_events_page(self, leg_sid: str, event_name: str | None = None) -> ExternalEvents:
+        """``{sid, event_type, account_sid, external_events}`` as Exotel answers it."""
         query = {"event_name": event_name} if event_name else None
         data = self._call("GET", f"/legs/{self._seg(leg_sid)}/external-events", query=query)
-        if isinstance(data, dict):  # tolerate a wrapped list
-            data = next((v for v in data.values() if isinstance(v, list)), [])
-        return [self._typed(ExternalEvent, item) for item in data or []]
+        if isinstance(data, list):  # an older shape: the records alone
+            data = {"sid": leg_sid, "external_events": data}
+        return self._typed(ExternalEvents, data or {})
 
     # ---- bridges ------------------------------------------------------------------------
     def create_bridge(self, request: CreateBridgeRequest | dict[str, Any]) -> BridgeCreated:
-        body = request.model_dump(mode="json", exclude_none=True) if isinstance(request, BaseModel) else request
+        """Either documented model: ``leg_sids`` now, or ``bridge_type``/``max_participants``/``recording`` and
+        ``<JoinBridge>`` later. ``bridge_event_endpoint`` is required (``ValueError`` before sending without it)."""
+        if not isinstance(request, CreateBridgeRequest):
+            try:
+                request = CreateBridgeRequest.model_validate(request)
+            except ValidationError as exc:
+                raise ValueError(f"create bridge: {_problems(exc)}") from None
+        body = request.model_dump(mode="json", exclude_none=True)
         return self._typed(BridgeCreated, self._call("POST", "/bridges", body=body))
 
     def get_bridge(self, bridge_sid: str) -> Bridge:
         return self._typed(Bridge, self._call("GET", f"/bridges/{self._seg(bridge_sid)}"))
 
-    def stop_bridge(self, bridge_sid: str) -> dict[str, Any]:
-        return self._call("PUT", f"/bridges/{self._seg(bridge_sid)}", body={"action": "stop"}) or {}
+    def stop_bridge(self, bridge_sid: str) -> BridgeStopped:
+        """``PUT /bridges/{sid} {"action": "stop"}``; the outcome comes as an event.
+
+        ``bridge_terminated`` (or ``bridge_failed_to_stop``): the reply only says the request was taken.
+        """
+        data = self._call("PUT", f"/bridges/{self._seg(bridge_sid)}", body={"action": "stop"})
+        return self._typed(BridgeStopped, data if isinstance(data, dict) else {})
 
     def bridge_action(self, bridge_sid: str, exoml: str, action_custom_param: str | None = None) -> ActionAccepted:
         body: dict[str, Any] = {"exoml": exoml}
@@ -260,9 +315,11 @@ class LegsClient:
         response = (envelope or {}).get("response") or {}
         request_id = (envelope or {}).get("request_id")
         if 200 <= resp.status < 300:
-            return response.get("data") if envelope is not None else None
+            return response.get("data") if envelope is not None and isinstance(response, dict) else None
         error_data = None
-        raw_error = response.get("error_data") if isinstance(response, dict) else None
+        raw_error = None
+        if isinstance(response, dict):  # error_data, or error as the rate-limit page shows a 429
+            raw_error = response.get("error_data") or response.get("error")
         if isinstance(raw_error, dict):
             try:
                 error_data = ErrorData.model_validate(raw_error)

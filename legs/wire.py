@@ -1,20 +1,60 @@
-"""The one place that knows the gRPC message: protobuf ``CallbackEvent`` <-> :class:`LegEvent`.
+"""The one place that knows the gRPC message: request bytes <-> Exotel's event JSON <-> :class:`LegEvent`.
 
-Swapping in Exotel's private ``.proto`` means changing this module and ``protos/`` only.
+:class:`EventWire` is compiled once from a request descriptor (ours, ``protos/exotel_legs.proto``, or
+the customer's own, see :mod:`legs.proto_service`) and maps fields onto the event model **by name**:
+
+- ``event_sid``, ``event_name`` (required), ``event_type``, ``action_sid``, ``action_custom_parameter``:
+  strings. A request without ``event_type`` gets it from the event catalogue; one without
+  ``event_timestamp`` gets the time it was decoded.
+- ``event_timestamp``: ``google.protobuf.Timestamp``, any message with ``seconds``/``nanos``, or an
+  RFC 3339 string.
+- ``event_data``, ``data``: ``google.protobuf.Struct`` or a typed message (its fields by their own names).
+- Any other field is kept under its own name (it ends up in the bus ``Detail``).
+
+Names match as declared or in lowerCamelCase (``eventSid``). Per message the work is one C-level
+parse, ``ListFields()`` and a dict lookup per present field: no descriptor lookups at run time. A
+scalar that proto3 cannot tell from "unset" (``0``, ``""``, ``false`` without ``optional``) is left
+out, as protobuf's own JSON mapping does.
 """
 
 from __future__ import annotations
 
+import base64
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf import struct_pb2
+from google.protobuf import json_format, struct_pb2
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
 
+from contract.catalogue import event_type_for
 from legs.events import LegEvent
 from legs.pb import exotel_legs_pb2 as pb
+from legs.proto_service import EventService, ProtoError, builtin_service
 
-_SCALAR_FIELDS = ("event_sid", "event_type", "event_name", "action_sid", "action_custom_parameter")
+#: Fields every request must have (the bridge refuses to start without them).
+REQUIRED_FIELDS = ("event_sid", "event_name")
+#: Fields that are strings in Exotel's JSON.
+STRING_FIELDS = ("event_sid", "event_type", "event_name", "action_sid", "action_custom_parameter")
+#: Fields that are objects in Exotel's JSON.
+OBJECT_FIELDS = ("event_data", "data")
+TIMESTAMP_FIELD = "event_timestamp"
+KNOWN_FIELDS = (*STRING_FIELDS, TIMESTAMP_FIELD, *OBJECT_FIELDS)
+
+_TIMESTAMP = "google.protobuf.Timestamp"
+_STRUCT = "google.protobuf.Struct"
+_VALUE = "google.protobuf.Value"
+_LIST_VALUE = "google.protobuf.ListValue"
+_WRAPPERS = frozenset(
+    f"google.protobuf.{kind}Value"
+    for kind in ("Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes")
+)
+_Convert = Callable[[Any], Any]
 
 
+# ---- protobuf values -> JSON-like Python ---------------------------------------------------------
 def _value_to_python(value: struct_pb2.Value) -> Any:
     kind = value.WhichOneof("kind")
     if kind == "string_value":
@@ -36,22 +76,317 @@ def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
     return {key: _value_to_python(item) for key, item in struct.fields.items()}
 
 
+def _list_value(values: Any) -> list[Any]:
+    return [_value_to_python(item) for item in values.values]
+
+
+def _timestamp_pair(value: Any) -> dict[str, int]:
+    return {"seconds": value.seconds, "nanos": value.nanos}
+
+
+def _timestamp_text(value: Any) -> str:
+    base = datetime.fromtimestamp(value.seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{base}.{value.nanos:09d}Z"
+
+
+def _bytes(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def _as_json(message: Message) -> Any:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+class _Compiler:
+    """Builds one converter per message type (cached, so recursive types work)."""
+
+    def __init__(self) -> None:
+        self._messages: dict[str, _Convert] = {}
+
+    def message(self, descriptor: Descriptor) -> _Convert:
+        name = descriptor.full_name
+        if name == _STRUCT:
+            return struct_to_dict
+        if name == _VALUE:
+            return _value_to_python
+        if name == _LIST_VALUE:
+            return _list_value
+        if name == _TIMESTAMP:
+            return _timestamp_text
+        if name == "google.protobuf.BytesValue":
+            return lambda wrapped: _bytes(wrapped.value)
+        if name in _WRAPPERS:
+            return lambda wrapped: wrapped.value
+        if name.startswith("google.protobuf."):
+            return _as_json
+        known = self._messages.get(name)
+        if known is not None:
+            return known
+        steps: dict[int, tuple[str, _Convert | None]] = {}
+
+        def convert(message: Message) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for field, value in message.ListFields():
+                step = steps.get(field.number)
+                if step is None:  # an extension: not part of the declared type
+                    continue
+                out[step[0]] = value if step[1] is None else step[1](value)
+            return out
+
+        self._messages[name] = convert
+        for field in descriptor.fields:
+            steps[field.number] = (field.name, self.field(field))
+        return convert
+
+    def field(self, field: FieldDescriptor) -> _Convert | None:
+        """The converter of one field's value as ``ListFields`` returns it (None: keep it as is)."""
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            value_field = field.message_type.fields_by_name["value"]
+            single = self.single(value_field)
+            if single is None:
+                return dict
+            return lambda mapping: {key: single(item) for key, item in mapping.items()}
+        single = self.single(field)
+        if _is_repeated(field):
+            if single is None:
+                return list
+            return lambda items: [single(item) for item in items]
+        return single
+
+    def single(self, field: FieldDescriptor) -> _Convert | None:
+        if field.message_type is not None:
+            return self.message(field.message_type)
+        if field.enum_type is not None:
+            names = {value.number: value.name for value in field.enum_type.values}
+            return lambda number: names.get(number, number)
+        if field.type == FieldDescriptor.TYPE_BYTES:
+            return _bytes
+        return None
+
+
+def _is_repeated(field: FieldDescriptor) -> bool:
+    # ``is_repeated`` in newer protobuf, ``label`` in older.
+    repeated = getattr(field, "is_repeated", None)
+    if repeated is not None:
+        return bool(repeated)
+    return field.label == FieldDescriptor.LABEL_REPEATED
+
+
+def _key(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+def _kind(field: FieldDescriptor) -> str:
+    if field.message_type is not None:
+        return field.message_type.full_name
+    return {
+        FieldDescriptor.TYPE_STRING: "string",
+        FieldDescriptor.TYPE_BYTES: "bytes",
+        FieldDescriptor.TYPE_BOOL: "bool",
+        FieldDescriptor.TYPE_ENUM: "enum",
+    }.get(field.type, "number")
+
+
+class EventWire:
+    """Request bytes <-> event dict for one service; replies in the method's own response type."""
+
+    def __init__(self, service: EventService) -> None:
+        self.service = service
+        request = service.method.input_type
+        self._parse = service.request_class.FromString
+        compiler = _Compiler()
+        by_key: dict[str, FieldDescriptor] = {}
+        for field in request.fields:
+            key = _key(field.name)
+            if key in {_key(k) for k in KNOWN_FIELDS} and key in by_key:
+                raise ProtoError(
+                    f"{request.full_name}: fields {by_key[key].name!r} and {field.name!r} both map to one event field"
+                )
+            by_key[key] = field
+        #: event field name -> the request field that carries it
+        self.fields: dict[str, FieldDescriptor] = {
+            name: by_key[_key(name)] for name in KNOWN_FIELDS if _key(name) in by_key
+        }
+        missing = [name for name in REQUIRED_FIELDS if name not in self.fields]
+        if missing:
+            present = ", ".join(f.name for f in request.fields) or "none"
+            raise ProtoError(
+                f"request message {request.full_name} has no field {' or '.join(missing)} "
+                f"(it has: {present}); the bridge maps fields onto Exotel's events by name"
+            )
+        for name in STRING_FIELDS:
+            field = self.fields.get(name)
+            if field is not None and (_kind(field) != "string" or _is_repeated(field)):
+                raise ProtoError(f"{request.full_name}.{field.name} must be a string field, it is {_kind(field)}")
+        self._always: tuple[tuple[str, str], ...] = tuple(
+            (self.fields[name].name, name) for name in ("event_sid", "event_type", "event_name") if name in self.fields
+        )
+        always = {self.fields[name].number for name in ("event_sid", "event_type", "event_name") if name in self.fields}
+        steps: dict[int, tuple[str, _Convert | None]] = {}
+        timestamp = self.fields.get(TIMESTAMP_FIELD)
+        for field in request.fields:
+            if field.number in always:
+                continue
+            name = next((known for known, f in self.fields.items() if f.number == field.number), field.name)
+            if timestamp is not None and field.number == timestamp.number:
+                steps[field.number] = (name, self._timestamp_converter(field, request))
+            elif name in OBJECT_FIELDS:
+                if field.message_type is None or _is_repeated(field):
+                    raise ProtoError(
+                        f"{request.full_name}.{field.name} must be google.protobuf.Struct or a message, "
+                        f"it is {_kind(field)}"
+                    )
+                steps[field.number] = (name, compiler.field(field))
+            else:
+                steps[field.number] = (name, compiler.field(field))
+        self._steps = steps
+        self._derive_type = "event_type" not in self.fields
+        self._stamp_now = timestamp is None
+        self._builtin = service.request_class is pb.CallbackEvent
+        self.accepted_reply = self._reply(accepted=True, duplicate=False)
+        self.duplicate_reply = self._reply(accepted=True, duplicate=True)
+
+    # ---- what it serves ------------------------------------------------------------------------
+    @property
+    def service_name(self) -> str:
+        return self.service.service_name
+
+    @property
+    def method_name(self) -> str:
+        return self.service.method_name
+
+    @property
+    def method_path(self) -> str:
+        return self.service.method_path
+
+    @property
+    def request_name(self) -> str:
+        """The request message's short name (``CallbackEvent``): what error messages say was expected."""
+        return self.service.method.input_type.name
+
+    @property
+    def derived(self) -> list[str]:
+        """Event fields this request type does not carry and that are filled in (for a start-up log line)."""
+        return [name for name, on in (("event_type", self._derive_type), (TIMESTAMP_FIELD, self._stamp_now)) if on]
+
+    # ---- decoding (the bridge's hot path) ------------------------------------------------------
+    def decode(self, raw: bytes) -> dict[str, Any]:
+        """The event as Exotel's JSON, unvalidated; raises ``google.protobuf.message.DecodeError``."""
+        return self.to_event(self._parse(raw))
+
+    def to_event(self, message: Message) -> dict[str, Any]:
+        event = {name: getattr(message, attr) for attr, name in self._always}
+        steps = self._steps
+        for field, value in message.ListFields():
+            step = steps.get(field.number)
+            if step is not None:
+                event[step[0]] = value if step[1] is None else step[1](value)
+        if self._derive_type:
+            event["event_type"] = event_type_for(event.get("event_name") or "")
+        if self._stamp_now:
+            seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+            event[TIMESTAMP_FIELD] = {"seconds": seconds, "nanos": nanos}
+        return event
+
+    def event(self, raw: bytes) -> LegEvent:
+        """Decode and validate (raises ``DecodeError`` or ``pydantic.ValidationError``)."""
+        return LegEvent.model_validate(self.decode(raw))
+
+    # ---- encoding (the simulator, tests, benchmarks) -------------------------------------------
+    def to_message(self, event: LegEvent | dict[str, Any]) -> Message:
+        """The request Exotel would send for ``event`` (validated first)."""
+        model = event if isinstance(event, LegEvent) else LegEvent.model_validate(event)
+        if self._builtin:
+            return event_to_proto(model)
+        dumped = model.model_dump(mode="json", exclude_unset=True, exclude={"bridge"})
+        payload: dict[str, Any] = {}
+        for name, value in dumped.items():
+            field = self.fields.get(name)
+            if field is None:
+                field = self.service.method.input_type.fields_by_name.get(name)
+            if field is None or value is None:
+                continue
+            if name == TIMESTAMP_FIELD:
+                value = self._timestamp_value(field, model)
+            payload[field.name] = value
+        message = self.service.request_class()
+        try:
+            json_format.ParseDict(payload, message, ignore_unknown_fields=True)
+        except json_format.ParseError as exc:
+            raise ValueError(f"event does not fit {self.service.request_name}: {exc}") from exc
+        return message
+
+    def encode(self, event: LegEvent | dict[str, Any]) -> bytes:
+        return self.to_message(event).SerializeToString()
+
+    # ---- replies -------------------------------------------------------------------------------
+    def _reply(self, *, accepted: bool, duplicate: bool) -> bytes:
+        """The response type with ``accepted``/``duplicate`` set where it has such bool fields (else empty)."""
+        message = self.service.response_class()
+        fields = message.DESCRIPTOR.fields_by_name
+        for name, value in (("accepted", accepted), ("duplicate", duplicate)):
+            field = fields.get(name)
+            if field is not None and field.type == FieldDescriptor.TYPE_BOOL and not _is_repeated(field):
+                setattr(message, name, value)
+        return message.SerializeToString()
+
+    def read_reply(self, raw: bytes) -> dict[str, Any]:
+        """A reply as JSON (every declared field shown): what the simulator records per delivery."""
+        message = self.service.response_class.FromString(raw)
+        return json_format.MessageToDict(
+            message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+        )
+
+    # ---- compile-time helpers ------------------------------------------------------------------
+    @staticmethod
+    def _timestamp_converter(field: FieldDescriptor, request: Descriptor) -> _Convert:
+        if _is_repeated(field):
+            raise ProtoError(f"{request.full_name}.{field.name} must not be repeated")
+        if field.message_type is not None:
+            names = field.message_type.fields_by_name
+            if field.message_type.full_name == _TIMESTAMP or ("seconds" in names and "nanos" in names):
+                return _timestamp_pair
+        elif field.type == FieldDescriptor.TYPE_STRING:
+            return str
+        raise ProtoError(
+            f"{request.full_name}.{field.name} must be google.protobuf.Timestamp, a message with seconds and "
+            f"nanos, or an RFC 3339 string; it is {_kind(field)}"
+        )
+
+    @staticmethod
+    def _timestamp_value(field: FieldDescriptor, model: LegEvent) -> Any:
+        stamp = model.event_timestamp
+        if field.message_type is not None and field.message_type.full_name != _TIMESTAMP:
+            return {"seconds": stamp.seconds, "nanos": stamp.nanos}
+        return stamp.rfc3339()
+
+
+# ---- the built-in proto (protos/exotel_legs.proto) ----------------------------------------------
+_BUILTIN: EventWire | None = None
+
+
+def builtin_wire() -> EventWire:
+    """The codec of ``exotel.legs.v1.LegEventService/TriggerCallbackEvent`` (built once)."""
+    global _BUILTIN
+    if _BUILTIN is None:
+        _BUILTIN = EventWire(builtin_service())
+    return _BUILTIN
+
+
+def load_wire(proto: str | None, rpc: str | None = None) -> EventWire:
+    """The customer's service when ``proto`` is given, else ours; raises :class:`ProtoError`."""
+    if not proto:
+        if rpc:
+            raise ProtoError("an rpc was named without a proto file to find it in")
+        return builtin_wire()
+    from legs.proto_service import load_service
+
+    return EventWire(load_service(proto, rpc))
+
+
 def event_dict_from_proto(message: pb.CallbackEvent) -> dict[str, Any]:
     """The event as Exotel's JSON (unvalidated): what gets kept when validation fails."""
-    raw: dict[str, Any] = {name: getattr(message, name) for name in _SCALAR_FIELDS}
-    for optional in ("action_sid", "action_custom_parameter"):
-        if not raw[optional]:
-            raw.pop(optional)
-    if message.HasField("event_timestamp"):
-        raw["event_timestamp"] = {
-            "seconds": message.event_timestamp.seconds,
-            "nanos": message.event_timestamp.nanos,
-        }
-    if message.HasField("event_data"):
-        raw["event_data"] = struct_to_dict(message.event_data)
-    if message.HasField("data"):
-        raw["data"] = struct_to_dict(message.data)
-    return raw
+    return builtin_wire().to_event(message)
 
 
 def event_from_proto(message: pb.CallbackEvent) -> LegEvent:

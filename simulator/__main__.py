@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 
+from contract.env import SimulatorEnv
 from legs.settings import ConfigError
 from simulator.server import Simulator, SimulatorConfig
 
@@ -21,7 +22,11 @@ def main() -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    sim = Simulator(config)
+    try:
+        sim = Simulator(config)  # loads SIM_PUSH_PROTO: a definition that cannot work stops here
+    except ValueError as exc:
+        print(f"simulator: {SimulatorEnv.PUSH_PROTO}: {exc}", file=sys.stderr)
+        return 2
     try:
         sim.start()
     except OSError as exc:

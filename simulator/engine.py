@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contract.catalogue import BY_NAME, EventName, EventType
-from legs.models import CreateBridgeRequest, CreateLegRequest
+from contract.catalogue import BridgeState as BridgeStateName
+from legs.models import LEG_STATUS_FIELDS, CreateBridgeRequest, CreateLegRequest
+from legs.wire import load_wire
 from simulator.config import SimulatorConfig
 from simulator.errors import ApiError
 from simulator.exoml import Verb
@@ -35,7 +37,9 @@ CAUSE_NO_ANSWER = 19
 CAUSE_TIMER_EXPIRY = 102
 CAUSE_FAILURE = 41
 
-MEDIA_VERBS = {"Say", "Play", "StartPlay", "StartStream", "StartRecording"}
+MEDIA_VERBS = {"Say", "StartSay", "Play", "StartPlay", "StartStream", "StartRecording"}
+#: A blocking verb with ``loop=0`` holds the rest of its flow until something stops it.
+FOREVER = math.inf
 
 
 def outcome_for(contact_uri: str) -> str:
@@ -103,6 +107,12 @@ class BridgeState:
     account_sid: str
     leg_sids: list[str]
     endpoint: str | None
+    #: "legs": created with leg_sids (ends when one of its legs ends); "bridge": created empty (docs.exotel.com
+    #: post-create-a-bridge), legs <JoinBridge>/<LeaveBridge>, it lives until stopped.
+    model: str = "legs"
+    bridge_type: str = "audio"
+    max_participants: int | None = None
+    recording: bool = False
     state: str = "created"
     terminal_status: str | None = None
     active_legs: list[str] = field(default_factory=list)
@@ -128,8 +138,11 @@ class Engine:
             backoff=config.push_backoff,
             auth_token=config.push_auth_token,
             workers=config.push_workers,
+            wire=load_wire(config.push_proto, config.push_rpc),  # ProtoError (a ValueError) if unusable
+            default_port=config.push_default_port,
         )
         self._cps_window: deque[float] = deque()
+        self._request_window: deque[float] = deque()
         self._enqueued_until = 0.0
 
     def start(self) -> None:
@@ -256,6 +269,28 @@ class Engine:
         self.pusher.submit(bridge.sid, bridge.endpoint, event, record)
 
     # ---- rate limit ------------------------------------------------------------------------
+    def count_request(self) -> None:
+        """Exotel's per-account API limit (docs.exotel.com rate-limits: 100 requests/minute by default);
+        over it: 429 ``rate_limit_exceeded`` with ``Retry-After``. Off when ``rate_limit_per_minute`` is 0."""
+        limit = self.config.rate_limit_per_minute
+        if limit <= 0:
+            return
+        now = time.monotonic()
+        with self.lock:
+            window = self._request_window
+            while window and now - window[0] >= 60.0:
+                window.popleft()
+            if len(window) < limit:
+                window.append(now)
+                return
+            wait = 60.0 - (now - window[0])
+        raise ApiError(
+            429,
+            "Rate limit exceeded. Please retry after some time.",
+            f"at most {limit} API requests per minute for this account",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+
     def admit(self, priority: str) -> float:
         """Per-account CPS control. Returns the real delay before the leg starts (enqueued when > 0)."""
         limit = self.config.cps_limit
@@ -273,7 +308,7 @@ class Engine:
             return max(wait, self._enqueued_until - now)
         raise ApiError(
             429,
-            "Too many requests",
+            "Rate limit exceeded. Please retry after some time.",
             f"leg creation is limited to {limit:g} per second for this account",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
@@ -411,7 +446,7 @@ class Engine:
         leg.state = "connected"
         leg.answered_ns = ns
         detected = answered_by or ("MACHINE" if leg.outcome == "machine" else "HUMAN")
-        if leg.async_amd:
+        if leg.async_amd and leg.amd_enable:  # async_amd alone is ignored (create-a-leg: only with amd_enable)
             self.emit_leg(leg, EventName.LEG_ANSWERED)  # the verdict follows in amd_result_success
             self._later(self.config.amd_seconds, lambda: self._amd_result(leg, detected))
         else:
@@ -455,7 +490,10 @@ class Engine:
         if leg.bridge_sid:
             bridge = self.bridges.get(leg.bridge_sid)
             if bridge and bridge.state != "terminal":
-                self._end_bridge(bridge, "completed", reason=f"leg {leg.sid} ended")
+                if bridge.model == "legs":
+                    self._end_bridge(bridge, "completed", reason=f"leg {leg.sid} ended")
+                else:  # a bridge made first outlives its participants
+                    self._leave_bridge(leg, bridge)
         leg.media = None
         ns = self._touch(leg)
         leg.state = "terminal"
@@ -498,18 +536,31 @@ class Engine:
             "custom_param": leg.custom_param,
             "answered_by": leg.answered_by,
         }
-        statuses = {
-            "bridge_status": {"bridge_sid": leg.bridge_sid, "bridged": bool(leg.bridge_sid)},
-            "play_status": {"playing": bool(leg.media), "kind": leg.media.kind if leg.media else None},
-            "recording_status": {"recording": leg.recording},
-            "hold_status": {"on_hold": False},
-            "gather_status": {"gathering": False},
-        }
-        for name in fields or ():
-            if name not in statuses:
-                raise ApiError(400, "Invalid fields", f"unknown field {name!r}; allowed: {', '.join(statuses)}")
-            resource[name] = statuses[name]
+        if fields:
+            unknown = [name for name in fields if name not in LEG_STATUS_FIELDS]
+            if unknown:
+                raise ApiError(
+                    400, "Invalid fields", f"unknown field {unknown[0]!r}; allowed: {', '.join(LEG_STATUS_FIELDS)}"
+                )
+            statuses = self.leg_statuses(leg)
+            resource["additional_info"] = {name: statuses[name] for name in fields}
         return resource
+
+    @staticmethod
+    def leg_statuses(leg: LegState) -> dict[str, str]:
+        """``fields=`` blocks: strings under ``additional_info`` (developer.exotel.com api/get-leg). The
+        values are the simulator's own words; Exotel does not publish its vocabulary."""
+        playing = leg.media.kind if leg.media else None
+        audio = "active" if leg.state == "connected" else "inactive"
+        return {
+            "bridge_status": f"bridged:{leg.bridge_sid}" if leg.bridge_sid else "not_bridged",
+            "recording_status": "recording" if leg.recording else "not_recording",
+            "hold_status": "not_on_hold",
+            "gather_status": "not_gathering",
+            "play_status": {"play": "playing", "say": "saying"}.get(playing or "", "idle"),
+            "tx_audio_status": audio,
+            "rx_audio_status": audio,
+        }
 
     def update_leg(self, leg: LegState, body: dict[str, Any]) -> dict[str, Any]:
         if leg.state == "terminal":
@@ -559,8 +610,15 @@ class Engine:
             raise ApiError(404, "Bridge not found", f"no bridge with sid {sid!r} in this account")
         return bridge
 
-    def create_bridge(self, request: CreateBridgeRequest) -> dict[str, Any]:
+    def create_bridge(self, request: CreateBridgeRequest) -> tuple[int, dict[str, Any]]:
+        """Legs first (``leg_sids``: 202, bridged at once) or bridge first (201, legs ``<JoinBridge>`` later)."""
+        if request.leg_sids is None:
+            return 201, self._create_empty_bridge(request)
         sids = request.leg_sids
+        if request.max_participants is not None and len(sids) > request.max_participants:
+            raise ApiError(
+                400, "Invalid leg_sids", f"{len(sids)} legs exceed max_participants {request.max_participants}"
+            )
         if len(set(sids)) != len(sids):
             raise ApiError(400, "Invalid leg_sids", "leg_sids must not repeat a leg")
         if len(sids) < 2:
@@ -581,6 +639,9 @@ class Engine:
             account_sid=self.config.account_sid,
             leg_sids=list(sids),
             endpoint=request.bridge_event_endpoint,
+            bridge_type=request.bridge_type or "audio",
+            max_participants=request.max_participants,
+            recording=bool(request.recording),
             date_created=rfc3339(ns),
             date_updated=rfc3339(ns),
             extra=request.model_extra or {},
@@ -589,7 +650,7 @@ class Engine:
         for sid in sids:
             self.legs[sid].bridge_sid = bridge.sid
         self._later(self.config.connect_seconds, lambda: self._bridge_up(bridge))
-        return {
+        return 202, {
             "bridge_sid": bridge.sid,
             "created_at": go_time(ns),
             "account_sid": bridge.account_sid,
@@ -597,19 +658,91 @@ class Engine:
             "bridge_event_endpoint": (bridge.endpoint or "").removeprefix("grpc://") or None,
         }
 
+    def _create_empty_bridge(self, request: CreateBridgeRequest) -> dict[str, Any]:
+        ns = time.time_ns()
+        bridge = BridgeState(
+            sid=new_sid(),
+            account_sid=self.config.account_sid,
+            leg_sids=[],
+            endpoint=request.bridge_event_endpoint,
+            model="bridge",
+            bridge_type=request.bridge_type or "audio",
+            max_participants=request.max_participants,
+            recording=bool(request.recording),
+            date_created=rfc3339(ns),
+            date_updated=rfc3339(ns),
+            extra=request.model_extra or {},
+        )
+        self.bridges[bridge.sid] = bridge
+        # docs.exotel.com post-create-a-bridge: 201 {bridge_sid, bridge_type, state: created, date_created}
+        return {
+            "bridge_sid": bridge.sid,
+            "bridge_type": bridge.bridge_type,
+            "state": bridge.state,
+            "date_created": bridge.date_created,
+            "account_sid": bridge.account_sid,
+            "max_participants": bridge.max_participants,
+            "recording": bridge.recording,
+            "bridge_event_endpoint": (bridge.endpoint or "").removeprefix("grpc://") or None,
+        }
+
+    def _activate(self, bridge: BridgeState) -> None:
+        """``created`` -> ``active``, announced by ``bridge_created`` (whose state is active)."""
+        ns = self._touch(bridge)
+        bridge.state = BridgeStateName.ACTIVE.value
+        bridge.start_time = rfc3339(ns)
+        self.emit_bridge(bridge, EventName.BRIDGE_CREATED)
+
     def _bridge_up(self, bridge: BridgeState) -> None:
         if bridge.state != "created":
             return
-        self.emit_bridge(bridge, EventName.BRIDGE_CREATED)
-        ns = self._touch(bridge)
-        bridge.state = "active"
-        bridge.start_time = rfc3339(ns)
+        self._activate(bridge)
         for sid in bridge.leg_sids:
             leg = self.legs[sid]
             if leg.state == "connected" and leg.bridge_sid == bridge.sid:
                 bridge.active_legs.append(sid)
                 self._touch(leg)
                 self.emit_leg(leg, EventName.LEG_JOINED_BRIDGE, event_data={"bridge_sid": bridge.sid})
+
+    def _join_bridge(self, leg: LegState, bridge_sid: str) -> None:
+        """``<JoinBridge>``: checked when the action is requested (see :meth:`check_join`)."""
+        bridge = self.bridges[bridge_sid]
+        leg.bridge_sid = bridge.sid
+        if leg.sid not in bridge.leg_sids:
+            bridge.leg_sids.append(leg.sid)
+        bridge.active_legs.append(leg.sid)
+        if bridge.state == "created":
+            self._activate(bridge)  # bridge_created lists the leg that made it active
+        else:
+            self._touch(bridge)
+        self._touch(leg)
+        self.emit_leg(leg, EventName.LEG_JOINED_BRIDGE, event_data={"bridge_sid": bridge.sid})
+
+    def _leave_bridge(self, leg: LegState, bridge: BridgeState) -> None:
+        if leg.sid in bridge.active_legs:
+            bridge.active_legs.remove(leg.sid)
+        leg.bridge_sid = None
+        self._touch(bridge)
+        self._touch(leg)
+        self.emit_leg(leg, EventName.LEG_LEFT_BRIDGE, event_data={"bridge_sid": bridge.sid})
+
+    def check_join(self, leg: LegState, verbs: list[Verb]) -> None:
+        """Refuse a ``<JoinBridge>`` that cannot work before the action is accepted (404 / 409)."""
+        for verb in verbs:
+            if verb.name != "JoinBridge":
+                continue
+            bridge = self.bridges.get(verb.bridge_sid)
+            if bridge is None:
+                raise ApiError(404, "Bridge not found", f"no bridge with sid {verb.bridge_sid!r} to join")
+            if leg.state != "connected":
+                raise ApiError(409, "Leg not connected", f"leg {leg.sid} is {leg.state}; only connected legs join")
+            if bridge.state == "terminal":
+                raise ApiError(409, "Bridge is terminated", f"bridge {bridge.sid} has ended")
+            if leg.bridge_sid and leg.bridge_sid != bridge.sid:
+                raise ApiError(409, "Leg already bridged", f"leg {leg.sid} is already in bridge {leg.bridge_sid}")
+            limit = bridge.max_participants
+            if limit is not None and leg.sid not in bridge.active_legs and len(bridge.active_legs) >= limit:
+                raise ApiError(409, "Bridge is full", f"bridge {bridge.sid} allows {limit} participants")
 
     def _end_bridge(self, bridge: BridgeState, status: str, reason: str) -> None:
         if bridge.state == "terminal":
@@ -627,19 +760,23 @@ class Engine:
         bridge.state = "terminal"
         bridge.terminal_status = status
         bridge.end_time = rfc3339(ns)
-        self.emit_bridge(bridge, EventName.BRIDGE_TERMINAL, event_data={"data": {"reason": reason}})
+        self.emit_bridge(bridge, EventName.BRIDGE_TERMINATED, event_data={"data": {"reason": reason}})
 
     def stop_bridge(self, bridge: BridgeState) -> dict[str, Any]:
+        """202 ``{bridge_sid}`` (the shape of every bridge action's reply); ``bridge_terminated`` follows."""
         if bridge.state == "terminal":
             raise ApiError(409, "Bridge already terminated", f"bridge {bridge.sid} has ended")
         self._end_bridge(bridge, "completed", reason="stopped")
-        return self.bridge_resource(bridge)
+        return {"bridge_sid": bridge.sid}
 
     def bridge_resource(self, bridge: BridgeState) -> dict[str, Any]:
         return {
             "sid": bridge.sid,
             "bridge_sid": bridge.sid,
             "account_sid": bridge.account_sid,
+            "bridge_type": bridge.bridge_type,
+            "max_participants": bridge.max_participants,
+            "recording": bridge.recording,
             "state": bridge.state,
             "terminal_status": bridge.terminal_status,
             "date_created": bridge.date_created,
@@ -654,6 +791,7 @@ class Engine:
     def leg_action(self, leg: LegState, verbs: list[Verb], action_custom_parameter: str | None) -> dict[str, Any]:
         if leg.state == "terminal":
             raise ApiError(409, "Leg is terminated", f"leg {leg.sid} has ended; no action can run on it")
+        self.check_join(leg, verbs)
         action_sid = new_sid()
         self._run(leg, verbs, 0, action_sid, action_custom_parameter)
         return {"action_sid": action_sid, "leg_sid": leg.sid}
@@ -670,11 +808,13 @@ class Engine:
         return {"action_sid": action_sid, "bridge_sid": bridge.sid}
 
     def _run(self, leg: LegState, verbs: list[Verb], index: int, action_sid: str, acp: str | None) -> None:
-        """Play verbs in order; Say and Play block the flow until done, the Start*/Stop* verbs do not."""
+        """Play verbs in order; Say (``say_blocks``) and Play hold the flow until done, Start*/Stop* do not."""
         while index < len(verbs) and leg.state != "terminal":
             verb = verbs[index]
             index += 1
             blocking_for = self._verb(leg, verb, action_sid, acp)
+            if blocking_for == FOREVER:  # loop=0 on a blocking verb: the rest waits for good
+                return
             if blocking_for is not None:
                 token = leg.media.token if leg.media else None
 
@@ -702,23 +842,27 @@ class Engine:
                 {"error": {"error_code": 409, "message": f"{name} needs a connected leg", "description": leg.state}},
             )
             return None
-        if name in ("Say", "Play", "StartPlay"):
+        if name in ("Say", "StartSay", "Play", "StartPlay"):
             self._interrupt_media(leg)
-            kind = "say" if name == "Say" else "play"
+            kind = "say" if name in ("Say", "StartSay") else "play"
             leg.media_token += 1
             leg.media = Media(kind, action_sid, acp, leg.media_token)
+            loop = verb.loop
             if kind == "say":
-                seconds = max(1.0, len(verb.text) * self.config.say_seconds_per_char) * verb.loop
-                emit(EventName.SAY_STARTED, {"data": {"text": verb.text, "loop": verb.loop}})
+                once = max(1.0, len(verb.text) * self.config.say_seconds_per_char)
+                emit(EventName.SAY_STARTED, {"data": {"text": verb.text, "loop": loop}})
             else:
-                seconds = self.config.play_seconds * verb.loop
-                emit(EventName.PLAY_STARTED, {"data": {"url": verb.text or verb.attrs.get("url"), "loop": verb.loop}})
-            if name == "StartPlay":  # background: completes on its own unless stopped
-                token = leg.media_token
-                self._later(seconds, lambda: self._media_done(leg, token))
+                once = self.config.play_seconds
+                emit(EventName.PLAY_STARTED, {"data": {"url": verb.text or verb.attrs.get("url"), "loop": loop}})
+            seconds = once * loop if loop else FOREVER  # loop 0: until stopped, interrupted or hung up
+            blocking = name == "Play" or (name == "Say" and self.config.say_blocks)
+            if not blocking:  # background: completes on its own unless stopped
+                if seconds != FOREVER:
+                    token = leg.media_token
+                    self._later(seconds, lambda: self._media_done(leg, token))
                 return None
             return seconds
-        if name in ("StopPlay", "StopSay"):
+        if name in ("StopPlay", "StopSay"):  # StopSay stops <Say> and <StartSay> alike
             if leg.media and leg.media.kind == ("play" if name == "StopPlay" else "say"):
                 self._interrupt_media(leg)
             return None
@@ -735,6 +879,14 @@ class Engine:
         elif name == "StopRecording" and leg.recording:
             leg.recording = False
             emit(EventName.RECORDING_STOPPED, None)
+        elif name == "JoinBridge":
+            bridge = self.bridges.get(verb.bridge_sid)
+            if bridge is not None and bridge.state != "terminal" and leg.bridge_sid != bridge.sid:
+                self._join_bridge(leg, bridge.sid)
+        elif name == "LeaveBridge" and leg.bridge_sid:
+            bridge = self.bridges.get(leg.bridge_sid)
+            if bridge is not None and (not verb.bridge_sid or verb.bridge_sid == bridge.sid):
+                self._leave_bridge(leg, bridge)
         return None
 
     def _action_emitter(self, leg: LegState, action_sid: str, acp: str | None) -> Callable[..., None]:

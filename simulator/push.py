@@ -1,5 +1,9 @@
 """The gRPC event push: ``TriggerCallbackEvent`` on each leg's endpoint, in order per leg.
 
+The message is ours (protos/exotel_legs.proto) or, with ``SIM_PUSH_PROTO``/``SIM_PUSH_RPC``, the
+customer's own, encoded by the same :class:`legs.wire.EventWire` the bridge decodes with. An
+endpoint without a port (``grpc://host``, as in Exotel's examples) is called on ``default_port``.
+
 Like Exotel's documented HTTPS push (assumed alike for gRPC): up to ``attempts`` tries of about one
 second each; a non-OK status or a time-out is a failed attempt; after the last one the event is
 dropped. Every event ends in a delivery record (``GET /legs/{sid}/external-events``).
@@ -14,12 +18,14 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 
-from legs.pb import exotel_legs_pb2_grpc as pb_grpc
-from legs.wire import event_to_proto
+from legs.models import DEFAULT_GRPC_PORT
+from legs.models import grpc_target as endpoint_target
+from legs.wire import EventWire, builtin_wire
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +41,15 @@ class Delivery:
     attempts: int = 0
     finished_at: float = 0.0
     reply: dict[str, Any] = field(default_factory=dict)
+    created_at: float = field(default_factory=time.time)
 
     def as_record(self) -> dict[str, Any]:
+        """Exotel's record (docs.exotel.com get-get-events-for-a-leg) plus ``endpoint``/``attempts``/``reply``."""
         return {
             "endpoint_response": self.endpoint_response,
             "error": self.error,
+            "date_created": _iso(self.created_at),
+            "date_updated": _iso(self.finished_at or self.created_at),
             "event_info": self.event,
             "endpoint": self.endpoint,
             "attempts": self.attempts,
@@ -47,8 +57,13 @@ class Delivery:
         }
 
 
-def grpc_target(endpoint: str) -> str:
-    return endpoint.removeprefix("grpc://")
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def grpc_target(endpoint: str, default_port: int = DEFAULT_GRPC_PORT) -> str:
+    """``grpc://host[:port]`` -> ``host:port`` (``default_port`` when the endpoint has none)."""
+    return endpoint_target(endpoint, default_port)
 
 
 class Pusher:
@@ -62,7 +77,11 @@ class Pusher:
         backoff: float = 0.1,
         auth_token: str | None = None,
         workers: int = 32,
+        wire: EventWire | None = None,
+        default_port: int = DEFAULT_GRPC_PORT,
     ) -> None:
+        self.wire = wire or builtin_wire()
+        self.default_port = default_port
         self.attempts = max(1, attempts)
         self.timeout = timeout
         self.backoff = backoff
@@ -71,7 +90,7 @@ class Pusher:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._queues: dict[str, deque[tuple[Delivery, Callable[[Delivery], None]]]] = {}
-        self._channels: dict[str, tuple[grpc.Channel, pb_grpc.LegEventServiceStub]] = {}
+        self._channels: dict[str, tuple[grpc.Channel, Callable[..., bytes]]] = {}
         self._closed = False
 
     def submit(self, key: str, endpoint: str, event: dict[str, Any], on_done: Callable[[Delivery], None]) -> None:
@@ -131,30 +150,34 @@ class Pusher:
                 if queue:
                     queue.popleft()
 
-    def _stub(self, endpoint: str) -> pb_grpc.LegEventServiceStub:
+    def _call(self, endpoint: str) -> Callable[..., bytes]:
+        """The method as a bytes-in, bytes-out callable on the endpoint's channel (one channel per endpoint)."""
         with self._lock:
             entry = self._channels.get(endpoint)
             if entry is None:
-                channel = grpc.insecure_channel(grpc_target(endpoint))
-                entry = self._channels[endpoint] = (channel, pb_grpc.LegEventServiceStub(channel))
+                channel = grpc.insecure_channel(grpc_target(endpoint, self.default_port))
+                call = channel.unary_unary(self.wire.method_path, request_serializer=None, response_deserializer=None)
+                entry = self._channels[endpoint] = (channel, call)
             return entry[1]
 
     def _deliver(self, delivery: Delivery) -> None:
         try:
-            message = event_to_proto(delivery.event)
-        except Exception as exc:  # the simulator built a bad event: record it, do not crash the worker
+            payload = self.wire.encode(delivery.event)
+            call = self._call(delivery.endpoint)
+        except Exception as exc:  # the simulator built a bad event or endpoint: record it, do not crash the worker
             delivery.error = f"could not encode event: {exc}"
             delivery.finished_at = time.time()
             return
         for attempt in range(1, self.attempts + 1):
             delivery.attempts = attempt
             try:
-                reply = self._stub(delivery.endpoint).TriggerCallbackEvent(
-                    message, timeout=self.timeout, metadata=self._metadata
-                )
+                reply = call(payload, timeout=self.timeout, metadata=self._metadata)
                 delivery.endpoint_response = True
                 delivery.error = None
-                delivery.reply = {"accepted": reply.accepted, "duplicate": reply.duplicate}
+                try:
+                    delivery.reply = self.wire.read_reply(reply)
+                except Exception as exc:  # acknowledged all the same: the reply's content is informational
+                    delivery.reply = {"unreadable": str(exc)}
                 break
             except grpc.RpcError as exc:
                 code = exc.code() if hasattr(exc, "code") else None

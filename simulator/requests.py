@@ -1,4 +1,4 @@
-"""Bodies the simulator accepts besides legs.models: JSON action shortcuts, leg updates, test hooks."""
+"""Bodies the simulator accepts besides legs.models: leg updates, test hooks; what the JSON shortcuts mean."""
 
 from __future__ import annotations
 
@@ -6,56 +6,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from legs.models import Contact, GrpcEndpoint
+from legs.models import SHORTCUTS, Contact, GrpcEndpoint, StartPlay, StartSay, StartStream
 from simulator.exoml import Verb
 
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    action_custom_param: str | None = Field(default=None, max_length=1024)
+__all__ = ["SHORTCUTS", "FaultRequest", "InboundRequest", "StopBridgeRequest", "UpdateLegRequest", "shortcut_verbs"]
 
 
-class EmptyAction(_Body):
-    """hangup, stop_say, stop_play, stop_stream, start_recording, stop_recording: no parameters."""
-
-
-class SayAction(_Body):
-    text: str = Field(min_length=1, max_length=4000)
-    loop: int = Field(default=1, ge=1, le=100)
-
-
-class PlayAction(_Body):
-    url: str = Field(min_length=1, max_length=2048)
-    loop: int = Field(default=1, ge=1, le=100)
-
-
-class StreamAction(_Body):
-    url: str = Field(min_length=1, max_length=2048)
-    direction: Literal["inbound", "outbound", "both"] = "both"
-    content_type: str | None = None
-
-
-SHORTCUTS: dict[str, type[_Body]] = {
-    "hangup": EmptyAction,
-    "start_say": SayAction,
-    "stop_say": EmptyAction,
-    "start_play": PlayAction,
-    "stop_play": EmptyAction,
-    "start_stream": StreamAction,
-    "stop_stream": EmptyAction,
-    "start_recording": EmptyAction,
-    "stop_recording": EmptyAction,
-}
-
-
-def shortcut_verbs(name: str, body: _Body) -> list[Verb]:
-    """The ExoML the shortcut stands for."""
-    if isinstance(body, SayAction):
-        return [Verb("Say", body.text, {"loop": str(body.loop)})]
-    if isinstance(body, PlayAction):
+def shortcut_verbs(name: str, body: BaseModel) -> list[Verb]:
+    """The ExoML a JSON shortcut (``legs.models.SHORTCUTS``) stands for."""
+    if isinstance(body, StartSay):
+        return [Verb("StartSay", body.text, {"loop": str(body.loop)})]
+    if isinstance(body, StartPlay):
         return [Verb("StartPlay", body.url, {"loop": str(body.loop)})]
-    if isinstance(body, StreamAction):
+    if isinstance(body, StartStream):
         attrs = {"url": body.url, "direction": body.direction}
         if body.content_type:
             attrs["content_type"] = body.content_type

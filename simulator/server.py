@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 from legs.models import ActionRequest, CreateBridgeRequest, CreateLegRequest
 from simulator.config import SimulatorConfig
 from simulator.engine import Engine
-from simulator.errors import ApiError
+from simulator.errors import ApiError, error_code
 from simulator.exoml import ExoMLError, parse_flow
 from simulator.requests import (
     SHORTCUTS,
@@ -178,7 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Errors the stdlib detects itself (bad request line, huge headers): still Exotel's envelope."""
         self.close_connection = True
-        error = {"code": code, "message": message or "Bad request", "description": explain or message or ""}
+        error = {"code": error_code(code), "message": message or "Bad request", "description": explain or message or ""}
         method = getattr(self, "command", None) or "UNKNOWN"
         if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
             self.request_version = "HTTP/1.0"  # unparsable request line: still send a status line
@@ -192,6 +192,13 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._read_body()
             status, data, headers = self._dispatch(method, body)
         except ApiError as err:
+            if err.status == 429:  # docs.exotel.com rate-limits: {request_id, http_code, response: {error}}
+                self._send(
+                    err.status,
+                    {"request_id": rid, "http_code": 429, "response": {"error": err.rate_limit_error()}},
+                    err.headers,
+                )
+                return
             self._reply(rid, method, err.status, None, err.error_data(), err.headers)
             return
         except Exception:  # a simulator bug: still Exotel's envelope, and logged
@@ -230,6 +237,9 @@ class _Handler(BaseHTTPRequestHandler):
             "http_code": status,
             "response": {"error_data": error, "data": data},
         }
+        self._send(status, envelope, headers)
+
+    def _send(self, status: int, envelope: dict[str, Any], headers: dict[str, str]) -> None:
         payload = json.dumps(envelope).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -283,6 +293,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(401, "Authentication failed", "use HTTP Basic auth with your API key and token")
         if match.group("account") != self.simulator.config.account_sid:
             raise ApiError(404, "Account not found", f"no account {match.group('account')!r} for these credentials")
+        self._engine.count_request()
         fault = self.simulator.take_fault(method)
         if fault is not None:
             if fault.delay:
@@ -347,12 +358,13 @@ class _Handler(BaseHTTPRequestHandler):
         with self._engine.lock:
             leg = self._engine.get_leg(sid)
             records = [d.as_record() for d in leg.deliveries]
-        return 200, self._filter(records, query), {}
+        return 200, self._external_events(sid, leg.account_sid, records, query), {}
 
     def _api_create_bridge(self, body: bytes, query: dict[str, list[str]]) -> tuple[int, Any, dict[str, str]]:
         request = self._model(CreateBridgeRequest, body, "create-bridge request")
         with self._engine.lock:
-            return 202, self._engine.create_bridge(request), {}
+            status, created = self._engine.create_bridge(request)
+        return status, created, {}
 
     def _api_get_bridge(self, body: bytes, query: dict[str, list[str]], sid: str) -> tuple[int, Any, dict[str, str]]:
         with self._engine.lock:
@@ -375,13 +387,28 @@ class _Handler(BaseHTTPRequestHandler):
         self, body: bytes, query: dict[str, list[str]], sid: str
     ) -> tuple[int, Any, dict[str, str]]:
         with self._engine.lock:
-            records = [d.as_record() for d in self._engine.get_bridge(sid).deliveries]
-        return 200, self._filter(records, query), {}
+            bridge = self._engine.get_bridge(sid)
+            records = [d.as_record() for d in bridge.deliveries]
+        return 200, self._external_events(sid, bridge.account_sid, records, query), {}
 
     @staticmethod
-    def _filter(records: list[dict[str, Any]], query: dict[str, list[str]]) -> list[dict[str, Any]]:
+    def _external_events(
+        sid: str, account_sid: str, records: list[dict[str, Any]], query: dict[str, list[str]]
+    ) -> dict[str, Any]:
+        """docs.exotel.com get-get-events-for-a-leg: ``{sid, event_type, account_sid, external_events}``.
+
+        ``event_type`` is the type of the events listed when they share one (e.g. filtered by
+        ``event_name``), else null: the page does not say what it is for a mixed list.
+        """
         names = set(query.get("event_name", []))
-        return [r for r in records if not names or r["event_info"].get("event_name") in names]
+        chosen = [r for r in records if not names or r["event_info"].get("event_name") in names]
+        types = {r["event_info"].get("event_type") for r in chosen}
+        return {
+            "sid": sid,
+            "event_type": types.pop() if len(types) == 1 else None,
+            "account_sid": account_sid,
+            "external_events": chosen,
+        }
 
     @staticmethod
     def _verbs(exoml: str) -> list[Any]:

@@ -34,6 +34,17 @@ IMAGE_CONTEXT_EXCLUDE = [
 BRIDGE_DOCKERFILE = "bridge/Dockerfile"
 
 
+def proto_environment(config: DeployConfig) -> dict[str, str]:
+    """Exotel's own .proto, when the deployment names one (docs/BRIDGE.md): the bridge serves it instead of
+    protos/exotel_legs.proto. The file travels in the image (a path under bridge/)."""
+    env: dict[str, str] = {}
+    if config.bridge_proto_in_image:
+        env[BridgeEnv.PROTO] = config.bridge_proto_in_image
+        if config.bridge_rpc:
+            env[BridgeEnv.RPC] = config.bridge_rpc
+    return env
+
+
 class BridgeTask(Grouping):
     """``definition`` with ``container``; the task role may put events on the bus and send to two queues."""
 
@@ -96,6 +107,7 @@ class BridgeTask(Grouping):
                 PowertoolsEnv.SERVICE_NAME: config.bridge_service_name,
                 PowertoolsEnv.METRICS_NAMESPACE: config.bridge_metrics_namespace,
                 PowertoolsEnv.LOG_LEVEL: config.powertools_log_level,
+                **proto_environment(config),
             },
             secrets=secrets or None,
             logging=ecs.LogDrivers.aws_logs(stream_prefix="bridge", log_group=self.log_group),

@@ -51,6 +51,7 @@ class Reactors(Grouping):
         self.failures = failures
         self.functions: dict[str, lambda_.Function] = {}
         self.rules: dict[str, events.Rule] = {}
+        exotel_callers = sum(1 for spec in specs if spec.reserved_concurrency)
         for spec in specs:
             wired = WiredFunction(
                 self,
@@ -61,6 +62,7 @@ class Reactors(Grouping):
                 values=values,
                 failures=failures,
                 code=code,
+                exotel_callers=exotel_callers,
             )
             self.functions[spec.name] = wired.function
             if spec.pattern is not None:

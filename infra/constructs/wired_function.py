@@ -72,7 +72,9 @@ class WiredFunction(Grouping):
         values: dict[str, str],
         failures: sqs.IQueue,
         code: lambda_.Code,
+        exotel_callers: int = 1,
     ) -> None:
+        """``exotel_callers``: how many functions share Exotel's per-account rate limit (reserved concurrency)."""
         super().__init__(scope, construct_id)
         prefix, wiring = construct_prefix(spec.name), spec.wiring
         logs = log_group(self, f"{prefix}Logs", config.log_retention_days)
@@ -105,7 +107,9 @@ class WiredFunction(Grouping):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=logs,
             logging_format=lambda_.LoggingFormat.JSON,
-            reserved_concurrent_executions=config.exotel_reserved_concurrency if spec.reserved_concurrency else None,
+            reserved_concurrent_executions=config.reactor_concurrency(exotel_callers)
+            if spec.reserved_concurrency
+            else None,
             on_failure=None if wiring.api else destinations.SqsDestination(failures),
             retry_attempts=None if wiring.api else 2,
         )

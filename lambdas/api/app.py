@@ -179,7 +179,7 @@ def get_leg_events(leg_sid: LegSid) -> LegEvents:
 
 @app.post(
     "/legs/<leg_sid>/actions",
-    summary="Act on a leg: ExoML, or a shortcut (hangup, say, play)",
+    summary="Act on a leg: ExoML, or a shortcut (hangup, say, play, stream)",
     responses={
         **_ok(202, ActionAcceptedView, "Exotel accepted the action"),
         **_responses(400, 404, 415, 422, 429, 502),

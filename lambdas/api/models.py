@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from lambdas.domain.call_plan import AmdPolicy, Attempt, RetryPolicy
 from legs.leg import LegFields, required
-from legs.models import ActionRequest, Contact, CreateLegRequest, GrpcEndpoint, LegCreated
+from legs.models import PLAY_MAX_LOOP, ActionRequest, Contact, CreateLegRequest, GrpcEndpoint, LegCreated
 
 
 # ---- legs ---------------------------------------------------------------------------------
@@ -16,7 +16,8 @@ class CreateLegBody(CreateLegRequest):
     """Exotel's Create Leg body; ``leg_event_endpoint`` may be left out to use the deployed bridge."""
 
     leg_event_endpoint: GrpcEndpoint | None = Field(  # type: ignore[assignment]
-        default=None, description="grpc://host:port that receives the leg's events; default: the deployed bridge"
+        default=None,
+        description="grpc://host[:port] (port 443 when left out) that receives the leg's events; default: the bridge",
     )
 
 
@@ -72,19 +73,34 @@ class HangupAction(BaseModel):
 
 
 class SayAction(BaseModel):
+    """Exotel's ``start_say`` (``<StartSay>``)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     action: Literal["say"]
     text: str = Field(min_length=1, max_length=4000)
-    loop: int = Field(default=1, ge=1, le=100)
+    loop: int = Field(default=1, ge=0, description="times to say it; 0 = until stopped")
 
 
 class PlayAction(BaseModel):
+    """Exotel's ``start_play`` (``<StartPlay>``): at most 10 loops."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     action: Literal["play"]
     url: str = Field(min_length=1, max_length=2048, pattern=r"^https?://\S+$", description="audio file URL")
-    loop: int = Field(default=1, ge=1, le=100)
+    loop: int = Field(default=1, ge=0, le=PLAY_MAX_LOOP, description="times to play it (max 10); 0 = until stopped")
+
+
+class StreamAction(BaseModel):
+    """Exotel's ``start_stream``: the leg's audio to a WebSocket."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action: Literal["stream"]
+    url: str = Field(min_length=1, max_length=2048, pattern=r"^wss?://\S+$", description="WebSocket URL")
+    direction: Literal["unidirectional", "bidirectional"]
+    content_type: str | None = Field(default=None, max_length=256, description="e.g. audio/x-mulaw;rate=8000")
 
 
 def _action_kind(value: Any) -> str:
@@ -97,8 +113,9 @@ LegActionBody = Annotated[
     Annotated[ExomlAction, Tag("exoml")]
     | Annotated[HangupAction, Tag("hangup")]
     | Annotated[SayAction, Tag("say")]
-    | Annotated[PlayAction, Tag("play")],
-    Discriminator(_action_kind, custom_error_message="action must be one of exoml, hangup, say, play"),
+    | Annotated[PlayAction, Tag("play")]
+    | Annotated[StreamAction, Tag("stream")],
+    Discriminator(_action_kind, custom_error_message="action must be one of exoml, hangup, say, play, stream"),
 ]
 
 

@@ -23,6 +23,7 @@ from lambdas.api.models import (
     LegView,
     PlayAction,
     SayAction,
+    StreamAction,
 )
 from lambdas.dal.call_plans import PlanStore
 from lambdas.dal.exotel import LegsApi, legs_client
@@ -91,6 +92,9 @@ class CallService:
             accepted = legs.hangup(leg_sid)
         elif isinstance(body, SayAction):
             accepted = legs.say(leg_sid, body.text, body.loop)
+        elif isinstance(body, StreamAction):
+            stream = body.model_dump(exclude={"action"}, exclude_none=True)
+            accepted = legs.leg_shortcut(leg_sid, "start_stream", stream)
         else:
             assert isinstance(body, PlayAction)
             accepted = legs.leg_shortcut(leg_sid, "start_play", {"url": body.url, "loop": body.loop})

@@ -295,6 +295,11 @@ def test_configuration_errors_name_the_variable() -> None:
     assert (config.api_port, config.aws_region, config.aws_emulator_port) == (0, "eu-west-1", 4566)
     picked = config.with_free_ports()
     assert picked.sim_port > 0 and picked.api_port == 0  # the API binds port 0 itself
+    with pytest.raises(ConfigError, match="BRIDGE_PROTO: no readable file"):
+        DevstackConfig.from_env({"BRIDGE_PROTO": "no/such/exotel.proto"})
+    relative = DevstackConfig.from_env({"BRIDGE_PROTO": "tests/support/protos/camel.proto", "BRIDGE_RPC": "a.B/C"})
+    assert relative.bridge_proto is not None and relative.bridge_proto.startswith("/")  # children run elsewhere
+    assert relative.bridge_rpc == "a.B/C"
 
 
 def test_a_taken_port_is_reported_with_its_variable() -> None:

@@ -67,6 +67,7 @@ def test_container_environment_secret_and_logs(full: FullSynth) -> None:
     assert env["EVENT_SOURCE"] == FULL_CONTEXT["event_source"]
     assert env["BRIDGE_PORT"] == "50051"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "ExotelLegs"
+    assert "BRIDGE_PROTO" not in env and "BRIDGE_RPC" not in env  # no bridge_proto: our own .proto
     assert [s["Name"] for s in container["Secrets"]] == ["BRIDGE_AUTH_TOKEN"]
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     assert container["ReadonlyRootFilesystem"] is True

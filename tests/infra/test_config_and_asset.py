@@ -107,3 +107,47 @@ def test_lambda_asset_holds_the_code_and_arm64_wheels(full: FullSynth) -> None:
     for pattern in RUNTIME_PROVIDED:
         assert not list(root.glob(pattern)), pattern
     assert not list(root.rglob("__pycache__"))
+
+
+def test_exotel_defaults_follow_exotels_pages() -> None:
+    """Mumbai by default (Singapore a setting); reactor concurrency follows the 100 requests/minute limit."""
+    config = DeployConfig()
+    assert config.exotel_base_url == "https://cpaas-api.in.exotel.com"
+    assert config.exotel_requests_per_minute == 100  # docs.exotel.com rate-limits
+    callers = sum(1 for spec in function_specs(DEFAULT_SOURCE) if spec.reserved_concurrency)
+    assert callers >= 1
+    per_reactor = config.reactor_concurrency(callers)
+    assert per_reactor == 1  # 100/min is under 2 requests/s: one running invocation per reactor
+    raised = DeployConfig(exotel_requests_per_minute=600)
+    assert raised.reactor_concurrency(3) == 3 and raised.reactor_concurrency(1) == 10
+    assert DeployConfig(exotel_reserved_concurrency=7).reactor_concurrency(3) == 7  # an explicit value wins
+    singapore = DeployConfig.from_context(_Node({"exotel_base_url": "https://cpaas-api.exotel.com"}))
+    assert singapore.exotel_base_url == "https://cpaas-api.exotel.com"
+
+
+def test_exotels_proto_travels_in_the_image_and_reaches_the_bridge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bridge_proto is a path under bridge/ (bridge/Dockerfile copies that folder to /app/bridge)."""
+    import infra.config
+    from infra.bridge_service import proto_environment
+
+    (tmp_path / "bridge").mkdir()
+    (tmp_path / "bridge" / "exotel.proto").write_text('syntax = "proto3";\n')
+    monkeypatch.setattr(infra.config, "REPO_ROOT", tmp_path)
+    config = DeployConfig(bridge_proto="bridge/exotel.proto", bridge_rpc="exotel.callbacks.EventPush/Trigger")
+    assert proto_environment(config) == {
+        "BRIDGE_PROTO": "/app/bridge/exotel.proto",
+        "BRIDGE_RPC": "exotel.callbacks.EventPush/Trigger",
+    }
+    assert proto_environment(DeployConfig()) == {}  # ours, protos/exotel_legs.proto
+    for value, reason in [
+        ("exotel.proto", "under bridge/"),
+        ("/etc/exotel.proto", "under bridge/"),
+        ("bridge/../legs/x.proto", "under bridge/"),
+        ("bridge/missing.proto", "no file"),
+    ]:
+        with pytest.raises(ConfigError, match=reason):
+            DeployConfig(bridge_proto=value)
+    with pytest.raises(ConfigError, match="bridge_rpc names a method"):
+        DeployConfig(bridge_rpc="a.B/C")

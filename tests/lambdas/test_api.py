@@ -32,10 +32,17 @@ def test_create_leg_defaults_the_endpoint_to_the_bridge(fake_legs: FakeLegs) -> 
     assert request.network_type == "pstn" and request.custom_param == "order-42"
 
 
-def test_create_leg_keeps_an_explicit_endpoint(fake_legs: FakeLegs) -> None:
-    status, _, _ = call("POST", "/legs", {**LEG, "leg_event_endpoint": "grpc://10.0.0.1:9001"})
+@pytest.mark.parametrize("endpoint", ["grpc://10.0.0.1:9001", "grpc://events.example.com"])
+def test_create_leg_keeps_an_explicit_endpoint(fake_legs: FakeLegs, endpoint: str) -> None:
+    # Exotel's examples write grpc://host (port 443): accepted as well (docs.exotel.com create-a-leg)
+    status, _, _ = call("POST", "/legs", {**LEG, "leg_event_endpoint": endpoint})
     assert status == 202
-    assert fake_legs.created[0].leg_event_endpoint == "grpc://10.0.0.1:9001"
+    assert fake_legs.created[0].leg_event_endpoint == endpoint
+
+
+def test_async_amd_alone_is_passed_on_not_refused(fake_legs: FakeLegs) -> None:
+    status, _, _ = call("POST", "/legs", {**LEG, "async_amd": True})
+    assert status == 202 and fake_legs.created[0].async_amd and not fake_legs.created[0].amd_enable
 
 
 def test_idempotency_key_gives_the_same_answer_without_a_second_call(fake_legs: FakeLegs) -> None:
@@ -57,8 +64,7 @@ def test_idempotency_key_gives_the_same_answer_without_a_second_call(fake_legs: 
         ({"exophone": "08030752400"}, "body.contact_uri", "Field required"),
         ({**LEG, "contact_uri": "12345"}, "body.contact_uri", "must be a sip: URI or an Indian number"),
         ({**LEG, "network_type": "voip"}, "body", "network_type must be 'pstn'"),
-        ({**LEG, "leg_event_endpoint": "http://x:1"}, "body.leg_event_endpoint", "grpc://host:port"),
-        ({**LEG, "async_amd": True}, "body", "async_amd applies only when amd_enable"),
+        ({**LEG, "leg_event_endpoint": "http://x:1"}, "body.leg_event_endpoint", "grpc://host or grpc://host:port"),
         ({**LEG, "priority": "urgent"}, "body.priority", "'normal' or 'high'"),
         ({**LEG, "colour": "red"}, "body.colour", "Extra inputs are not permitted"),
         ({**LEG, "timeout": 0}, "body.timeout", "greater than 0"),
@@ -165,7 +171,13 @@ def test_bad_path_parameter_is_422_and_unknown_route_404(fake_legs: FakeLegs) ->
         ({"exoml": "<Flow><Hangup/></Flow>"}, ("leg_action", "<Flow><Hangup/></Flow>")),
         ({"action": "hangup"}, ("hangup",)),
         ({"action": "say", "text": "hello", "loop": 2}, ("say", "hello")),
+        ({"action": "say", "text": "hold on", "loop": 0}, ("say", "hold on")),
         ({"action": "play", "url": "https://x.example/a.wav"}, ("leg_shortcut", "start_play")),
+        ({"action": "play", "url": "https://x.example/a.wav", "loop": 10}, ("leg_shortcut", "start_play")),
+        (
+            {"action": "stream", "url": "wss://bot.example/s", "direction": "bidirectional"},
+            ("leg_shortcut", "start_stream", {"url": "wss://bot.example/s", "direction": "bidirectional"}),
+        ),
     ],
 )
 def test_leg_actions(fake_legs: FakeLegs, body: Any, expected: tuple[str, ...]) -> None:
@@ -183,8 +195,11 @@ def test_leg_actions(fake_legs: FakeLegs, body: Any, expected: tuple[str, ...]) 
     [
         ({"exoml": "<Say>hi</Say>"}, "root element is <Flow>"),
         ({"action": "say"}, "Field required"),
-        ({"action": "dance"}, "expected tags: 'exoml', 'hangup', 'say', 'play'"),
+        ({"action": "dance"}, "expected tags: 'exoml', 'hangup', 'say', 'play', 'stream'"),
         ({"action": "play", "url": "ftp://x"}, "pattern"),
+        ({"action": "play", "url": "https://x/a.wav", "loop": 11}, "less than or equal to 10"),
+        ({"action": "say", "text": "x", "loop": -1}, "greater than or equal to 0"),
+        ({"action": "stream", "url": "wss://x/s", "direction": "both"}, "'unidirectional' or 'bidirectional'"),
         ({"action": "hangup", "extra": 1}, "Extra inputs"),
     ],
 )

@@ -104,6 +104,29 @@ def test_bridge_events_are_recorded_per_bridge_and_on_each_leg() -> None:
     assert "bridge_created" in [e["event_name"] for e in store.events(a)]
 
 
+@pytest.mark.parametrize("ended", ["bridge_terminated", "bridge_terminal"])
+def test_bridge_states_rank_created_active_terminal_whatever_the_names(ended: str) -> None:
+    """bridge_created implies active; bridge_terminated (and the older bridge_terminal) end it for good;
+    bridge_failed_to_stop moves nothing; a late bridge_created never revives an ended bridge."""
+    from contract.catalogue import BRIDGE_RANK, implied_state
+
+    assert implied_state("bridge_created") == "active" and implied_state(ended) == "terminal"
+    assert implied_state("bridge_failed_to_stop") is None
+    assert BRIDGE_RANK["created"] < BRIDGE_RANK["active"] < BRIDGE_RANK["terminal"]
+    a, b, bridge = sid("L"), sid("L"), sid("B")
+    store = LegStateStore.from_env()
+    created = bridge_event("bridge_created", bridge, [a, b], seconds=1_700_005_000)
+    del created["data"]["state"]  # the event's name alone says what state it means
+    send(created)
+    assert store.get_bridge(bridge)["state"] == "active"
+    send(bridge_event("bridge_failed_to_stop", bridge, [a, b], seconds=1_700_005_010))
+    assert store.get_bridge(bridge)["state"] == "active"
+    send(bridge_event(ended, bridge, [a, b], seconds=1_700_005_020))
+    send(bridge_event("bridge_created", bridge, [a, b], seconds=1_700_005_030))  # late, or a replay
+    record = store.get_bridge(bridge)
+    assert record["state"] == "terminal" and record["last_event"] == ended
+
+
 def test_duplicate_delivery_is_skipped_by_idempotency() -> None:
     leg = sid("L")
     event = leg_event("leg_ringing", leg)

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from legs.models import ActionRequest, CreateBridgeRequest, CreateLegRequest, Envelope
+from legs.models import (
+    ActionRequest,
+    CreateBridgeRequest,
+    CreateLegRequest,
+    Envelope,
+    StartPlay,
+    StartSay,
+    StartStream,
+    grpc_target,
+)
 
 
 def _error(body: dict) -> str:
@@ -69,7 +78,15 @@ def test_network_type_values(valid_leg: dict) -> None:
 
 
 @pytest.mark.parametrize(
-    "endpoint", ["grpc://127.0.0.1:9001", "grpc://bridge.example.com:443", "grpc://[::1]:50051", "grpc://localhost:1"]
+    "endpoint",
+    [
+        "grpc://127.0.0.1:9001",
+        "grpc://bridge.example.com:443",
+        "grpc://[::1]:50051",
+        "grpc://localhost:1",
+        "grpc://your-event-server.example.com",  # Exotel's own example: no port (443)
+        "grpc://[::1]",
+    ],
 )
 def test_grpc_endpoint_accepted(valid_leg: dict, endpoint: str) -> None:
     assert CreateLegRequest.model_validate({**valid_leg, "leg_event_endpoint": endpoint}).leg_event_endpoint == endpoint
@@ -77,12 +94,20 @@ def test_grpc_endpoint_accepted(valid_leg: dict, endpoint: str) -> None:
 
 @pytest.mark.parametrize(
     "endpoint",
-    ["127.0.0.1:9001", "http://host:80", "grpc://host", "grpc://host:0", "grpc://host:70000", "grpc://h st:1", ""],
+    ["127.0.0.1:9001", "http://host:80", "grpc://host:", "grpc://host:0", "grpc://host:70000", "grpc://h st:1", ""],
 )
 def test_grpc_endpoint_rejected(valid_leg: dict, endpoint: str) -> None:
-    assert "must be a gRPC endpoint of the form grpc://host:port" in _error(
+    assert "must be a gRPC endpoint of the form grpc://host or grpc://host:port" in _error(
         {**valid_leg, "leg_event_endpoint": endpoint}
     )
+
+
+def test_grpc_target_defaults_the_port_to_443() -> None:
+    assert grpc_target("grpc://bridge.example.com") == "bridge.example.com:443"
+    assert grpc_target("grpc://bridge.example.com:50051") == "bridge.example.com:50051"
+    assert grpc_target("grpc://[::1]", default_port=9) == "[::1]:9"
+    with pytest.raises(ValueError, match="not a gRPC endpoint"):
+        grpc_target("http://x")
 
 
 @pytest.mark.parametrize("field", ["contact_uri", "exophone", "leg_event_endpoint"])
@@ -103,8 +128,10 @@ def test_numeric_strings_are_read_as_integers(valid_leg: dict) -> None:
     assert CreateLegRequest.model_validate({**valid_leg, "ring_timeout": "45"}).ring_timeout == 45
 
 
-def test_async_amd_needs_amd_enable(valid_leg: dict) -> None:
-    assert "async_amd applies only when amd_enable is true" in _error({**valid_leg, "async_amd": True})
+def test_async_amd_without_amd_enable_is_ignored_not_refused(valid_leg: dict) -> None:
+    # docs.exotel.com create-a-leg: async_amd is "applicable only when amd_enable is true"; alone it is ignored.
+    alone = CreateLegRequest.model_validate({**valid_leg, "async_amd": True})
+    assert alone.async_amd and not alone.amd_enable
     both = CreateLegRequest.model_validate({**valid_leg, "async_amd": True, "amd_enable": True})
     assert both.async_amd and both.amd_enable
     assert CreateLegRequest.model_validate({**valid_leg, "amd_enable": True}).async_amd is False
@@ -146,13 +173,46 @@ def test_whitespace_is_stripped(valid_leg: dict) -> None:
 def test_bridge_request_rules() -> None:
     ok = CreateBridgeRequest.model_validate({"leg_sids": ["a", "b"], "bridge_event_endpoint": "grpc://h:1"})
     assert ok.leg_sids == ["a", "b"]
-    # the other documented shape is accepted loosely
-    other = CreateBridgeRequest.model_validate({"leg_sids": ["a", "b"], "bridge_type": "x", "max_participants": 2})
-    assert other.model_extra == {"bridge_type": "x", "max_participants": 2}
+    # the bridge-first model (docs.exotel.com post-create-a-bridge)
+    first = CreateBridgeRequest.model_validate(
+        {"bridge_type": "audio", "max_participants": 10, "recording": False, "bridge_event_endpoint": "grpc://h"}
+    )
+    assert (first.leg_sids, first.bridge_type, first.max_participants, first.recording) == (None, "audio", 10, False)
+    assert CreateBridgeRequest.model_validate({**ok.model_dump(), "future": 1}).model_extra == {"future": 1}
     with pytest.raises(ValidationError, match="leg_sids"):
-        CreateBridgeRequest.model_validate({"leg_sids": []})
+        CreateBridgeRequest.model_validate({"leg_sids": [], "bridge_event_endpoint": "grpc://h:1"})
     with pytest.raises(ValidationError, match="bridge_event_endpoint"):
         CreateBridgeRequest.model_validate({"leg_sids": ["a"], "bridge_event_endpoint": "http://x:1"})
+    with pytest.raises(ValidationError, match="bridge_event_endpoint"):  # Exotel requires it
+        CreateBridgeRequest.model_validate({"leg_sids": ["a", "b"]})
+    with pytest.raises(ValidationError, match="max_participants"):
+        CreateBridgeRequest.model_validate({"max_participants": 0, "bridge_event_endpoint": "grpc://h"})
+
+
+def test_shortcut_bodies() -> None:
+    # developer.exotel.com exoml/verbs/say, exoml/actions; agentstream/programmable-voice
+    assert StartSay.model_validate({"text": "hold on", "loop": 0}).loop == 0
+    assert StartPlay.model_validate({"url": "https://x/a.wav", "loop": 10}).loop == 10
+    with pytest.raises(ValidationError, match="loop"):
+        StartPlay.model_validate({"url": "https://x/a.wav", "loop": 11})
+    with pytest.raises(ValidationError, match="loop"):
+        StartSay.model_validate({"text": "x", "loop": -1})
+    stream = StartStream.model_validate({"url": "wss://b/s", "direction": "bidirectional"})
+    assert stream.direction == "bidirectional" and stream.content_type is None
+    for bad in ({"url": "wss://b/s", "direction": "both"}, {"url": "wss://b/s"}):
+        with pytest.raises(ValidationError, match="direction"):
+            StartStream.model_validate(bad)
+
+
+def test_envelope_reads_error_or_error_data() -> None:
+    limited = Envelope.model_validate(
+        {"request_id": "x", "http_code": 429, "response": {"error": {"code": "rate_limit_exceeded", "message": "m"}}}
+    )
+    assert limited.response.failure.code == "rate_limit_exceeded" and limited.method is None
+    auth = Envelope.model_validate(
+        {"request_id": "y", "method": "GET", "http_code": 401, "response": {"error_data": {"code": 1010}}}
+    )
+    assert auth.response.failure.code == 1010
 
 
 def test_action_request_rules() -> None:

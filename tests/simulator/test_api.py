@@ -51,7 +51,6 @@ def test_create_leg_reply_matches_the_seed(raw: Raw, recorder: EventRecorder) ->
         ({"timeout": "soon"}, "timeout"),
         ({"time_limit": -1}, "time_limit"),
         ({"ring_timeout": True}, "ring_timeout"),
-        ({"async_amd": True}, "body"),
         ({"priority": "urgent"}, "priority"),
         ({"amd_enable": "perhaps"}, "amd_enable"),
         ({"custom_param": ["a"]}, "custom_param"),
@@ -63,7 +62,7 @@ def test_validation_errors_name_the_field(raw: Raw, recorder: EventRecorder, bod
     _is_envelope(status, env, "POST")
     assert status == 400 and env["response"]["data"] is None
     error = env["response"]["error_data"]
-    assert error["code"] == 400 and error["message"] == "Invalid create-leg request"
+    assert error["code"] == "invalid_request" and error["message"] == "Invalid create-leg request"
     assert [p["field"] for p in error["invalid_params"]] == [field]
     assert error["description"].startswith(f"{field}: ")
 
@@ -105,6 +104,7 @@ def test_401_without_valid_basic_auth(raw: Raw, auth: str | None) -> None:
     status, env, headers = raw("GET", "/legs/x", auth=auth)
     _is_envelope(status, env, "GET")
     assert status == 401 and env["response"]["error_data"]["message"] == "Authentication failed"
+    assert env["response"]["error_data"]["code"] == 1010  # developer.exotel.com references/error-codes
     assert headers["WWW-Authenticate"].startswith("Basic")
 
 
@@ -117,7 +117,7 @@ def test_404s(raw: Raw) -> None:
     ]:
         status, env, _ = raw(method, path, {"exoml": "<Flow><Hangup/></Flow>"} if method == "POST" else None)
         _is_envelope(status, env, method)
-        assert status == 404 and env["response"]["error_data"]["code"] == 404
+        assert status == 404 and env["response"]["error_data"]["code"] == "not_found"
 
 
 def test_unknown_account_is_404(sim, raw: Raw) -> None:
@@ -146,22 +146,36 @@ def test_unknown_shortcut_and_bad_exoml(raw: Raw, recorder: EventRecorder) -> No
         ("<Flow></Flow>", "empty"),
         ("<Flow><Say/></Flow>", "needs the text"),
         ('<Flow><Say loop="x">hi</Say></Flow>', "loop must be an integer"),
+        ('<Flow><StartSay loop="-1">hi</StartSay></Flow>', "loop must be 0"),
+        ('<Flow><StartPlay loop="11">https://x/a.wav</StartPlay></Flow>', "at most 10"),
+        ('<Flow><StartStream url="wss://x" direction="both"/></Flow>', "unidirectional or bidirectional"),
+        ("<Flow><JoinBridge/></Flow>", "needs the bridge"),
         ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><Flow><Say>&a;</Say></Flow>', "DOCTYPE"),
     ]:
         status, env, _ = raw("POST", f"/legs/{sid}/actions", {"exoml": exoml})
         assert status == 400, exoml
         assert reason in env["response"]["error_data"]["description"], exoml
-    status, env, _ = raw("POST", f"/legs/{sid}/actions/start_say", {"text": "", "loop": 0})
+    status, env, _ = raw("POST", f"/legs/{sid}/actions/start_say", {"text": "", "loop": -1})
     assert status == 400
     assert {p["field"] for p in env["response"]["error_data"]["invalid_params"]} == {"text", "loop"}
+    status, env, _ = raw("POST", f"/legs/{sid}/actions/start_play", {"url": "https://x/a.wav", "loop": 11})
+    assert status == 400 and env["response"]["error_data"]["invalid_params"][0]["field"] == "loop"
+    status, env, _ = raw("POST", f"/legs/{sid}/actions/start_stream", {"url": "wss://x", "direction": "both"})
+    assert status == 400 and env["response"]["error_data"]["invalid_params"][0]["field"] == "direction"
     raw("POST", f"/legs/{sid}/actions/hangup", {})
 
 
 def test_fields_query(raw: Raw, recorder: EventRecorder) -> None:
     _, env, _ = raw("POST", "/legs", leg_body(recorder))
     sid = env["response"]["data"]["leg_sid"]
-    status, env, _ = raw("GET", f"/legs/{sid}?fields=bridge_status,recording_status")
-    assert status == 200 and {"bridge_status", "recording_status"} <= set(env["response"]["data"])
+    fields = "bridge_status,recording_status,tx_audio_status,rx_audio_status"
+    status, env, _ = raw("GET", f"/legs/{sid}?fields={fields}")
+    info = env["response"]["data"]["additional_info"]  # developer.exotel.com api/get-leg: blocks as strings
+    assert status == 200 and set(info) == set(fields.split(","))
+    assert all(isinstance(value, str) for value in info.values())
+    assert info["bridge_status"] == "not_bridged" and info["recording_status"] == "not_recording"
+    status, env, _ = raw("GET", f"/legs/{sid}")
+    assert "additional_info" not in env["response"]["data"]
     status, env, _ = raw("GET", f"/legs/{sid}?fields=mood")
     assert status == 400 and "mood" in env["response"]["error_data"]["description"]
     raw("POST", f"/legs/{sid}/actions/hangup", {})
@@ -235,7 +249,7 @@ def test_garbage_request_line_still_gets_an_envelope(sim) -> None:
     head, _, body = reply.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400") or head.startswith(b"HTTP/1.0 400")
     envelope = json.loads(body)
-    assert envelope["http_code"] == 400 and envelope["response"]["error_data"]["code"] == 400
+    assert envelope["http_code"] == 400 and envelope["response"]["error_data"]["code"] == "invalid_request"
 
 
 def test_answer_does_not_pick_up_an_outbound_leg(raw: Raw, recorder: EventRecorder) -> None:
@@ -247,3 +261,21 @@ def test_answer_does_not_pick_up_an_outbound_leg(raw: Raw, recorder: EventRecord
     _, env, _ = raw("GET", f"/legs/{sid}")
     assert env["response"]["data"]["state"] == "ringing"
     raw("POST", f"/legs/{sid}/actions/hangup", {})
+
+
+def test_async_amd_without_amd_enable_is_ignored_not_refused(raw: Raw, recorder: EventRecorder) -> None:
+    # docs.exotel.com create-a-leg: async_amd applies only with amd_enable; alone it changes nothing.
+    status, env, _ = raw("POST", "/legs", leg_body(recorder, "09163811004", async_amd=True))
+    assert status == 202
+    sid = env["response"]["data"]["leg_sid"]
+    answered = recorder.wait_for(sid, "leg_answered")[-1]
+    assert answered.answered_by == "MACHINE"  # the verdict is in leg_answered, no amd_result_success follows
+    raw("POST", f"/legs/{sid}/actions/hangup", {})
+    assert "amd_result_success" not in recorder.names(sid)
+
+
+def test_endpoint_without_a_port_is_accepted(raw: Raw, recorder: EventRecorder) -> None:
+    # Exotel's own examples write grpc://host; the port is 443 then.
+    status, env, _ = raw("POST", "/legs", leg_body(recorder, leg_event_endpoint="grpc://127.0.0.1"))
+    assert status == 202 and env["response"]["data"]["leg_event_endpoint"] == "127.0.0.1"
+    raw("POST", f"/legs/{env['response']['data']['leg_sid']}/actions/hangup", {})

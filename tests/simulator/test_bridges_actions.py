@@ -6,8 +6,8 @@ import pytest
 
 from legs.client import LegsApiError, LegsClient
 from legs.examples import bus_detail
-from tests.simulator.conftest import leg_body
-from tests.support.simulator import EventRecorder
+from tests.simulator.conftest import Raw, leg_body
+from tests.support.simulator import LOCAL_CREDENTIALS, EventRecorder, running_simulator
 
 pytestmark = pytest.mark.component
 
@@ -32,11 +32,12 @@ def test_bridge_life_cycle_and_stop(client: LegsClient, recorder: EventRecorder)
     recorder.wait_for(b, "leg_joined_bridge")
     joined = next(e for e in recorder.for_sid(a) if e.event_name == "leg_joined_bridge")
     assert joined.bridge_sid == bridge.bridge_sid and joined.custom_param == "A"
-    client.stop_bridge(bridge.bridge_sid)
-    bridge_events = recorder.wait_for(bridge.bridge_sid, "bridge_terminal")
-    assert [e.event_name for e in bridge_events] == ["bridge_created", "bridge_terminal"]
+    assert client.stop_bridge(bridge.bridge_sid).bridge_sid == bridge.bridge_sid
+    bridge_events = recorder.wait_for(bridge.bridge_sid, "bridge_terminated")
+    assert [e.event_name for e in bridge_events] == ["bridge_created", "bridge_terminated"]
     assert all(e.event_type == "bridge_lifecycle_event" for e in bridge_events)
     assert bridge_events[0].bridge_resource.leg_sids == [a, b]
+    assert bridge_events[0].bridge_resource.state == "active"
     assert bridge_events[-1].bridge_resource.state == "terminal"
     recorder.wait_for(a, "leg_left_bridge")
     recorder.wait_for(b, "leg_left_bridge")
@@ -56,7 +57,7 @@ def test_a_leg_ending_ends_the_bridge(client: LegsClient, recorder: EventRecorde
     bridge = client.create_bridge({"leg_sids": [a, b], "bridge_event_endpoint": recorder.endpoint})
     recorder.wait_for(b, "leg_joined_bridge")
     client.hangup(a)
-    recorder.wait_for(bridge.bridge_sid, "bridge_terminal")
+    recorder.wait_for(bridge.bridge_sid, "bridge_terminated")
     recorder.wait_for(a, "leg_terminated")
     assert _after(recorder, a, "leg_joined_bridge") == ["leg_left_bridge", "leg_terminated"]
     assert recorder.wait_for(b, "leg_left_bridge")[-1].event_name == "leg_left_bridge"
@@ -64,30 +65,40 @@ def test_a_leg_ending_ends_the_bridge(client: LegsClient, recorder: EventRecorde
     client.hangup(b)
 
 
-def test_bridge_rules(client: LegsClient, recorder: EventRecorder) -> None:
+def test_bridge_rules(client: LegsClient, recorder: EventRecorder, raw: Raw) -> None:
     a = _connected(client, recorder, "09163812021", "A")
     ringing = client.create_leg(
         leg_body(recorder, "09163811003", custom_param="R", ring_timeout=3000, timeout=3000)
     ).leg_sid
     recorder.wait_for(ringing, "leg_ringing")
+    endpoint = recorder.endpoint
     cases = [
         ({"leg_sids": [a, ringing]}, 409, "only connected legs can be bridged"),
         ({"leg_sids": [a, "nope"]}, 400, "no leg with sid"),
         ({"leg_sids": [a, a]}, 400, "must not repeat"),
         ({"leg_sids": [a]}, 400, "at least two legs"),
-        ({"leg_sids": []}, 400, "leg_sids"),
-        ({"leg_sids": [a, ringing], "bridge_event_endpoint": "http://x"}, 400, "grpc://host:port"),
+        ({"leg_sids": [a, ringing], "max_participants": 1}, 400, "max_participants"),
     ]
     for body, status, reason in cases:
         with pytest.raises(LegsApiError) as info:
-            client.create_bridge(body)
+            client.create_bridge({**body, "bridge_event_endpoint": endpoint})
         assert info.value.http_code == status, body
         assert reason in info.value.error_data.description, body
+    # what the client refuses to send, the simulator refuses too (Exotel requires bridge_event_endpoint)
+    for body, reason in [
+        ({"leg_sids": [], "bridge_event_endpoint": endpoint}, "leg_sids"),
+        ({"leg_sids": [a, ringing], "bridge_event_endpoint": "http://x"}, "grpc://host"),
+        ({"leg_sids": [a, ringing]}, "bridge_event_endpoint"),
+    ]:
+        with pytest.raises(ValueError, match=reason):
+            client.create_bridge(body)
+        status, env, _ = raw("POST", "/bridges", body)
+        assert status == 400 and reason in env["response"]["error_data"]["description"], body
     b = _connected(client, recorder, "09163812022", "B")
     c = _connected(client, recorder, "09163812023", "C")
-    client.create_bridge({"leg_sids": [a, b]})  # no bridge endpoint: only the legs hear about it
+    client.create_bridge({"leg_sids": [a, b], "bridge_event_endpoint": endpoint})
     with pytest.raises(LegsApiError) as info:
-        client.create_bridge({"leg_sids": [b, c]})
+        client.create_bridge({"leg_sids": [b, c], "bridge_event_endpoint": endpoint})
     assert info.value.http_code == 409 and "already in bridge" in info.value.error_data.description
     for sid in (a, b, c, ringing):
         client.hangup(sid)
@@ -121,7 +132,7 @@ def test_exoml_flow_events(client: LegsClient, recorder: EventRecorder) -> None:
 
 def test_json_shortcuts(client: LegsClient, recorder: EventRecorder) -> None:
     sid = _connected(client, recorder, "09163812041", "sc")
-    client.leg_shortcut(sid, "start_stream", {"url": "wss://x/stream", "direction": "both"})
+    client.leg_shortcut(sid, "start_stream", {"url": "wss://x/stream", "direction": "unidirectional"})
     client.leg_shortcut(sid, "stop_stream")
     client.leg_shortcut(sid, "start_recording")
     client.leg_shortcut(sid, "start_play", {"url": "https://x/a.wav", "action_custom_param": "sp"})
@@ -146,14 +157,14 @@ def test_media_on_a_ringing_leg_fails_to_start(client: LegsClient, recorder: Eve
     recorder.wait_for(sid, "leg_ringing")
     action = client.say(sid, "too early")
     failed = recorder.wait_for(sid, "play_failed_to_start")[-1]
-    assert failed.action_sid == action.action_sid and failed.error.message == "Say needs a connected leg"
+    assert failed.action_sid == action.action_sid and failed.error.message == "StartSay needs a connected leg"
     client.hangup(sid)
 
 
 def test_bridge_action_plays_on_every_leg(client: LegsClient, recorder: EventRecorder) -> None:
     a = _connected(client, recorder, "09163812051", "A")
     b = _connected(client, recorder, "09163812052", "B")
-    bridge = client.create_bridge({"leg_sids": [a, b]})
+    bridge = client.create_bridge({"leg_sids": [a, b], "bridge_event_endpoint": recorder.endpoint})
     recorder.wait_for(b, "leg_joined_bridge")
     action = client.bridge_action(bridge.bridge_sid, "<Flow><Say>to you both</Say></Flow>", "both")
     for sid in (a, b):
@@ -186,3 +197,40 @@ def test_the_schema_examples_carry_every_field_the_simulator_sends(client: LegsC
                 assert set(inner) <= set(example[part]["data"]), (event.event_name, part, inner)
         checked.add(event.event_name)
     assert {"leg_connecting", "leg_answered", "leg_terminated"} <= checked, checked
+
+
+def test_start_say_plays_in_the_background_and_loop_zero_repeats_until_stopped(
+    client: LegsClient, recorder: EventRecorder
+) -> None:
+    # developer.exotel.com exoml/actions: <StartSay> is Exotel's text-to-speech verb; it does not hold the
+    # flow, so the <Hangup/> after it runs at once and cuts it short.
+    sid = _connected(client, recorder, "09163812061", "ss")
+    cut = client.leg_action(sid, "<Flow><StartSay>goodbye</StartSay><Hangup/></Flow>", "cut")
+    events = recorder.wait_for(sid, "leg_terminated")
+    tail = [e.event_name for e in events if e.action_sid == cut.action_sid or e.event_name == "leg_terminated"]
+    assert tail == ["say_started", "leg_terminated"]  # never completed: ending on say_completed is the caller's job
+
+    sid = _connected(client, recorder, "09163812062", "loop0")
+    forever = client.leg_action(sid, '<Flow><StartPlay loop="0">https://x/hold.wav</StartPlay></Flow>', "hold")
+    default = client.leg_action(sid, "<Flow><StartSay>short</StartSay></Flow>", "once")
+    done = recorder.wait_for(sid, "say_completed")
+    names = [(e.event_name, e.action_custom_parameter) for e in done if e.event_type == "leg_action_event"]
+    # the looping play is interrupted by the say (one media at a time); the say (loop 1) completes by itself
+    assert names == [
+        ("play_started", "hold"),
+        ("play_interrupted", "hold"),
+        ("say_started", "once"),
+        ("say_completed", "once"),
+    ]
+    assert forever.action_sid != default.action_sid
+    client.hangup(sid)
+
+
+def test_say_blocking_is_a_setting() -> None:
+    with EventRecorder() as rec, running_simulator(time_scale=0.01, talk_seconds=400, say_blocks=False) as sim:
+        client = LegsClient(base_url=sim.base_url, max_retries=0, **LOCAL_CREDENTIALS)
+        sid = client.create_leg(leg_body(rec, "09163812071")).leg_sid
+        rec.wait_for(sid, "leg_answered")
+        client.leg_action(sid, "<Flow><Say>bye</Say><Hangup/></Flow>")
+        names = [e.event_name for e in rec.wait_for(sid, "leg_terminated")]
+        assert names[-2:] == ["say_started", "leg_terminated"]  # <Say> no longer holds the <Hangup/>

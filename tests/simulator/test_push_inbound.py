@@ -9,6 +9,7 @@ import grpc
 import pytest
 
 from legs.client import LegsClient
+from simulator.config import SimulatorConfig
 from tests.simulator.conftest import Raw, leg_body
 from tests.support.ports import free_port
 from tests.support.simulator import (
@@ -146,3 +147,52 @@ def test_python_m_simulator(recorder: EventRecorder) -> None:
         timeout=30,
     )
     assert bad.returncode == 2 and "SIM_TIME_SCALE" in bad.stderr
+
+
+def test_push_with_a_customer_proto_to_an_endpoint_without_a_port(tmp_path) -> None:
+    """SIM_PUSH_PROTO/SIM_PUSH_RPC: the simulator calls the customer's method with the customer's message,
+    and a grpc://host endpoint (Exotel's own examples have no port) is called on SIM_PUSH_DEFAULT_PORT."""
+    from legs.wire import load_wire
+    from tests.support.customer_protos import SHAPES
+
+    shape = SHAPES[2]  # a descriptor set, two methods, lowerCamelCase fields, RFC 3339 timestamps
+    path = str(shape.path(tmp_path))
+    wire = load_wire(path, shape.rpc)
+    with (
+        EventRecorder(wire) as rec,
+        running_simulator(
+            time_scale=0.01, talk_seconds=1, push_proto=path, push_rpc=shape.rpc, push_default_port=rec.port
+        ) as sim,
+    ):
+        client = LegsClient(base_url=sim.base_url, **LOCAL_CREDENTIALS)
+        sid = client.create_leg(leg_body(rec, custom_param="byo", leg_event_endpoint="grpc://127.0.0.1")).leg_sid
+        events = rec.wait_for(sid, "leg_terminated")
+        assert [e.event_name for e in events] == ["leg_connecting", "leg_ringing", "leg_answered", "leg_terminated"]
+        assert all(e.custom_param == "byo" and e.event_type == "leg_lifecycle_event" for e in events)
+        assert sim.wait_idle(10)
+        records = client.external_events(sid)
+        assert all(r.model_extra["endpoint"] == "grpc://127.0.0.1" for r in records)
+        assert all(r.model_extra["reply"] == {"accepted": True, "duplicate": False} for r in records)
+
+
+def test_an_endpoint_without_a_port_is_called_on_443_by_default() -> None:
+    from simulator.push import grpc_target
+
+    assert grpc_target("grpc://events.example.com") == "events.example.com:443"
+    assert SimulatorConfig().push_default_port == 443
+    with running_simulator(time_scale=0.01, push_timeout=0.2, push_backoff=0.01) as sim:
+        client = LegsClient(base_url=sim.base_url, **LOCAL_CREDENTIALS)
+        body = {"contact_uri": "09163811005", "exophone": "08030752400", "leg_event_endpoint": "grpc://127.0.0.1"}
+        sid = client.create_leg(body).leg_sid
+        record = wait_for_records(client, sid)[0]
+        assert record.endpoint_response is False and record.model_extra["attempts"] == 3  # nothing listens on 443
+
+
+def test_simulator_refuses_a_push_proto_it_cannot_use() -> None:
+    from tests.support.customer_protos import PROTOS
+
+    env = {"SIM_PORT": "0", "SIM_PUSH_PROTO": str(PROTOS / "no_event_name.proto"), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and "SIM_PUSH_PROTO" in done.stderr and "event_name" in done.stderr

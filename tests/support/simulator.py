@@ -5,6 +5,7 @@ Reusable by every area:
         client = LegsClient(base_url=sim.base_url, **LOCAL_CREDENTIALS)
     with simulator_process(time_scale=0.01) as url: ...    # `python -m simulator` subprocess
     with EventRecorder() as rec:                           # a real gRPC LegEventService on loopback
+    with EventRecorder(load_wire(path, rpc)) as rec:       # ... serving a customer's proto instead
         ... leg_event_endpoint=rec.endpoint ...
         events = rec.wait_for(leg_sid, "leg_terminated")
 """
@@ -25,9 +26,7 @@ from typing import Any
 import grpc
 
 from legs.events import LegEvent
-from legs.pb import exotel_legs_pb2 as pb
-from legs.pb import exotel_legs_pb2_grpc as pb_grpc
-from legs.wire import event_from_proto
+from legs.wire import EventWire, builtin_wire
 from simulator.server import Simulator, SimulatorConfig
 from tests.support.ports import free_port, wait_for_port
 
@@ -94,22 +93,16 @@ def simulator_process(time_scale: float = 0.01, env: dict[str, str] | None = Non
             proc.wait()
 
 
-class _Service(pb_grpc.LegEventServiceServicer):
-    def __init__(self, recorder: EventRecorder) -> None:
-        self.recorder = recorder
-
-    def TriggerCallbackEvent(self, request: pb.CallbackEvent, context: grpc.ServicerContext) -> Any:
-        return self.recorder._receive(request, context)
-
-
 class EventRecorder:
     """A real gRPC ``LegEventService`` on loopback that keeps every event it acknowledges, in order.
 
+    ``wire`` chooses the service (ours by default, or a customer's: :func:`legs.wire.load_wire`);
     ``fail_next(n, code)`` makes the next n calls fail with ``code`` (to exercise the push retries);
     ``delay`` stalls every reply (to exercise deadlines).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, wire: EventWire | None = None) -> None:
+        self.wire = wire or builtin_wire()
         self.port = free_port()
         self.events: list[LegEvent] = []
         self.metadata: list[dict[str, str]] = []
@@ -118,7 +111,9 @@ class EventRecorder:
         self._fail: list[grpc.StatusCode] = []
         self._cond = threading.Condition()
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-        pb_grpc.add_LegEventServiceServicer_to_server(_Service(self), self._server)
+        method = grpc.unary_unary_rpc_method_handler(self._receive)  # bytes in, bytes out
+        handler = grpc.method_handlers_generic_handler(self.wire.service_name, {self.wire.method_name: method})
+        self._server.add_generic_rpc_handlers((handler,))
         self._server.add_insecure_port(f"127.0.0.1:{self.port}")
 
     @property
@@ -136,7 +131,7 @@ class EventRecorder:
         with self._cond:
             self._fail.extend([code] * count)
 
-    def _receive(self, request: pb.CallbackEvent, context: grpc.ServicerContext) -> pb.CallbackEventResponse:
+    def _receive(self, request: bytes, context: grpc.ServicerContext) -> bytes:
         with self._cond:
             self.calls += 1
             failure = self._fail.pop(0) if self._fail else None
@@ -145,12 +140,12 @@ class EventRecorder:
             time.sleep(self.delay)
         if failure is not None:
             context.abort(failure, "recorder told to fail")
-        event = event_from_proto(request)
+        event = self.wire.event(request)
         with self._cond:
             self.events.append(event)
             self.metadata.append({k: v for k, v in context.invocation_metadata()})
             self._cond.notify_all()
-        return pb.CallbackEventResponse(accepted=True)
+        return self.wire.accepted_reply
 
     def for_sid(self, sid: str) -> list[LegEvent]:
         """Events of one leg (by ``data.leg_sid``) or one bridge (by bridge sid), in arrival order."""
