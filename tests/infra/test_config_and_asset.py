@@ -130,7 +130,7 @@ def test_exotels_proto_travels_in_the_image_and_reaches_the_bridge(
 ) -> None:
     """bridge_proto is a path under bridge/ (bridge/Dockerfile copies that folder to /app/bridge)."""
     import infra.config
-    from infra.bridge_service import proto_environment
+    from infra.constructs.bridge_task import proto_environment
 
     (tmp_path / "bridge").mkdir()
     (tmp_path / "bridge" / "exotel.proto").write_text('syntax = "proto3";\n')

@@ -36,7 +36,7 @@ def test_make_synth_prints_its_warnings_and_cdk_nags_verdict_as_text(default: De
     """What a person sees: where the assembly went, the construct warnings, cdk-nag's result; no byte reprs."""
     lines = default.output.splitlines()
     assert any(line.startswith("Synthesized 3 stacks into cdk.out/") for line in lines), default.output
-    warning = "WARNING ExotelLegsBridge/LoadBalancerSg: source_cidrs is empty"
+    warning = "WARNING ExotelLegsBridge/LoadBalancer/LoadBalancerSg: source_cidrs is empty"
     assert any(line.strip().startswith(warning) for line in lines), default.output
     assert any(line.startswith("cdk-nag (AwsSolutions): passed") for line in lines), default.output
     assert "b'" not in default.output and 'b"' not in default.output, default.output
