@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE, MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES
+from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE, MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES, BusKind
 from contract.env import AwsEnv, BridgeEnv, Env, PowertoolsEnv
 from contract.metrics import BRIDGE_SERVICE, NAMESPACE
 
@@ -23,6 +23,8 @@ ENV_VARS: dict[str, str] = {
     BridgeEnv.PORT: "port",
     Env.EVENT_BUS_NAME: "event_bus_name",
     Env.EVENT_SOURCE: "event_source",
+    Env.EVENT_BUS_KIND: "event_bus_kind",
+    Env.EVENT_BUS_ARN: "event_bus_arn",
     Env.FALLBACK_QUEUE_URL: "fallback_queue_url",
     Env.DEAD_LETTER_QUEUE_URL: "dead_letter_queue_url",
     BridgeEnv.AUTH_TOKEN: "auth_token",
@@ -62,6 +64,8 @@ class BridgeConfig(BaseModel):
     port: int = Field(default=50051, ge=0, le=65535)  # 0: pick a free port (tests)
     event_bus_name: str = Field(default=DEFAULT_BUS_NAME, min_length=1, max_length=1600)
     event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256)
+    event_bus_kind: BusKind = BusKind.CLASSIC  # v2: EventsV2 PutEvents (bridge/eventsv2.py), ordered + deduplicated
+    event_bus_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z0-9-]*:events:[a-z0-9-]+:\d{12}:event-busv2/")
     fallback_queue_url: str | None = None
     dead_letter_queue_url: str | None = None
     auth_token: SecretStr | None = None
@@ -110,6 +114,8 @@ class BridgeConfig(BaseModel):
             url = getattr(self, name)
             if url is not None and not url.startswith(("http://", "https://")):
                 raise ValueError(f"{_env_name(name)} must be an http(s) URL, got {url!r}")
+        if self.event_bus_kind is BusKind.V2 and not self.event_bus_arn:
+            raise ValueError("EVENT_BUS_KIND=v2 needs EVENT_BUS_ARN (the EventsV2 bus's ARN)")
         if self.auth_token is not None and not self.auth_token.get_secret_value().strip():
             raise ValueError("BRIDGE_AUTH_TOKEN is set but empty")
         return self

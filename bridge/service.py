@@ -8,6 +8,7 @@ would otherwise fail the call before any handler runs). Replies are serialized o
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from bridge.log import logger
 from bridge.metrics import BridgeMetrics
 from bridge.publisher import EventBusPublisher
 from legs.eventbridge import entry_size, to_put_events_entry
+from legs.events import LegEvent
 from legs.pb import exotel_legs_pb2 as pb
 from legs.wire import event_dict_from_proto, event_from_proto
 
@@ -30,6 +32,8 @@ METHOD_NAME = "TriggerCallbackEvent"
 ACCEPTED = pb.CallbackEventResponse(accepted=True).SerializeToString()
 DUPLICATE = pb.CallbackEventResponse(accepted=True, duplicate=True).SerializeToString()
 _MAX_REASON = 900
+#: Builds the PutEvents entry of a valid event (with the time the bridge received it).
+EntryBuilder = Callable[[LegEvent, datetime], dict[str, Any]]
 
 
 def validation_reason(exc: ValidationError) -> str:
@@ -56,6 +60,7 @@ class LegEventService:
         source: str,
         max_event_bytes: int,
         deadline_s: float,
+        entry_builder: EntryBuilder | None = None,
     ) -> None:
         self._publisher = publisher
         self._dead_letters = dead_letters
@@ -65,6 +70,8 @@ class LegEventService:
         self._source = source
         self._max_event_bytes = max_event_bytes
         self._deadline_s = deadline_s
+        # event -> PutEvents entry: the classic bus's by default; bridge.eventsv2 passes the EventsV2 one
+        self._entry = entry_builder or self._classic_entry
 
     def handler(self) -> grpc.GenericRpcHandler:
         method = grpc.unary_unary_rpc_method_handler(self.trigger_callback_event)  # bytes in, bytes out
@@ -86,7 +93,7 @@ class LegEventService:
         except (ValueError, TypeError, OverflowError) as exc:
             return await self._reject(context, f"invalid event: {exc}", raw, message)
 
-        entry = to_put_events_entry(event, bus_name=self._bus_name, source=self._source, received_at=datetime.now(UTC))
+        entry = self._entry(event, datetime.now(UTC))
         size = entry_size(entry)
         if size > self._max_event_bytes:
             reason = f"event too large: {size} bytes as an EventBridge entry, the limit is {self._max_event_bytes}"
@@ -120,6 +127,9 @@ class LegEventService:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         metrics.latency_ms.add((loop.time() - started) * 1000.0)
         return ACCEPTED
+
+    def _classic_entry(self, event: LegEvent, received_at: datetime) -> dict[str, Any]:
+        return to_put_events_entry(event, bus_name=self._bus_name, source=self._source, received_at=received_at)
 
     def _settled(self, sid: str, future: asyncio.Future[Any]) -> None:
         if future.cancelled() or future.exception() is not None:
