@@ -17,7 +17,7 @@ Semantics chosen where the service model is silent (docs/DEVSTACK.md lists them)
   and stored once.
 - ``StartingPosition`` ``LATEST``: events stored after the subscriber was created; ``POINT_IN_TIME`` with
   ``HORIZON``: everything retained; with ``TIMESTAMP``: events stored at or after ``StartingPoint`` (ingestion
-  time, not the entry's ``Time``), up to ``EndPoint`` if given.
+  time, not the entry's ``Time``), up to (not including) ``EndPoint`` if given.
 """
 
 from __future__ import annotations
@@ -632,7 +632,7 @@ class EventsV2Store:
             event = bus.event_at(seq)
             if event is None:
                 break
-            if subscriber.end_at is not None and event.ingested_at > subscriber.end_at:
+            if subscriber.end_at is not None and event.ingested_at >= subscriber.end_at:
                 break  # past EndPoint: the subscriber is done
             if subscriber.matches(event):
                 batch.append(event)
