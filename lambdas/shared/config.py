@@ -31,6 +31,7 @@ class Settings:
     bridge_endpoint: str | None
     retry_queue_url: str | None
     event_bus_name: str
+    event_bus_arn: str | None  # ordered mode: the EventsV2 bus (redrive replays v2 entries onto it)
     event_source: str
     retention_days: int
 
@@ -46,6 +47,7 @@ class Settings:
             bridge_endpoint=env.get(Env.BRIDGE_ENDPOINT) or None,
             retry_queue_url=env.get(Env.RETRY_QUEUE_URL) or None,
             event_bus_name=env.get(Env.EVENT_BUS_NAME) or DEFAULT_BUS_NAME,
+            event_bus_arn=env.get(Env.EVENT_BUS_ARN) or None,
             event_source=env.get(Env.EVENT_SOURCE) or DEFAULT_SOURCE,
             retention_days=int(env.get(Env.RETENTION_DAYS) or DEFAULT_RETENTION_DAYS),
         )
