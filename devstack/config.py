@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, Field, field_validator
 
-from contract.bus import DEFAULT_SOURCE
+from contract.bus import DEFAULT_SOURCE, BusMode
 from contract.env import AwsEnv, BridgeEnv, DevstackEnv, Env, PowertoolsEnv, SimulatorEnv
 from contract.metrics import NAMESPACE
 
@@ -36,6 +36,8 @@ class DevstackConfig(BaseModel):
     max_receive_count: int = Field(default=3, ge=1, le=20, description="attempts before a rule's DLQ")
     metrics_namespace: str = NAMESPACE
     event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256)
+    bus_mode: BusMode = Field(default=BusMode.CLASSIC, description="ordered: a local EventsV2 bus (devstack.ordered)")
+    eventsv2_port: int = Field(default=0, ge=0, le=65535, description="the local EventsV2 endpoint (ordered mode)")
 
     @field_validator("log_level")
     @classmethod
@@ -59,6 +61,8 @@ class DevstackConfig(BaseModel):
             "max_receive_count": DevstackEnv.MAX_RECEIVE_COUNT,
             "metrics_namespace": PowertoolsEnv.METRICS_NAMESPACE,
             "event_source": Env.EVENT_SOURCE,
+            "bus_mode": DevstackEnv.BUS_MODE,
+            "eventsv2_port": DevstackEnv.EVENTSV2_PORT,
         }
         given = {field: env[name] for field, name in names.items() if env.get(name, "").strip()}
         return cls.model_validate(given)
@@ -85,6 +89,7 @@ _PORT_ENV = {
     "sim_port": SimulatorEnv.PORT,
     "bridge_port": BridgeEnv.PORT,
     "api_port": DevstackEnv.API_PORT,
+    "eventsv2_port": DevstackEnv.EVENTSV2_PORT,
 }
 
 
