@@ -143,6 +143,8 @@ class BridgeServiceStack(Stack):
             ),
             readonly_root_filesystem=True,
         )
+        if data.ordered is not None:  # ordered mode: publish to the EventsV2 bus (infra/ordered_bus.py)
+            data.ordered.wire_bridge(task.task_role, self.container)
         execution_policy = task.obtain_execution_role().node.find_child("DefaultPolicy")
         acknowledge(
             execution_policy,

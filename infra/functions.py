@@ -32,6 +32,7 @@ from infra.bundling import lambda_code
 from infra.config import DeployConfig
 from infra.function_specs import FunctionSpec, construct_prefix, function_specs
 from infra.nag import acknowledge
+from infra.ordered_bus import OrderedSubscribers
 from infra.stateful import StatefulStack
 
 TABLE_ACTIONS = [
@@ -69,7 +70,7 @@ class FunctionsStack(Stack):
         self.data = data
         self.bridge_endpoint = bridge_endpoint
         self.specs = function_specs(config.event_source)
-        self.code = lambda_code()
+        self.code = lambda_code(keep_sdk=data.ordered is not None)  # ordered: redrive needs eventbridgev2
         # Imported views of the stateful queues: targets/destinations in this stack must not try to
         # edit the other stack's queue policies (that would make the stacks depend on each other).
         self.failures = sqs.Queue.from_queue_attributes(
@@ -83,6 +84,18 @@ class FunctionsStack(Stack):
         for spec in self.specs:
             self.functions[spec.name] = self._function(spec)
         self.api = self._rest_api(self.functions["api"]) if "api" in self.functions else None
+        self.ordered = None
+        if data.ordered is not None:  # ordered mode: subscribers instead of rules (infra/ordered_bus.py)
+            self.ordered = OrderedSubscribers(
+                self,
+                "Ordered",
+                config=config,
+                bus=data.ordered,
+                specs=self.specs,
+                functions=self.functions,
+                failures_queue_arn=data.reactor_failures.queue_arn,
+                alarm_action=data.alarm_action,
+            )
 
     # ------------------------------------------------------------------------------------------
     def _env_values(self) -> dict[str, str]:
@@ -195,7 +208,7 @@ class FunctionsStack(Stack):
             "manylinux2014_aarch64; moving to a newer runtime is a deliberate, tested change.",
         )
 
-        if spec.pattern is not None:
+        if spec.pattern is not None and data.ordered is None:
             rule = events.Rule(
                 self,
                 f"{construct_prefix(name)}Rule",

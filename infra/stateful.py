@@ -22,10 +22,12 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from contract.bus import BusMode
 from contract.deployment import EXOTEL_SECRET_NAME
 from contract.resources import QUEUES, RETRY_QUEUE, TABLES, QueueDef
 from infra.config import DeployConfig
 from infra.nag import acknowledge
+from infra.ordered_bus import OrderedBus
 from infra.schemas import load_schemas
 
 #: Bridge dead-letter queue: input the bridge rejected. It is the end of the line, read by people.
@@ -66,6 +68,7 @@ class StatefulStack(Stack):
             event_pattern=events.EventPattern(source=[config.event_source]),
             retention=Duration.days(config.archive_retention_days) if config.archive_retention_days else None,
         )
+        self.ordered = OrderedBus(self, "OrderedBus", config=config) if config.bus_mode is BusMode.ORDERED else None
         registry = eventschemas.CfnRegistry(
             self, "SchemaRegistry", registry_name=config.bus_name, description="Schemas of Exotel leg events"
         )
