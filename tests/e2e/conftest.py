@@ -19,14 +19,15 @@ from devstack.launcher import DevstackProcess, pid_alive
 from tests.e2e.local_api import Api
 
 #: Simulated seconds x 0.05: a leg rings and answers in ~0.2 s; talk time is stretched so that a
-#: two-party call stays bridged long enough (~1.5 s) for a poll to see it.
+#: two-party call stays bridged long enough (~3 s) for a poll to see it, and a loaded machine still dials,
+#: rings and answers the second leg before the first one hangs up (1.5 s was too short under load).
 E2E_ENV = {
     "AWS_EMULATOR_PORT": "0",
     "SIM_PORT": "0",
     "BRIDGE_PORT": "0",
     "API_PORT": "0",
     "SIM_TIME_SCALE": "0.05",
-    "SIM_TALK_SECONDS": "30",
+    "SIM_TALK_SECONDS": "60",
     "DEVSTACK_LOG_LEVEL": "INFO",
 }
 
