@@ -9,10 +9,11 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv proto proto-check lint test test-full run demo bench synth openapi schemas clean
+.PHONY: help venv proto proto-check lint test test-full run run-ordered demo bench synth openapi schemas clean
 
 help:
 	@echo "make run     - the whole adapter locally (AWS emulator, simulator, bridge, lambdas, API, console at /console)"
+	@echo "make run-ordered - the same in ordered mode (a local EventBridge EventsV2 bus, FIFO subscribers)"
 	@echo "make test    - lint, stub freshness, and the whole test suite"
 	@echo "make demo    - the demo calls (two-party, busy then re-dialled, answering machine) on the local stack, checked"
 	@echo "make bench   - benchmarks; writes docs/PERFORMANCE.md"
@@ -65,6 +66,9 @@ test-full: venv
 
 run: venv
 	$(BIN)/python -m devstack
+
+run-ordered: venv
+	DEVSTACK_BUS_MODE=ordered $(BIN)/python -m devstack
 
 demo: venv
 	$(BIN)/python -m devstack.demo

@@ -5,7 +5,9 @@
 except that the EventBridge client is injected:
 
 - ``memory``: :class:`bench.sink.MemorySink`, an in-process object answering like ``PutEvents``;
-- ``moto``: a boto3 ``events`` client to ``AWS_ENDPOINT_URL`` (a moto server), wrapped to count.
+- ``moto``: a boto3 ``events`` client to ``AWS_ENDPOINT_URL`` (a moto server), wrapped to count; with
+  ``EVENT_BUS_KIND=v2`` the ``eventbridgev2`` client instead (``AWS_ENDPOINT_URL_EVENTBRIDGEV2``: the local
+  EventsV2 endpoint), the client the bridge itself would make.
 
 Its own process, so that RSS and CPU are the bridge's. It prints ``bench-bridge ready <port>``
 once serving, and answers a ``stats`` line on stdin with ``stats {json}`` (sink counters).
@@ -28,9 +30,9 @@ from bench.sink import CountingClient, MemorySink
 def _events_client(kind: str, latency_ms: float, config: Any) -> Any:
     if kind == "memory":
         return MemorySink(latency_s=latency_ms / 1000)
-    from bridge import aws
+    from bridge import aws, eventsv2
 
-    return CountingClient(aws.events_client(config))  # the bridge's own client settings, counted
+    return CountingClient(aws.events_client(config, eventsv2.client_service(config)))  # the bridge's own, counted
 
 
 def _stats_reader(sink: Any, loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:

@@ -14,7 +14,7 @@ from bench.machine import describe
 from bench.procs import REPO
 from bench.report import Results, render
 
-SECTIONS = ("bridge", "profile", "e2e", "imports", "synth")
+SECTIONS = ("bridge", "ordered", "profile", "e2e", "imports", "synth")
 
 
 def _log(message: str) -> None:
@@ -63,6 +63,17 @@ def main(argv: list[str] | None = None) -> int:
             include_moto=not args.no_moto,
             include_unbatched=not args.no_unbatched,
             moto_url_factory=start_moto,
+            log=_log,
+        )
+    if "ordered" in sections:
+        from bench.moto_sink import start_moto
+        from bench.ordered_figures import run_ordered_figures
+
+        _log("ordered: the EventsV2 path's throughput next to the classic one (in-process and HTTP sinks)")
+        results.ordered = run_ordered_figures(
+            quick=args.quick,
+            client_procs=args.client_procs,
+            moto_url_factory=None if args.no_moto else start_moto,
             log=_log,
         )
     if "profile" in sections:

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from bench.payload import METHOD
 from bench.stats import percentile
+from contract.env import DevstackEnv
 from legs.wire import event_to_proto
 
 
@@ -62,8 +63,8 @@ def _leg_found(api_url: str, leg_sid: str) -> bool:
         return False
 
 
-def run_e2e(quick: bool) -> E2EFigure:
-    from contract.env import DevstackEnv
+def run_e2e(quick: bool, bus_mode: str | None = None) -> E2EFigure:
+    """``bus_mode`` ``ordered``: the devstack's local EventsV2 bus and FIFO subscriber queue instead of the rule."""
     from devstack.launcher import DevstackProcess
 
     count = 20 if quick else 60
@@ -76,6 +77,8 @@ def run_e2e(quick: bool) -> E2EFigure:
         # the local console's feed rule is one more target of every PutEvents: not part of the adapter
         DevstackEnv.CONSOLE: "0",
     }
+    if bus_mode:
+        env[DevstackEnv.BUS_MODE] = bus_mode
     with tempfile.TemporaryDirectory(prefix="bench-devstack-") as workdir:
         stack = DevstackProcess(Path(workdir), env=env, start_timeout=120)
         try:

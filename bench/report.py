@@ -12,6 +12,7 @@ from bench.bridge_figures import CONCURRENCY, BridgeFigures
 from bench.e2e import E2EFigure
 from bench.imports import ImportFigure
 from bench.machine import Machine
+from bench.ordered_figures import OrderedFigures, render_section
 from bench.profile import ProfileFigure
 from bench.synth import SynthFigure
 
@@ -29,6 +30,7 @@ class Results(BaseModel):
     duration_s: float = 0.0
     sections: list[str]
     bridge: BridgeFigures | None = None
+    ordered: OrderedFigures | None = None
     imports: list[ImportFigure] | None = None
     synth: list[SynthFigure] | None = None
     e2e: E2EFigure | None = None
@@ -138,6 +140,8 @@ def render(results: Results) -> str:
         out.append("")
     if results.bridge is not None:
         out += _bridge_section(results.bridge)
+    if results.ordered is not None:
+        out += render_section(results.ordered)
     if results.profile is not None:
         out += _profile_section(results.profile)
     if results.bridge is not None:
@@ -400,6 +404,6 @@ def _method_section() -> list[str]:
         "  (`events_client=`), answering as `PutEvents` does; and a **moto server** over HTTP, reached through the",
         "  bridge's own boto3 client settings (`bridge/aws.py`), wrapped to count calls and entries.",
         "- Every server runs as its own subprocess (`bench/bridge_proc.py`), so RSS and CPU are its own.",
-        "- `python -m bench --quick` for a short run; `--sections bridge,imports,synth,e2e,profile` to choose.",
+        "- `python -m bench --quick` for a short run; `--sections bridge,ordered,imports,synth,e2e,profile` to choose.",
         f"- Rendered {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}.",
     ]

@@ -41,13 +41,15 @@ class MemorySink(_Counts):
         self.latency_s = latency_s
         self._prefix = uuid.uuid4().hex[:8]
 
-    def put_events(self, *, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+    def put_events(self, *, Entries: list[dict[str, Any]], EventBusArn: str | None = None) -> dict[str, Any]:
+        """Classic ``PutEvents``; with ``EventBusArn``, EventsV2's (each entry ``PUBLISHED``, with a sequence)."""
         if self.latency_s:
             time.sleep(self.latency_s)
         self.add(len(Entries))
+        v2 = {"SuccessCode": "PUBLISHED", "SequenceNumber": "1"} if EventBusArn else {}
         return {
             "FailedEntryCount": 0,
-            "Entries": [{"EventId": f"{self._prefix}-{self.calls}-{i}"} for i in range(len(Entries))],
+            "Entries": [{"EventId": f"{self._prefix}-{self.calls}-{i}", **v2} for i in range(len(Entries))],
         }
 
 
@@ -58,9 +60,9 @@ class CountingClient(_Counts):
         super().__init__()
         self._client = client
 
-    def put_events(self, *, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+    def put_events(self, *, Entries: list[dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
         self.add(len(Entries))
-        return self._client.put_events(Entries=Entries)
+        return self._client.put_events(Entries=Entries, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)

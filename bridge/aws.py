@@ -3,8 +3,8 @@
 The SDK's own retries are off for the hot path (the publisher retries per entry inside its
 deadline; botocore's standard backoff alone can exceed it) and time-outs are short. Endpoints
 follow the SDK's own variables (``AWS_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_EVENTBRIDGE``,
-``AWS_ENDPOINT_URL_SQS``); an endpoint given in :class:`BridgeConfig` applies where no
-service-specific variable is set.
+``AWS_ENDPOINT_URL_SQS``, ``AWS_ENDPOINT_URL_EVENTBRIDGEV2``); an endpoint given in :class:`BridgeConfig`
+applies where no service-specific variable is set.
 """
 
 from __future__ import annotations
@@ -20,7 +20,11 @@ from bridge.config import BridgeConfig, ConfigError
 from contract.env import AwsEnv
 
 #: botocore's service-specific endpoint variables are named after the service id, not the client name.
-_SPECIFIC_ENDPOINT = {"events": "AWS_ENDPOINT_URL_EVENTBRIDGE", "sqs": "AWS_ENDPOINT_URL_SQS"}
+_SPECIFIC_ENDPOINT = {
+    "events": "AWS_ENDPOINT_URL_EVENTBRIDGE",
+    "sqs": "AWS_ENDPOINT_URL_SQS",
+    "eventbridgev2": "AWS_ENDPOINT_URL_EVENTBRIDGEV2",
+}
 
 
 def _client(service: str, config: BridgeConfig, botocore_config: Config) -> Any:
@@ -39,10 +43,11 @@ def _client(service: str, config: BridgeConfig, botocore_config: Config) -> Any:
         raise ConfigError.listing(BridgeConfig.subject, [f"{AwsEnv.REGION}: {exc}"]) from None
 
 
-def events_client(config: BridgeConfig) -> Any:
+def events_client(config: BridgeConfig, service: str = "events") -> Any:
+    """The publisher's client: ``events`` (classic bus) or ``eventbridgev2`` (EventsV2), same settings."""
     read_timeout = max(1.0, 2 * config.publish_deadline_ms / 1000)
     return _client(
-        "events",
+        service,
         config,
         Config(
             retries={"total_max_attempts": 1, "mode": "standard"},

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 
-from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE, MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES
+from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE, MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES, BusKind
 from contract.env import AwsEnv, BridgeEnv, Env, PowertoolsEnv
 from contract.metrics import BRIDGE_SERVICE, NAMESPACE
 from legs.settings import ConfigError, EnvSettings, HttpUrlText
@@ -37,6 +37,13 @@ class BridgeConfig(EnvSettings):
         default=DEFAULT_BUS_NAME, min_length=1, max_length=1600, validation_alias=Env.EVENT_BUS_NAME
     )
     event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256, validation_alias=Env.EVENT_SOURCE)
+    # v2: EventsV2 PutEvents (bridge/eventsv2.py), ordered per leg and deduplicated by the bus
+    event_bus_kind: BusKind = Field(default=BusKind.CLASSIC, validation_alias=Env.EVENT_BUS_KIND)
+    event_bus_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z0-9-]*:events:[a-z0-9-]+:\d{12}:event-busv2/",
+        validation_alias=Env.EVENT_BUS_ARN,
+    )
     fallback_queue_url: HttpUrlText | None = Field(default=None, validation_alias=Env.FALLBACK_QUEUE_URL)
     dead_letter_queue_url: HttpUrlText | None = Field(default=None, validation_alias=Env.DEAD_LETTER_QUEUE_URL)
     auth_token: SecretStr | None = Field(default=None, validation_alias=BridgeEnv.AUTH_TOKEN)
@@ -102,6 +109,8 @@ class BridgeConfig(EnvSettings):
             path = getattr(self, name)
             if path is not None and not path.is_file():
                 raise ValueError(f"{self.source_name(name)}: no readable file at {path}")
+        if self.event_bus_kind is BusKind.V2 and not self.event_bus_arn:
+            raise ValueError(f"{Env.EVENT_BUS_KIND}=v2 needs {Env.EVENT_BUS_ARN} (the EventsV2 bus's ARN)")
         if self.auth_token is not None and not self.auth_token.get_secret_value().strip():
             raise ValueError(f"{BridgeEnv.AUTH_TOKEN} is set but empty")
         return self

@@ -58,6 +58,7 @@ class BridgeMetrics:
         "retries": BridgeMetric.RETRIES,
         "put_events_calls": BridgeMetric.PUT_EVENTS_CALLS,
         "dead_lettered": BridgeMetric.DEAD_LETTERED,
+        "bus_deduplicated": BridgeMetric.BUS_DEDUPLICATED,
     }
 
     def __init__(self, namespace: str, service: str) -> None:
@@ -75,6 +76,7 @@ class BridgeMetrics:
         self.retries = 0
         self.put_events_calls = 0
         self.dead_lettered = 0
+        self.bus_deduplicated = 0
         self.batch_size = Reservoir()
         self.latency_ms = Reservoir()
 

@@ -49,6 +49,13 @@ class EventsClient(Protocol):
 class EventBusPublisher(Batcher):
     """Batches entries into PutEvents calls; hands what it cannot publish in time to ``spill``."""
 
+    #: Error codes that no retry within the deadline fixes (a subclass for another API has its own).
+    permanent_errors: frozenset[str] = PERMANENT_ERRORS
+    #: The API's limits per call.
+    limit_entries = MAX_ENTRIES_PER_CALL
+    limit_bytes = MAX_REQUEST_BYTES
+    batcher_name = "eventbridge"
+
     def __init__(
         self,
         client: EventsClient,
@@ -61,9 +68,9 @@ class EventBusPublisher(Batcher):
         max_in_flight: int = 16,
     ) -> None:
         super().__init__(
-            name="eventbridge",
-            max_entries=min(max_entries, MAX_ENTRIES_PER_CALL),
-            max_bytes=MAX_REQUEST_BYTES,
+            name=self.batcher_name,
+            max_entries=min(max_entries, self.limit_entries),
+            max_bytes=self.limit_bytes,
             linger_s=linger_s,
             max_in_flight=max_in_flight,
         )
@@ -81,7 +88,7 @@ class EventBusPublisher(Batcher):
         metrics.put_events_calls += 1
         metrics.batch_size.add(len(batch))
         entries = [item.entry for item in batch]
-        call = self._loop.run_in_executor(self._executor, _put_events, self._client, entries)
+        call = self._loop.run_in_executor(self._executor, self.put_events, entries)
         timeout_at = max(item.deadline for item in batch)
         try:
             async with asyncio.timeout_at(timeout_at):
@@ -101,20 +108,29 @@ class EventBusPublisher(Batcher):
         except (BotoCoreError, OSError) as exc:  # connection refused/reset, read time-out, ...
             self._retry_all(batch, "", f"{type(exc).__name__}: {exc}")
             return
+        results = reply.get("Entries") or []
         if not reply.get("FailedEntryCount"):
-            for item in batch:
+            for index, item in enumerate(batch):
                 item.resolve("bus")
+                self.stored(results[index] if index < len(results) else {})
             metrics.published += len(batch)
             return
-        results = reply.get("Entries") or []
         for index, item in enumerate(batch):
             result = results[index] if index < len(results) else {"ErrorCode": "MissingResult"}
             code = result.get("ErrorCode")
             if not code:
                 item.resolve("bus")
+                self.stored(result)
                 metrics.published += 1
             else:
                 self._retry(item, code, f"{code}: {result.get('ErrorMessage', '')}")
+
+    def put_events(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        """One PutEvents call (runs in the executor): the classic bus takes the entries as they are."""
+        return self._client.put_events(Entries=entries)
+
+    def stored(self, result: dict[str, Any]) -> None:
+        """An entry the bus accepted (its per-entry result); a subclass may count what the result says."""
 
     def _retry_all(self, batch: list[Item], code: str, error: str) -> None:
         for item in batch:
@@ -124,7 +140,7 @@ class EventBusPublisher(Batcher):
         item.last_error = error
         if item.future.done():
             return
-        if code in PERMANENT_ERRORS:
+        if code in self.permanent_errors:
             self._spill(item)
             return
         item.attempts += 1
@@ -134,10 +150,6 @@ class EventBusPublisher(Batcher):
             return
         self._metrics.retries += 1
         self.retry_later(item, delay)
-
-
-def _put_events(client: EventsClient, entries: list[dict[str, Any]]) -> dict[str, Any]:
-    return client.put_events(Entries=entries)
 
 
 def spill_nowhere(metrics: BridgeMetrics) -> Callable[[Item], None]:

@@ -4,7 +4,8 @@
     await server.start(); server.port; await server.stop(grace=5)
 
 ``events_client`` may be anything with boto3's ``put_events(Entries=[...])`` (benchmarks inject a
-sink); ``sqs_client`` anything with ``send_message_batch`` and ``send_message``.
+sink; with ``EVENT_BUS_KIND=v2``: ``put_events(EventBusArn=..., Entries=[...])``); ``sqs_client``
+anything with ``send_message_batch`` and ``send_message``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
-from bridge import aws
+from bridge import aws, eventsv2
 from bridge.auth import BearerTokenInterceptor
 from bridge.config import BridgeConfig, ConfigError
 from bridge.deadletter import DeadLetters
@@ -97,7 +98,7 @@ class BridgeServer:
     async def start(self) -> None:
         config = self.config
         if self._events_client is None:
-            self._events_client = aws.events_client(config)
+            self._events_client = aws.events_client(config, eventsv2.client_service(config))
         if self._sqs_client is None and (config.fallback_queue_url or config.dead_letter_queue_url):
             self._sqs_client = aws.sqs_client(config)
         self._executor = ThreadPoolExecutor(max_workers=config.max_in_flight + 8, thread_name_prefix="bridge-aws")
@@ -115,7 +116,8 @@ class BridgeServer:
         else:
             logger.warning("FALLBACK_QUEUE_URL is not set: events EventBridge refuses will be answered UNAVAILABLE")
             spill = spill_nowhere(self.metrics)
-        self._publisher = EventBusPublisher(
+        self._publisher = eventsv2.publisher_for(
+            config,
             self._events_client,
             executor=self._executor,
             spill=spill,
@@ -137,6 +139,7 @@ class BridgeServer:
             max_event_bytes=config.max_event_bytes,
             deadline_s=config.publish_deadline_ms / 1000,
             wire=self.wire,
+            entry_builder=eventsv2.entry_builder_for(config),
         )
 
         interceptors = []
@@ -176,7 +179,8 @@ class BridgeServer:
             tls=config.tls,
             mutual_tls=config.tls_client_ca_file is not None,
             auth=config.auth_token is not None,
-            event_bus=config.event_bus_name,
+            event_bus=config.event_bus_arn or config.event_bus_name,
+            event_bus_kind=str(config.event_bus_kind),
             source=config.event_source,
             fallback_queue=config.fallback_queue_url,
             dead_letter_queue=config.dead_letter_queue_url,

@@ -9,6 +9,7 @@ before any handler runs). Replies, in the method's own response type, are serial
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +28,8 @@ from legs.events import LegEvent
 from legs.wire import EventWire, builtin_wire
 
 _MAX_REASON = 900
+#: Builds the PutEvents entry of a valid event (with the time the bridge received it).
+EntryBuilder = Callable[[LegEvent, datetime], dict[str, Any]]
 
 
 def validation_reason(exc: ValidationError) -> str:
@@ -54,6 +57,7 @@ class LegEventService:
         max_event_bytes: int,
         deadline_s: float,
         wire: EventWire | None = None,
+        entry_builder: EntryBuilder | None = None,
     ) -> None:
         self.wire = wire or builtin_wire()
         self._decode = self.wire.decode
@@ -67,6 +71,8 @@ class LegEventService:
         self._source = source
         self._max_event_bytes = max_event_bytes
         self._deadline_s = deadline_s
+        # event -> PutEvents entry: the classic bus's by default; bridge.eventsv2 passes the EventsV2 one
+        self._entry = entry_builder or self._classic_entry
 
     def handler(self) -> grpc.GenericRpcHandler:
         method = grpc.unary_unary_rpc_method_handler(self.trigger_callback_event)  # bytes in, bytes out
@@ -90,7 +96,7 @@ class LegEventService:
         except (ValueError, TypeError, OverflowError) as exc:
             return await self._reject(context, f"invalid event: {exc}", raw, raw_event)
 
-        entry = to_put_events_entry(event, bus_name=self._bus_name, source=self._source, received_at=datetime.now(UTC))
+        entry = self._entry(event, datetime.now(UTC))
         size = entry_size(entry)
         if size > self._max_event_bytes:
             reason = f"event too large: {size} bytes as an EventBridge entry, the limit is {self._max_event_bytes}"
@@ -124,6 +130,9 @@ class LegEventService:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         metrics.latency_ms.add((loop.time() - started) * 1000.0)
         return self._accepted
+
+    def _classic_entry(self, event: LegEvent, received_at: datetime) -> dict[str, Any]:
+        return to_put_events_entry(event, bus_name=self._bus_name, source=self._source, received_at=received_at)
 
     def _settled(self, sid: str, future: asyncio.Future[Any]) -> None:
         if future.cancelled() or future.exception() is not None:

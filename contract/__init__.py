@@ -6,7 +6,7 @@ The bottom of the import graph (docs/ARCHITECTURE.md): standard library only, no
 - :mod:`contract.env`: environment-variable names, per process kind;
 - :mod:`contract.resources`: tables and queues;
 - :mod:`contract.metrics`: metric names and namespace;
-- :mod:`contract.bus`: bus name and source defaults, PutEvents limits;
+- :mod:`contract.bus`: bus name and source defaults, PutEvents limits, bus kinds and modes (classic / EventsV2);
 - :mod:`contract.deployment`: deployment-wide names (project tag, stack prefix, credentials secret).
 
 The bridge, the functions, the simulator, CDK and the devstack import these; none of them writes

@@ -18,6 +18,8 @@ class Env:
     BRIDGE_ENDPOINT = "BRIDGE_ENDPOINT"  # grpc://host[:port], default leg_event_endpoint
     EVENT_BUS_NAME = "EVENT_BUS_NAME"
     EVENT_SOURCE = "EVENT_SOURCE"
+    EVENT_BUS_KIND = "EVENT_BUS_KIND"  # contract.bus.BusKind: "classic" (default) or "v2" (EventBridge EventsV2)
+    EVENT_BUS_ARN = "EVENT_BUS_ARN"  # the EventsV2 bus (arn:...:event-busv2/<name>/<id>); needed when kind is v2
     RETRY_QUEUE_URL = "RETRY_QUEUE_URL"
     FALLBACK_QUEUE_URL = "FALLBACK_QUEUE_URL"
     DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL"
@@ -115,3 +117,15 @@ class DevstackEnv:
     LOG_LEVEL = "DEVSTACK_LOG_LEVEL"
     MAX_RECEIVE_COUNT = "DEVSTACK_MAX_RECEIVE_COUNT"
     CONSOLE = "DEVSTACK_CONSOLE"  # "0" / "false": no /console and no bus feed rule
+    BUS_MODE = "DEVSTACK_BUS_MODE"  # contract.bus.BusMode: "classic" (default) or "ordered" (local EventsV2)
+    EVENTSV2_PORT = "DEVSTACK_EVENTSV2_PORT"  # the local EventsV2 endpoint (0 = any free port, the default)
+
+
+class EventsV2Env:
+    """``python -m devstack.eventsv2`` (the local EventsV2 endpoint); the devstack passes the same names on."""
+
+    PORT = "EVENTSV2_PORT"
+    HOST = "EVENTSV2_HOST"
+    SQS_ENDPOINT_URL = "EVENTSV2_SQS_ENDPOINT_URL"  # where subscribers' SQS targets live (the moto server)
+    DEDUP_WINDOW_S = "EVENTSV2_DEDUP_WINDOW_S"  # how long a DeduplicationId is remembered (assumed 300 s)
+    DELIVERY_INTERVAL_S = "EVENTSV2_DELIVERY_INTERVAL_S"  # idle poll of a subscriber's cursor

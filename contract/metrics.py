@@ -22,6 +22,7 @@ class BridgeMetric(StrEnum):
     RETRIES = "PublishRetries"
     PUT_EVENTS_CALLS = "PutEventsCalls"
     DEAD_LETTERED = "EventsDeadLettered"
+    BUS_DEDUPLICATED = "EventsDeduplicatedByBus"  # EventsV2 answered DEDUPLICATED: another task had stored it
     BATCH_SIZE = "BatchSize"
     PUBLISH_LATENCY = "PublishLatency"
     PUBLISH_LATENCY_MAX = "PublishLatencyMax"

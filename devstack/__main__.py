@@ -24,7 +24,8 @@ READY_PREFIX = "DEVSTACK READY "
 ENV_HELP = """environment (0 = any free port):
   AWS_EMULATOR_PORT 4566   SIM_PORT 8080   BRIDGE_PORT 50051   API_PORT 3000   AWS_REGION us-east-1
   SIM_TIME_SCALE 0.2 (1 = real time)   SIM_TALK_SECONDS 20   DEVSTACK_LOG_LEVEL INFO
-  DEVSTACK_MAX_RECEIVE_COUNT 3         other SIM_* / BRIDGE_* go to the simulator / bridge as they are
+  DEVSTACK_MAX_RECEIVE_COUNT 3         DEVSTACK_BUS_MODE classic (ordered: local EventsV2 bus)
+  other SIM_* / BRIDGE_* go to the simulator / bridge as they are
 see docs/DEVSTACK.md"""
 
 

@@ -20,6 +20,15 @@ def subscribe_command(aws_endpoint_url: str) -> str:
     return f"AWS_ENDPOINT_URL={aws_endpoint_url} {command}"
 
 
+def _ordered(info: ReadyInfo) -> str:
+    if not info.bus_arn:
+        return ""
+    return (
+        f"\n   EventsV2 (ordered mode)   {info.eventsv2_url}   bus {info.bus_arn}"
+        "\n                             (AWS_ENDPOINT_URL_EVENTBRIDGEV2=... aws eventbridgev2 create-subscriber ...)"
+    )
+
+
 def banner(info: ReadyInfo, time_scale: float) -> str:
     api = info.api_url
     leg = f'{{"contact_uri": "{HUMAN}", "exophone": "{EXOPHONE}"}}'
@@ -35,7 +44,7 @@ def banner(info: ReadyInfo, time_scale: float) -> str:
    Exotel simulator (REST)   {info.sim_url}     (timers x{time_scale:g}: SIM_TIME_SCALE)
    bridge (gRPC)             {info.bridge_endpoint}
    AWS emulator (moto)       {info.aws_endpoint_url}   bus "{info.bus_name}", region {info.aws_region}
-   functions                 {", ".join(info.functions)}
+   functions                 {", ".join(info.functions)}{_ordered(info)}
 
  Place a leg, then watch it ring, answer and end:
    curl -s -X POST {api}/legs -H 'Content-Type: application/json' -d '{leg}'

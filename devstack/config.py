@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from contract.bus import DEFAULT_SOURCE
+from contract.bus import DEFAULT_SOURCE, BusMode
 from contract.env import AwsEnv, BridgeEnv, DevstackEnv, Env, PowertoolsEnv, SimulatorEnv
 from contract.metrics import NAMESPACE
 from legs.settings import EnvSettings
@@ -53,6 +53,14 @@ class DevstackConfig(EnvSettings):
     )
     metrics_namespace: str = Field(default=NAMESPACE, min_length=1, validation_alias=PowertoolsEnv.METRICS_NAMESPACE)
     event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256, validation_alias=Env.EVENT_SOURCE)
+    bus_mode: BusMode = Field(
+        default=BusMode.CLASSIC,
+        description="ordered: a local EventsV2 bus (devstack/eventsv2)",
+        validation_alias=DevstackEnv.BUS_MODE,
+    )
+    eventsv2_port: int = Field(
+        default=0, ge=0, le=65535, description="the local EventsV2 endpoint", validation_alias=DevstackEnv.EVENTSV2_PORT
+    )
     console: bool = Field(
         default=True,
         description="serve /console on the API port (and feed it from the bus)",
@@ -98,7 +106,7 @@ class DevstackConfig(EnvSettings):
         return f"grpc://{self.host}:{self.bridge_port}"
 
 
-_PORTS = ("aws_emulator_port", "sim_port", "bridge_port", "api_port")
+_PORTS = ("aws_emulator_port", "sim_port", "bridge_port", "api_port", "eventsv2_port")
 
 
 def check_ports_free(config: DevstackConfig) -> None:

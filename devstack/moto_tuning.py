@@ -1,4 +1,5 @@
-"""moto 5.2 CPU sinks that make EventBridge -> SQS routing superlinear, patched for every local use.
+"""moto 5.2 CPU sinks that make EventBridge -> SQS routing superlinear, patched for every local use, and one
+FIFO-queue fidelity fix the ordered mode relies on.
 
 Used by the devstack's in-process emulator, the tests' moto server subprocess and the benchmarks.
 """
@@ -36,3 +37,29 @@ def speed_up_moto() -> None:
         sqs_models.unix_time_millis = unix_time_millis
         sqs_models.unix_time = unix_time
         sqs_models._fast_clock = True
+    fix_fifo_message_groups()
+
+
+def fix_fifo_message_groups() -> None:
+    """A FIFO group is locked only while one of its messages is in flight (received, not yet visible again).
+
+    moto 5.2 counts a received message as "pending" until a later receive walks past it, even after its
+    visibility timeout has run out. When a consumer fails a group's first two messages and both become visible
+    again, moto skips the first (its group still looks locked by the second) and delivers the second: the group
+    comes back out of order. SQS delivers it in order; so does the patched property (idempotent).
+    """
+    import moto.sqs.models as sqs_models
+
+    queue_class = sqs_models.Queue
+    if getattr(queue_class, "_fifo_groups_fixed", False):
+        return
+
+    def pending_message_groups(self: object) -> set[str]:
+        return {
+            message.group_id
+            for message in self._pending_messages  # type: ignore[attr-defined]
+            if message.group_id is not None and not message.visible
+        }
+
+    queue_class.pending_message_groups = property(pending_message_groups)  # type: ignore[assignment]
+    queue_class._fifo_groups_fixed = True  # type: ignore[attr-defined]

@@ -199,6 +199,10 @@ class Provisioner:
         self._events.put_targets(Rule=name, EventBusName=BUS_NAME, Targets=[{"Id": RULE_TARGET_ID, "Arn": queue.arn}])
         return RuleRef(function=route.function, name=name, arn=arn, pattern=route.pattern, queue=queue)
 
+    def queue_for_subscriber(self, name: str, fifo: bool, visibility: int) -> QueueRef:
+        """The queue an EventsV2 subscriber fills (ordered mode: ``devstack.ordered``), with a DLQ as a rule's has."""
+        return self._queue(name, fifo, visibility, 14, with_dlq=True)
+
     def _secret(self, values: dict[str, str] | None) -> str:
         secret = json.dumps(
             values or {"account_sid": LOCAL_ACCOUNT_SID, "api_key": LOCAL_API_KEY, "api_token": LOCAL_API_TOKEN}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from contract.bus import BusMode
 from contract.env import AwsEnv, BridgeEnv, Env, PowertoolsEnv, SimulatorEnv
 from devstack.api_front import ApiFront
 from devstack.children import Child
@@ -19,6 +20,7 @@ from devstack.console import Console
 from devstack.emulator import AwsEmulator, scrub_aws_settings
 from devstack.functions import HandlerMissing, Invoker, LocalFunction
 from devstack.logs import Printer, PrinterHandler, ThreadStdout
+from devstack.ordered import OrderedBus, OrderedBusRef
 from devstack.resources import Provisioned, Provisioner
 from devstack.runner import LambdaRunner, QueueTrigger
 from devstack.wiring import api_function, functions, module_of, trigger_queue_ids
@@ -49,6 +51,9 @@ class ReadyInfo(BaseModel):
     functions: list[str]
     child_pids: dict[str, int]
     console_url: str | None = None  # the local console (None when DEVSTACK_CONSOLE=0)
+    bus_mode: str = BusMode.CLASSIC.value
+    bus_arn: str | None = None  # ordered mode: the local EventsV2 bus
+    eventsv2_url: str | None = None  # ordered mode: the local EventsV2 endpoint (AWS_ENDPOINT_URL_EVENTBRIDGEV2)
 
 
 class Devstack:
@@ -60,6 +65,8 @@ class Devstack:
         self.stdout = ThreadStdout(printer, default_source="devstack")
         self.emulator = AwsEmulator(self.config)
         self.provisioned: Provisioned | None = None
+        self.ordered: OrderedBus | None = None
+        self.ordered_ref: OrderedBusRef | None = None
         self.children: list[Child] = []
         self.functions: dict[str, LocalFunction] = {}
         self.runner: LambdaRunner | None = None
@@ -76,12 +83,16 @@ class Devstack:
         if removed:
             log.info("ignoring %s from the environment: everything here talks to the emulator", ", ".join(removed))
         self.emulator.start()
-        self.provisioned = Provisioner(
+        provisioner = Provisioner(
             self.emulator,
             max_receive_count=self.config.max_receive_count,
             dlq_for=trigger_queue_ids(),
             event_source=self.config.event_source,
-        ).provision()
+        )
+        self.provisioned = provisioner.provision()
+        if self.config.bus_mode is BusMode.ORDERED:
+            self.ordered = OrderedBus(self.config, self.emulator, provisioner)
+            self.ordered_ref = self.ordered.start()
         os.environ.update(self._function_env())
         self.children = [
             Child("bridge", "bridge", self._bridge_env(), self.config.bridge_port, self.printer, str(REPO_ROOT)),
@@ -126,6 +137,9 @@ class Devstack:
             functions=sorted(self.functions),
             child_pids={child.name: child.pid for child in self.children if child.pid is not None},
             console_url=self.console.about["console_url"] if self.console else None,
+            bus_mode=self.config.bus_mode.value,
+            bus_arn=self.ordered_ref.bus_arn if self.ordered_ref else None,
+            eventsv2_url=self.ordered_ref.endpoint_url if self.ordered_ref else None,
         )
 
     def _start_console(self, api: ApiFront) -> None:
@@ -158,6 +172,8 @@ class Devstack:
             self.runner.stop()
         for child in reversed(self.children):
             child.stop()
+        if self.ordered is not None:
+            self.ordered.stop()
         self.emulator.stop()
         log.info("stopped")
         sys.stdout, sys.stderr = self._saved_stdout, self._saved_stderr
@@ -192,6 +208,8 @@ class Devstack:
             PowertoolsEnv.METRICS_NAMESPACE: self.config.metrics_namespace,
             PowertoolsEnv.LOG_LEVEL: self.config.log_level,
         }
+        if self.ordered_ref is not None:
+            env.update(self.ordered_ref.env())  # redrive replays EventsV2 entries onto the v2 bus
         return env
 
     def _child_env(self, extra: dict[str, str]) -> dict[str, str]:
@@ -222,6 +240,7 @@ class Devstack:
                 Env.EVENT_SOURCE: self.config.event_source,
                 Env.FALLBACK_QUEUE_URL: self.provisioned.env()[Env.FALLBACK_QUEUE_URL],
                 Env.DEAD_LETTER_QUEUE_URL: self.provisioned.env()[Env.DEAD_LETTER_QUEUE_URL],
+                **(self.ordered_ref.env() if self.ordered_ref is not None else {}),
             }
         )
 
@@ -271,7 +290,9 @@ class Devstack:
             function = self.functions.get(wiring.function)
             if function is None:
                 continue
-            if wiring.rule:
+            if wiring.rule and self.ordered_ref is not None:  # a subscriber's queue, read as an SQS event source
+                triggers.append(QueueTrigger(function, self.ordered_ref.queues[wiring.function], "sqs", 10))
+            elif wiring.rule:
                 rule_queue = self.provisioned.rules[wiring.function].queue
                 triggers.append(QueueTrigger(function, rule_queue, "eventbridge", 10))
             for queue in wiring.sqs_triggers:

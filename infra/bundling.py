@@ -47,9 +47,9 @@ def _source_files() -> list[Path]:
     return files
 
 
-def asset_hash() -> str:
+def asset_hash(keep_sdk: bool = False) -> str:
     """Hash of what goes into the asset (file names and bytes) plus the target platform."""
-    digest = hashlib.sha256(f"{PLATFORM}|{PYTHON_VERSION}".encode())
+    digest = hashlib.sha256(f"{PLATFORM}|{PYTHON_VERSION}{'|sdk' if keep_sdk else ''}".encode())
     for path in _source_files():
         digest.update(str(path.relative_to(REPO_ROOT)).encode())
         digest.update(path.read_bytes())
@@ -85,7 +85,14 @@ def pip_install_command(target: str) -> list[str]:
 
 @jsii.implements(ILocalBundling)
 class LocalPythonBundler:
-    """``tryBundle`` for CDK: returns True when the asset was built on this machine."""
+    """``tryBundle`` for CDK: returns True when the asset was built on this machine.
+
+    ``keep_sdk``: keep the pinned boto3/botocore in the asset instead of the runtime's (ordered mode: the redrive
+    function calls ``eventbridgev2``, which a runtime's older botocore may not know).
+    """
+
+    def __init__(self, keep_sdk: bool = False) -> None:
+        self.keep_sdk = keep_sdk
 
     @jsii.member(jsii_name="tryBundle")
     def try_bundle(self, output_dir: str, _options: object = None) -> bool:
@@ -102,7 +109,8 @@ class LocalPythonBundler:
         except (OSError, subprocess.TimeoutExpired) as exc:
             print(f"local bundling failed ({exc}); falling back to Docker bundling", file=sys.stderr)
             return False
-        _drop_runtime_provided(out)
+        if not self.keep_sdk:
+            _drop_runtime_provided(out)
         return True
 
 
@@ -113,22 +121,22 @@ def _drop_runtime_provided(out: Path) -> None:
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
 
-def lambda_code() -> lambda_.Code:
+def lambda_code(keep_sdk: bool = False) -> lambda_.Code:
     """The shared asset of every function (handlers are ``lambdas.<name>.handler.handler``)."""
-    command = " && ".join(
-        [
-            "cp -r " + " ".join(f"/asset-input/{package}" for package in PACKAGES) + " /asset-output/",
-            "pip install --no-compile -r /asset-input/lambdas/requirements.txt -t /asset-output",
-            "rm -rf /asset-output/botocore* /asset-output/boto3* /asset-output/s3transfer*",
-        ]
-    )
+    steps = [
+        "cp -r " + " ".join(f"/asset-input/{package}" for package in PACKAGES) + " /asset-output/",
+        "pip install --no-compile -r /asset-input/lambdas/requirements.txt -t /asset-output",
+    ]
+    if not keep_sdk:
+        steps.append("rm -rf /asset-output/botocore* /asset-output/boto3* /asset-output/s3transfer*")
+    command = " && ".join(steps)
     return lambda_.Code.from_asset(
         str(REPO_ROOT),
-        asset_hash=asset_hash(),
+        asset_hash=asset_hash(keep_sdk),
         asset_hash_type=AssetHashType.CUSTOM,
         bundling=BundlingOptions(
             image=DockerImage.from_registry(FALLBACK_IMAGE),
             command=["bash", "-c", command],
-            local=LocalPythonBundler(),
+            local=LocalPythonBundler(keep_sdk),
         ),
     )

@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE
+from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE, V2_DEFAULT_RETENTION_DAYS, BusMode
 from contract.deployment import DEFAULT_STACK_PREFIX
 from contract.metrics import BRIDGE_SERVICE, NAMESPACE
 from legs.settings import ConfigError, SourcedSettings
@@ -76,6 +76,11 @@ class DeployConfig(SourcedSettings):
     bus_name: str = Field(default=DEFAULT_BUS_NAME, pattern=r"^[A-Za-z0-9._-]{1,256}$")
     event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256)
     archive_retention_days: int = Field(default=30, ge=0, le=3650)  # 0 = keep forever
+    bus_mode: BusMode = Field(default=BusMode.CLASSIC, description="ordered: EventsV2 bus + subscribers (ordered_bus)")
+    ordered_retention_days: int = Field(default=V2_DEFAULT_RETENTION_DAYS, ge=1, le=365)  # EventsV2 bus storage
+    ordered_message_group_id: str = Field(
+        default="", max_length=8192, description="FIFO subscribers' SqsParameters.MessageGroupId; empty = the service's"
+    )
     # bridge service
     certificate_arn: str = Field(default="", description="ACM certificate for the TLS listener")
     domain_name: str = Field(default="", description="DNS name (CNAME to the load balancer) in the certificate")

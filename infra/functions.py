@@ -23,6 +23,7 @@ from infra.constructs.wired_function import deployment_values
 from infra.function_specs import function_specs
 from infra.logical_ids import GroupedStack
 from infra.monitoring import Monitoring
+from infra.ordered_bus import OrderedSubscribers
 from infra.stateful import StatefulStack
 
 
@@ -55,7 +56,7 @@ class FunctionsStack(GroupedStack):
             "data": data,
             "values": deployment_values(config, data, bridge.endpoint_url),
             "failures": failures,
-            "code": lambda_code(),
+            "code": lambda_code(keep_sdk=data.ordered is not None),  # ordered: redrive needs eventbridgev2
         }
         (api_spec,) = [spec for spec in self.specs if spec.wiring.api]  # lambdas/wiring.py has one API function
         reactors = Reactors(self, "Reactors", specs=[s for s in self.specs if s is not api_spec], **shared)
@@ -65,6 +66,18 @@ class FunctionsStack(GroupedStack):
         self.functions: dict[str, lambda_.Function] = {spec.name: functions[spec.name] for spec in self.specs}
         self.rules = reactors.rules
         self.api = rest_api.api
+        self.ordered = None
+        if data.ordered is not None:  # ordered mode: subscribers instead of rules (infra/ordered_bus.py)
+            self.ordered = OrderedSubscribers(
+                self,
+                "Ordered",
+                config=config,
+                bus=data.ordered,
+                specs=self.specs,
+                functions=self.functions,
+                failures_queue_arn=data.reactor_failures.queue_arn,
+                alarm_action=data.alarm_action,
+            )
         self.monitoring = Monitoring(
             self,
             "Monitoring",

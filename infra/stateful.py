@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from constructs import Construct
 
+from contract.bus import BusMode
 from infra.config import DeployConfig
 from infra.constructs import AlarmTopic, EventBus, Queues, Secrets, Tables
 from infra.logical_ids import GroupedStack
+from infra.ordered_bus import OrderedBus
 
 
 class StatefulStack(GroupedStack):
@@ -30,6 +32,8 @@ class StatefulStack(GroupedStack):
         tables = Tables(self, "Tables")
         queues = Queues(self, "Queues", config=config, alarm_action=alarm_topic.action)
         secrets = Secrets(self, "Secrets", bridge_token=config.bridge_auth_token)
+        # ordered mode: an EventsV2 bus besides the classic one (infra/ordered_bus.py)
+        self.ordered = OrderedBus(self, "OrderedBus", config=config) if config.bus_mode is BusMode.ORDERED else None
 
         self.alarm_action = alarm_topic.action
         self.bus = event_bus.bus

@@ -4,6 +4,10 @@ Read by the CDK stacks (one rule per entry, exact pattern) and by the devstack (
 entry, targeting a local SQS queue that the lambda runner drains). Nothing else writes a pattern.
 Patterns match the *configured* event source: :func:`routes` takes it, so a deployment with its
 own ``event_source`` gets rules that match what its bridge publishes.
+
+In the ordered mode (``bus_mode=ordered``) the same pattern is an EventsV2 subscriber's filter instead of a
+rule's, and ``fifo`` says whether that subscriber is FIFO (each leg's events in the order the bus stored them)
+or UNORDERED (where order cannot matter: a function reacting to one event per leg).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ class Route:
     function: str  # package under lambdas/, e.g. "connect"
     description: str
     pattern: dict[str, Any]
+    fifo: bool = True  # ordered mode: a FIFO subscriber (per-leg order) rather than an UNORDERED one
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class _Entry:
     detail_types: tuple[str, ...]
     plan_legs_only: bool = True  # only legs whose custom_param names a call plan
     data_filter: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    fifo: bool = True  # see Route.fifo
 
     def pattern(self, source: str) -> dict[str, Any]:
         pattern: dict[str, Any] = {"source": [source], "detail-type": list(self.detail_types)}
@@ -56,12 +62,17 @@ _TABLE: tuple[_Entry, ...] = (
         "Two-party calls: answered -> hold message -> second leg -> bridge; ends the other side",
         (*_ANSWERS, *_ENDS, EventName.LEG_JOINED_BRIDGE.value),
     ),
-    _Entry("retry", "Dials a plan's leg again after busy / no-answer / failed, up to the plan's limit", _ENDS),
+    # One terminal event per leg: nothing to order.
+    _Entry(
+        "retry", "Dials a plan's leg again after busy / no-answer / failed, up to the plan's limit", _ENDS, fifo=False
+    ),
+    # One answer per leg: nothing to order.
     _Entry(
         "amd",
         "A plan's leg answered by a machine: hang up, or play a message then hang up",
         _ANSWERS,
         data_filter=(("answered_by", MACHINE_ANSWERS),),
+        fifo=False,
     ),
 )
 
@@ -71,7 +82,7 @@ ROUTED_FUNCTIONS: tuple[str, ...] = tuple(entry.function for entry in _TABLE)
 
 def routes(source: str) -> tuple[Route, ...]:
     """Every rule, matching events whose ``source`` is ``source`` (the deployment's ``event_source``)."""
-    return tuple(Route(entry.function, entry.description, entry.pattern(source)) for entry in _TABLE)
+    return tuple(Route(entry.function, entry.description, entry.pattern(source), entry.fifo) for entry in _TABLE)
 
 
 def route(function: str, source: str) -> Route:

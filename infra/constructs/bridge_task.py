@@ -65,6 +65,8 @@ class BridgeTask(Grouping):
         self._grant(data)
         self.log_group = log_group(self, "BridgeLogs", config.log_retention_days)
         self.container = self._container(config, data)
+        if data.ordered is not None:  # ordered mode: publish to the EventsV2 bus (infra/ordered_bus.py)
+            data.ordered.wire_bridge(self.definition.task_role, self.container)
         self._acknowledge()
 
     def _grant(self, data: StatefulStack) -> None:

@@ -65,7 +65,7 @@ class Reactors(Grouping):
                 exotel_callers=exotel_callers,
             )
             self.functions[spec.name] = wired.function
-            if spec.pattern is not None:
+            if spec.pattern is not None and data.ordered is None:  # ordered mode: subscribers (infra/ordered_bus.py)
                 self.rules[spec.name] = self._rule(wired, spec, data.bus)
             for queue_def in spec.wiring.sqs_triggers:
                 wired.function.add_event_source(

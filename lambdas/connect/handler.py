@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import event_parser
-
 from lambdas.domain.decisions import decide_connect
 from lambdas.reactor import react
 from lambdas.shared.bus import LegBusEvent
 from lambdas.shared.config import at_cold_start
+from lambdas.shared.delivery import handle_bus_events
 from lambdas.shared.observability import powertools
 
 SERVICE = "connect"
@@ -22,7 +21,11 @@ logger, tracer, metrics = powertools(SERVICE)
 
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-@logger.inject_lambda_context(correlation_id_path="detail.event_sid", clear_state=True)
-@event_parser(model=LegBusEvent)
-def handler(event: LegBusEvent, context: Any) -> dict[str, Any]:
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """One bus event (classic rule), or an SQS batch of them (ordered mode: ``lambdas.shared.delivery``)."""
+    return handle_bus_events(event, context, handle, logger=logger)
+
+
+def handle(event: LegBusEvent, context: Any) -> dict[str, Any]:
     return react(event.detail, context, service=SERVICE, decide=decide_connect, logger=logger, metrics=metrics)

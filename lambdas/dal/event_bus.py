@@ -1,10 +1,16 @@
-"""EventBridge ``PutEvents`` for one entry: the redrive function's way back onto the bus."""
+"""EventBridge ``PutEvents`` for one entry: the redrive function's way back onto the bus.
+
+A classic entry goes to ``events``; an EventsV2 entry (ordered mode: ``EventBusArn`` and ``SystemMetadata``)
+to ``eventbridgev2`` with the same ``EventGroupId`` and ``DeduplicationId``, so the bus drops a copy it
+already stored (``legs.eventsv2``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from lambdas.dal import aws
+from legs.eventsv2 import is_v2_entry, request_entry
 
 
 class EntryRefused(Exception):
@@ -13,7 +19,10 @@ class EntryRefused(Exception):
 
 def put_entry(entry: dict[str, Any]) -> str | None:
     """Put one entry; returns EventBridge's event id, or raises :class:`EntryRefused`."""
-    reply = aws.client("events").put_events(Entries=[entry])
+    if is_v2_entry(entry):
+        reply = aws.client("eventbridgev2").put_events(EventBusArn=entry["EventBusArn"], Entries=[request_entry(entry)])
+    else:
+        reply = aws.client("events").put_events(Entries=[entry])
     if reply.get("FailedEntryCount"):
         failed = reply["Entries"][0]
         raise EntryRefused(f"{failed.get('ErrorCode')}: {failed.get('ErrorMessage')}")

@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import event_parser
 
 from contract.metrics import FunctionMetric
 from lambdas.dal.idempotency import once
 from lambdas.dal.leg_state import LegStateStore
 from lambdas.shared.bus import LegBusEvent
 from lambdas.shared.config import at_cold_start
+from lambdas.shared.delivery import handle_bus_events
 from lambdas.shared.observability import powertools
 from legs.events import LegEvent
 
@@ -30,9 +30,13 @@ def record(event: LegEvent) -> dict[str, Any]:
 
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-@logger.inject_lambda_context(correlation_id_path="detail.event_sid", clear_state=True)
-@event_parser(model=LegBusEvent)
-def handler(event: LegBusEvent, context: Any) -> dict[str, Any]:
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """One bus event (classic rule), or an SQS batch of them (ordered mode: ``lambdas.shared.delivery``)."""
+    return handle_bus_events(event, context, handle, logger=logger)
+
+
+def handle(event: LegBusEvent, context: Any) -> dict[str, Any]:
     detail = event.detail
     logger.append_keys(leg_sid=detail.leg_sid, bridge_sid=detail.bridge_sid, event_name=detail.event_name)
     result = once(

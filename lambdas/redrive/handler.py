@@ -1,10 +1,12 @@
 """``redrive``: replays the bridge's fallback queue onto the bus (SQS batch, partial failures).
 
 A message body is the ``PutEvents`` entry the bridge could not publish, as JSON with ``Time`` as
-ISO 8601 text (``bridge/fallback.py``). Each record is put on its own; a record whose entry
-EventBridge refuses is reported as a batch item failure, so SQS redelivers only that one (and
-dead-letters it after the queue's ``maxReceiveCount``). Powertools idempotency on the event's
-``event_sid`` keeps a redelivered message from being published twice.
+ISO 8601 text (``bridge/fallback.py``). An EventsV2 entry (ordered mode: ``EventBusArn`` and ``SystemMetadata``)
+is replayed on ``eventbridgev2`` with the same ``EventGroupId`` and ``DeduplicationId``, so the bus drops it if
+it already stored the event; it joins its leg's group after the events published meanwhile (docs/DEPLOY.md).
+Each record is put on its own; a record whose entry EventBridge refuses is reported as a batch item failure,
+so SQS redelivers only that one (and dead-letters it after the queue's ``maxReceiveCount``). Powertools
+idempotency on the event's ``event_sid`` keeps a redelivered message from being published twice.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contract.env import Env
 from contract.metrics import FunctionMetric
-from lambdas.dal.event_bus import put_entry
+from lambdas.dal.event_bus import EntryRefused, put_entry
 from lambdas.dal.idempotency import once
 from lambdas.shared.config import at_cold_start, settings
 from lambdas.shared.observability import powertools
+from legs.eventsv2 import is_v2_entry
 
 SERVICE = "redrive"
 at_cold_start(SERVICE)  # in Lambda: a missing or malformed variable fails the init phase, named
@@ -53,7 +57,28 @@ class FallbackEntry(BaseModel):
     def event_sid(self) -> str:
         return str(json.loads(self.Detail).get("event_sid") or "")
 
-    def to_entry(self, default_bus: str) -> dict[str, Any]:
+    @property
+    def system_metadata(self) -> dict[str, Any] | None:
+        """An EventsV2 entry's ``SystemMetadata`` (EventGroupId, DeduplicationId); None for a classic entry."""
+        value = (self.model_extra or {}).get("SystemMetadata")
+        return dict(value) if isinstance(value, dict) else None
+
+    def to_entry(self, default_bus: str, default_bus_arn: str | None = None) -> dict[str, Any]:
+        """The entry to publish again: a classic one (``EventBusName``) or an EventsV2 one (``EventBusArn``)."""
+        extra = self.model_extra or {}
+        if is_v2_entry(extra):
+            bus_arn = extra.get("EventBusArn") or default_bus_arn
+            if not bus_arn:
+                raise EntryRefused(f"an EventsV2 entry without EventBusArn, and {Env.EVENT_BUS_ARN} is not set")
+            v2: dict[str, Any] = {"EventBusArn": bus_arn, "Source": self.Source, "DetailType": self.DetailType}
+            v2["Detail"] = self.Detail
+            if self.Time is not None:
+                v2["Time"] = self.Time.isoformat()
+            if self.Resources:
+                v2["Resources"] = self.Resources
+            if self.system_metadata:
+                v2["SystemMetadata"] = self.system_metadata
+            return v2
         entry: dict[str, Any] = {
             "Source": self.Source,
             "DetailType": self.DetailType,
@@ -75,7 +100,8 @@ def publish(entry: dict[str, Any]) -> dict[str, Any]:
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> dict[str, Any]:
     parsed = FallbackEntry.model_validate_json(record.body)
-    entry = parsed.to_entry(settings().event_bus_name)
+    config = settings()
+    entry = parsed.to_entry(config.event_bus_name, config.event_bus_arn)
     event_sid = parsed.event_sid or record.message_id
     logger.append_keys(event_sid=event_sid)
     data = {"event_sid": event_sid, "entry": entry}

@@ -5,7 +5,9 @@ Two triggers, one function:
 * EventBridge (``leg_terminated`` / ``leg_failed_to_create`` of a plan leg): records the end, adds a
   *scheduled* attempt and sends ``{"plan_id", "role", "attempt"}`` to the SQS delay queue
   (``RETRY_QUEUE_URL``, ``DelaySeconds`` = the plan's delay, ≤ 900 s);
-* SQS (that queue): the delay is over; dial the scheduled attempt once (partial batch failures).
+* SQS (that queue): the delay is over; dial the scheduled attempt once (partial batch failures);
+* SQS, ordered mode: the same bus events as the first trigger, delivered by an EventsV2 subscriber to the
+  function's queue (a record whose body is a bus event is handled as the first trigger's event).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from lambdas.executor import Executor
 from lambdas.reactor import react
 from lambdas.shared.bus import LegBusEvent
 from lambdas.shared.config import at_cold_start
+from lambdas.shared.delivery import bus_event_of
 from lambdas.shared.observability import powertools
 
 SERVICE = "retry"
@@ -53,6 +56,17 @@ def dial_scheduled(job: dict[str, Any]) -> dict[str, Any]:
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> dict[str, Any]:
+    bus_event = bus_event_of(record)  # ordered mode: the UNORDERED subscriber's queue delivers bus events
+    if bus_event is not None:
+        logger.set_correlation_id(bus_event.detail.event_sid)
+        return react(
+            bus_event.detail,
+            processor.lambda_context,
+            service=SERVICE,
+            decide=decide_retry,
+            logger=logger,
+            metrics=metrics,
+        )
     message = RetryMessage.model_validate_json(record.body)
     logger.append_keys(plan_id=message.plan_id)
     job = {"key": f"{message.plan_id}:{message.role}:{message.attempt}", "message": message.model_dump()}

@@ -69,6 +69,8 @@ class FunctionSettings(EnvSettings):
     event_bus_name: str = Field(
         default=DEFAULT_BUS_NAME, min_length=1, max_length=1600, validation_alias=Env.EVENT_BUS_NAME
     )
+    # ordered mode: the EventsV2 bus (redrive replays v2 entries onto it)
+    event_bus_arn: str | None = Field(default=None, min_length=1, validation_alias=Env.EVENT_BUS_ARN)
     event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256, validation_alias=Env.EVENT_SOURCE)
     retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3650, validation_alias=Env.RETENTION_DAYS)
 

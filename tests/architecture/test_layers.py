@@ -82,7 +82,8 @@ def _contract_values() -> dict[str, str]:
     values: dict[str, str] = {}
     for name in catalogue.ALL_EVENTS:
         values[name] = "contract.catalogue.EventName"
-    for cls in (env.Env, env.AwsEnv, env.PowertoolsEnv, env.BridgeEnv, env.SimulatorEnv, env.DevstackEnv):
+    env_classes = (env.Env, env.AwsEnv, env.PowertoolsEnv, env.BridgeEnv, env.SimulatorEnv, env.DevstackEnv)
+    for cls in (*env_classes, env.EventsV2Env):
         for attr, value in vars(cls).items():
             if attr.isupper() and attr != "PREFIX" and isinstance(value, str):
                 values[value] = f"contract.env.{cls.__name__}.{attr}"

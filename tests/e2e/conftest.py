@@ -1,10 +1,13 @@
-"""One devstack (subprocess, free ports, fast simulator) shared by the end-to-end tests of a session.
+"""One devstack (subprocess, free ports, fast simulator) shared by the end-to-end tests of a session, per bus mode.
 
-A test that needs other settings starts its own with :func:`running_devstack` (same checks on the way out).
+``E2E_BUS_MODES`` (default ``classic,ordered``) says which modes the suite runs in: every test that uses the
+``devstack`` fixture runs once per mode (ids ``[classic]`` / ``[ordered]``), one devstack at a time. A test
+that needs other settings starts its own with :func:`running_devstack` (same checks on the way out).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +16,8 @@ from typing import Any
 import boto3
 import pytest
 
+from contract.bus import BusMode
+from contract.env import DevstackEnv
 from devstack.launcher import DevstackProcess, pid_alive
 from tests.e2e.local_api import Api
 
@@ -29,6 +34,12 @@ E2E_ENV = {
     "SIM_TALK_SECONDS": "120",
     "DEVSTACK_LOG_LEVEL": "INFO",
 }
+
+
+#: Bus modes the suite runs in (``E2E_BUS_MODES=ordered`` for one).
+BUS_MODES = [
+    BusMode(m.strip()).value for m in os.environ.get("E2E_BUS_MODES", "classic,ordered").split(",") if m.strip()
+]
 
 
 @contextmanager
@@ -51,9 +62,10 @@ def running_devstack(workdir: Path, env: dict[str, str]) -> Iterator[dict[str, A
     assert not stack.ready_file.exists(), "the ready file outlived the devstack"
 
 
-@pytest.fixture(scope="session")
-def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    with running_devstack(tmp_path_factory.mktemp("devstack"), E2E_ENV) as info:
+@pytest.fixture(scope="session", params=BUS_MODES)
+def devstack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    workdir = tmp_path_factory.mktemp(f"devstack-{request.param}")
+    with running_devstack(workdir, {**E2E_ENV, DevstackEnv.BUS_MODE: request.param}) as info:
         yield info
 
 
@@ -68,12 +80,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 
 
 def _dead_lettered(info: dict[str, Any]) -> dict[str, int]:
-    """Messages in any ``-dlq`` queue of the devstack: each is an event some function failed 3 times."""
+    """Messages in any ``-dlq`` queue of the devstack (``-dlq.fifo`` too): each is an event some function failed 3
+    times."""
     kwargs = {"endpoint_url": info["aws_endpoint_url"], "region_name": info["aws_region"]}
     sqs = boto3.session.Session(aws_access_key_id="t", aws_secret_access_key="t").client("sqs", **kwargs)
     counts = {}
     for url in sqs.list_queues(QueueNamePrefix=info["bus_name"]).get("QueueUrls", []):
-        if url.endswith("-dlq"):
+        if url.endswith(("-dlq", "-dlq.fifo")):
             attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
             counts[url.rsplit("/", 1)[-1]] = int(attrs["Attributes"]["ApproximateNumberOfMessages"])
     return {name: count for name, count in counts.items() if count}

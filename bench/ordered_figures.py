@@ -1,0 +1,189 @@
+"""The ordered path's throughput next to the classic one: same run, same load generator, same bridge code.
+
+Four bridges, each in its own process, measured interleaved (so drift in the machine's load hits each alike):
+
+- classic, in-process sink / ordered (``EVENT_BUS_KIND=v2``), in-process sink: the bridge's own cost of each path
+  (the v2 entry carries ``SystemMetadata``; the call has ``EventBusArn``; results carry ``SuccessCode``);
+- classic, moto server sink / ordered, local EventsV2 endpoint sink: each path over real HTTP to the emulator the
+  devstack uses (moto's EventBridge, JSON 1.1) and to ``devstack.eventsv2`` (smithy RPC v2 CBOR, stores and
+  deduplicates every event). These two compare emulators as much as paths; neither is AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+
+import boto3
+from pydantic import BaseModel, Field
+
+from bench.bridge_figures import RunFigure, measure, summarize
+from bench.loadgen import LoadSpec
+from bench.procs import Child, python
+from bench.servers import LOCAL_AWS_ENV, Server, start_bridge
+from contract.env import AwsEnv, Env, EventsV2Env
+
+CLASSIC_MEMORY = "classic, in-process sink"
+ORDERED_MEMORY = "ordered, in-process sink"
+CLASSIC_MOTO = "classic, moto server sink"
+ORDERED_LOCAL = "ordered, local EventsV2 endpoint"
+#: (ordered, classic) pairs the report divides.
+PAIRS = ((ORDERED_MEMORY, CLASSIC_MEMORY), (ORDERED_LOCAL, CLASSIC_MOTO))
+CONCURRENCY = (16, 64)
+HTTP_OPEN_RATE = 200.0
+#: Any well-formed ARN does for the in-process sink (it accepts everything).
+SINK_BUS_ARN = "arn:aws:events:us-east-1:123456789012:event-busv2/exotel-legs/benchbenchbenchbenchbench"
+
+
+class OrderedFigures(BaseModel):
+    runs: list[RunFigure] = Field(default_factory=list)
+    window_s: float = 0.0
+    client_procs: int = 1
+    notes: list[str] = Field(default_factory=list)
+
+    def find(self, server: str, mode: str, concurrency: int = 0) -> RunFigure | None:
+        for run in self.runs:
+            if run.server == server and run.mode == mode and (mode == "open" or run.concurrency == concurrency):
+                return run
+        return None
+
+
+def v2_env(bus_arn: str) -> dict[str, str]:
+    return {Env.EVENT_BUS_KIND: "v2", Env.EVENT_BUS_ARN: bus_arn}
+
+
+def start_local_eventsv2() -> tuple[str, str, Callable[[], None]]:
+    """``python -m devstack.eventsv2`` on a free port with one bus (no subscribers); returns (url, bus ARN, stop)."""
+    child = Child(
+        [python(), "-m", "devstack.eventsv2"],
+        lambda line: '"eventsv2_ready"' in line,
+        env={**LOCAL_AWS_ENV, EventsV2Env.PORT: "0", "PYTHONUNBUFFERED": "1"},
+        name="local EventsV2 endpoint",
+    )
+    ready = json.loads(next(line for line in child.lines if '"eventsv2_ready"' in line))
+    client = boto3.client(
+        "eventbridgev2",
+        endpoint_url=ready["url"],
+        region_name=LOCAL_AWS_ENV[AwsEnv.REGION],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    bus_arn = client.create_event_bus(Name=f"bench-{uuid.uuid4().hex[:8]}")["EventBusArn"]
+    return ready["url"], bus_arn, child.stop
+
+
+def run_ordered_figures(
+    *,
+    quick: bool,
+    client_procs: int,
+    moto_url_factory: Callable[[], tuple[str, Callable[[], None]]] | None,
+    log: Callable[[str], None] = print,
+) -> OrderedFigures:
+    window = 2.0 if quick else 4.0
+    reps = 1 if quick else 2
+    open_seconds = 3.0 if quick else 8.0
+    figures = OrderedFigures(window_s=window, client_procs=client_procs)
+    servers: list[Server] = []
+    cleanups: list[Callable[[], None]] = []
+    try:
+        servers.append(start_bridge(CLASSIC_MEMORY))
+        servers.append(start_bridge(ORDERED_MEMORY, env=v2_env(SINK_BUS_ARN)))
+        if moto_url_factory is not None:
+            moto_url, stop_moto = moto_url_factory()
+            cleanups.append(stop_moto)
+            servers.append(start_bridge(CLASSIC_MOTO, sink="moto", env={AwsEnv.ENDPOINT_URL: moto_url}))
+        url, bus_arn, stop_local = start_local_eventsv2()
+        cleanups.append(stop_local)
+        env = {**v2_env(bus_arn), AwsEnv.endpoint_url_for("eventbridgev2"): url}
+        servers.append(start_bridge(ORDERED_LOCAL, sink="moto", env=env))
+
+        for concurrency in CONCURRENCY:
+            per_server: dict[str, list] = {s.label: [] for s in servers}
+            for _ in range(reps):
+                for server in servers:
+                    spec = LoadSpec(
+                        target=server.target,
+                        concurrency=concurrency,
+                        max_seconds=window,
+                        max_events=1_000_000,
+                        client_procs=client_procs,
+                    )
+                    per_server[server.label].append(measure(server, spec))
+            for server in servers:
+                figure = summarize(per_server[server.label])
+                figures.runs.append(figure)
+                log(
+                    f"  c={concurrency:<4} {server.label:<34} {figure.throughput:8.0f} ev/s  "
+                    f"p50 {figure.p50_ms:6.2f} ms  p99 {figure.p99_ms:7.2f} ms  "
+                    f"entries/call {figure.entries_per_call or 0:4.1f}  errors {figure.errors or '-'}"
+                )
+        for server in servers:
+            if server.label not in (CLASSIC_MOTO, ORDERED_LOCAL):
+                continue
+            spec = LoadSpec(
+                target=server.target,
+                mode="open",
+                rate=HTTP_OPEN_RATE,
+                max_events=int(HTTP_OPEN_RATE * open_seconds),
+                max_seconds=open_seconds,
+                client_procs=1,
+            )
+            figure = summarize([measure(server, spec)])
+            figures.runs.append(figure)
+            rate = f"{HTTP_OPEN_RATE:.0f} ev/s"
+            log(f"  {rate} {server.label:<34} p50 {figure.p50_ms:6.2f} ms  p99 {figure.p99_ms:7.2f} ms")
+    finally:
+        for server in servers:
+            server.stop()
+        for cleanup in cleanups:
+            cleanup()
+    return figures
+
+
+def _f(value: float | None, digits: int = 0) -> str:
+    return "n/a" if value is None or value != value else f"{value:,.{digits}f}"
+
+
+def render_section(figures: OrderedFigures) -> list[str]:
+    """The report's "Ordered path" section: throughput per server and the ordered/classic ratio per sink kind."""
+    servers = [
+        s for s in (CLASSIC_MEMORY, ORDERED_MEMORY, CLASSIC_MOTO, ORDERED_LOCAL) if figures.find(s, "closed", 16)
+    ]
+    head = " | ".join(f"c={c} ev/s | p99 ms" for c in CONCURRENCY)
+    out = [
+        "## Ordered path (EventsV2) next to the classic one",
+        "",
+        "Same run, same load generator (closed loop, "
+        f"{figures.client_procs} client processes, {figures.window_s:.0f} s windows): the bridge with "
+        "`EVENT_BUS_KIND=v2` against the same kind of sink as the classic bridge. The in-process sinks isolate the "
+        "bridge's own cost; the HTTP sinks are local emulators (moto for the classic bus, `devstack.eventsv2` for "
+        "EventsV2), not AWS, so their ratio compares emulators as much as paths.",
+        "",
+        f"| server | {head} | entries/call (c=64) |",
+        "|---|" + "---|---|" * len(CONCURRENCY) + "---|",
+    ]
+    for server in servers:
+        cells = []
+        for c in CONCURRENCY:
+            run = figures.find(server, "closed", c)
+            cells += [_f(run.throughput if run else None), _f(run.p99_ms if run else None, 1)]
+        at64 = figures.find(server, "closed", 64)
+        out.append(f"| {server} | {' | '.join(cells)} | {_f(at64.entries_per_call if at64 else None, 1)} |")
+    out += [
+        "",
+        "| ordered / classic | " + " | ".join(f"c={c}" for c in CONCURRENCY) + " |",
+        "|---|" + "---|" * len(CONCURRENCY),
+    ]
+    for ordered, classic in PAIRS:
+        cells = []
+        for c in CONCURRENCY:
+            o, k = figures.find(ordered, "closed", c), figures.find(classic, "closed", c)
+            cells.append(f"{o.throughput / k.throughput:.2f}x" if o and k and k.throughput else "n/a")
+        out.append(f"| {ordered} / {classic} | {' | '.join(cells)} |")
+    opens = [r for r in figures.runs if r.mode == "open"]
+    if opens:
+        out += ["", f"At a fixed {HTTP_OPEN_RATE:.0f} events/s offered (open loop), acknowledgement latency:", ""]
+        out += [f"- {r.server}: p50 {_f(r.p50_ms, 1)} ms, p99 {_f(r.p99_ms, 1)} ms" for r in opens]
+    out.append("")
+    return out
