@@ -11,11 +11,11 @@ from typing import Any
 
 import boto3
 import pytest
-from lambdas.shared.leg_state import LegStateStore
 
 from devstack.eventsv2.__main__ import sqs_factory
 from devstack.eventsv2.server import EventsV2Endpoint
 from devstack.eventsv2.store import EventsV2Store
+from lambdas.dal.leg_state import LegStateStore
 from lambdas.leg_state.handler import handler as leg_state
 from lambdas.redrive.handler import handler as redrive
 from lambdas.routing import routes
