@@ -19,7 +19,7 @@ from lambdas.dal.leg_state import LegStateStore
 from lambdas.leg_state.handler import handler as leg_state
 from lambdas.redrive.handler import handler as redrive
 from lambdas.routing import routes
-from lambdas.shared import aws
+from lambdas.dal import aws
 from legs.events import LegEvent
 from legs.eventsv2 import to_v2_entry
 from tests.lambdas.kit import Context, drain, eventbridge, leg_event, sid, sqs_event
