@@ -5,6 +5,8 @@
 except that the EventBridge client is injected:
 
 - ``memory``: :class:`bench.sink.MemorySink`, an in-process object answering like ``PutEvents``;
+- ``none``: nothing injected: the bridge builds its own client from ``AWS_ENDPOINT_URL`` exactly as
+  ``python -m bridge`` does (the benchmark's headline: an instant endpoint in its own process, ``bench.instant_sink``);
 - ``moto``: a boto3 ``events`` client to ``AWS_ENDPOINT_URL`` (a moto server), wrapped to count; with
   ``EVENT_BUS_KIND=v2`` the ``eventbridgev2`` client instead (``AWS_ENDPOINT_URL_EVENTBRIDGEV2``: the local
   EventsV2 endpoint), the client the bridge itself would make.
@@ -28,11 +30,20 @@ from bench.sink import CountingClient, MemorySink
 
 
 def _events_client(kind: str, latency_ms: float, config: Any) -> Any:
+    if kind == "none":
+        return None  # the bridge makes its own client, as ``python -m bridge`` does
     if kind == "memory":
         return MemorySink(latency_s=latency_ms / 1000)
     from bridge import aws, eventsv2
 
     return CountingClient(aws.events_client(config, eventsv2.client_service(config)))  # the bridge's own, counted
+
+
+class _NoCounts:
+    """``--sink none``: the sink process counts, not the bridge."""
+
+    def snapshot(self) -> dict[str, int]:
+        return {}
 
 
 def _stats_reader(sink: Any, loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
@@ -55,7 +66,7 @@ async def serve(kind: str, latency_ms: float) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    threading.Thread(target=_stats_reader, args=(sink, loop, stop), daemon=True).start()
+    threading.Thread(target=_stats_reader, args=(sink or _NoCounts(), loop, stop), daemon=True).start()
     print(f"bench-bridge ready {server.port}", flush=True)
     await stop.wait()
     await server.stop(grace=5)
@@ -63,7 +74,7 @@ async def serve(kind: str, latency_ms: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sink", choices=("memory", "moto"), default="memory")
+    parser.add_argument("--sink", choices=("memory", "moto", "none"), default="memory")
     parser.add_argument("--sink-latency-ms", type=float, default=0.0)
     args = parser.parse_args()
     asyncio.run(serve(args.sink, args.sink_latency_ms))

@@ -14,8 +14,20 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def rss_mib(pid: int) -> float:
-    """Resident set size of one process (its own, not its children's), from /proc."""
+def tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (a bridge with ``BRIDGE_WORKERS`` > 1 is a supervisor and its workers)."""
+    found = [pid]
+    for current in found:
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                found.extend(int(child) for child in children if int(child) not in found)
+        except OSError:
+            continue
+    return found
+
+
+def _rss_one(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -25,13 +37,26 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process so far."""
+def rss_mib(pid: int) -> float:
+    """Resident set size of a process and its descendants (each one's own RSS, added up), from /proc."""
+    values = [_rss_one(p) for p in tree(pid)]
+    values = [v for v in values if v == v]
+    return sum(values) if values else float("nan")
+
+
+def _cpu_one(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except OSError:
         return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time so far of a process and its live descendants."""
+    values = [_cpu_one(p) for p in tree(pid)]
+    values = [v for v in values if v == v]
+    return sum(values) if values else float("nan")
 
 
 class Child:

@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from bench.loadgen import LoadSpec, run_load
-from bench.servers import start_bridge
+from bench.servers import start_bridge_http
 
 _OWN = ("bridge/", "legs/")
 
@@ -69,12 +69,16 @@ def analyse(
     return total, pct(leaf), pct(own), pct(threads)
 
 
-def profile_bridge(seconds: float = 6.0, concurrency: int = 64, client_procs: int = 2) -> ProfileFigure:
+def profile_bridge(
+    seconds: float = 6.0, concurrency: int = 64, client_procs: int = 2, env: dict[str, str] | None = None
+) -> ProfileFigure:
+    """The bridge as deployed (its own SDK client over HTTP to ``bench.instant_sink``), one worker so that
+    py-spy sees the whole of it."""
     tool = shutil.which("py-spy") or str(Path(__import__("sys").executable).parent / "py-spy")
     if not Path(tool).exists():
         return ProfileFigure(tool="py-spy", error="py-spy is not installed (pip install py-spy)")
     version = subprocess.run([tool, "--version"], capture_output=True, text=True).stdout.strip()
-    server = start_bridge("bridge (profiled)")
+    server = start_bridge_http("bridge (profiled)", env={"BRIDGE_WORKERS": "1", **(env or {})})
     try:
         with tempfile.TemporaryDirectory(prefix="bench-pyspy-") as tmp:
             out = Path(tmp) / "stacks.txt"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from bench.procs import Child, cpu_seconds, python, rss_mib
 from bench.stats import LoadResult
@@ -25,6 +27,10 @@ class Server:
     child: Child
     port: int
     has_sink: bool
+    #: where the sink counters come from when they are not the bridge process's own (an HTTP sink's stats URL)
+    stats_url: str | None = None
+    #: what else to stop with this server (its sink process)
+    cleanups: list[Callable[[], object]] = field(default_factory=list)
 
     @property
     def target(self) -> str:
@@ -37,6 +43,9 @@ class Server:
         return cpu_seconds(self.child.pid)
 
     def sink_stats(self) -> dict[str, int] | None:
+        if self.stats_url is not None:
+            with urllib.request.urlopen(self.stats_url, timeout=10) as reply:
+                return json.loads(reply.read())
         if not self.has_sink:
             return None
         mark = len(self.child.lines)
@@ -48,12 +57,55 @@ class Server:
 
     def stop(self) -> None:
         self.child.stop()
+        for cleanup in self.cleanups:
+            cleanup()
 
 
 def start_noop() -> Server:
     child = Child([python(), "-m", "bench.noop_server"], lambda line: line.startswith("noop ready"), name="noop")
     port = int(child.lines[-1].split()[-1])
     return Server("no-op grpcio server", child, port, has_sink=False)
+
+
+def start_instant_sink() -> tuple[str, str, Child]:
+    """``bench.instant_sink`` in its own process: (endpoint URL, stats URL, the child)."""
+    child = Child(
+        [python(), "-m", "bench.instant_sink"], lambda line: line.startswith("instant-sink ready"), name="sink"
+    )
+    port = int(child.lines[-1].split()[-1])
+    url = f"http://127.0.0.1:{port}"
+    return url, f"{url}/__bench/stats", child
+
+
+def start_bridge_http(label: str, env: dict[str, str] | None = None) -> Server:
+    """``python -m bridge`` exactly as deployed (its own SDK client over HTTP, ``BRIDGE_WORKERS`` processes)
+    against an instant PutEvents endpoint in a process of its own; counters come from the endpoint."""
+    url, stats_url, sink = start_instant_sink()
+    full_env = {
+        **LOCAL_AWS_ENV,
+        "AWS_ENDPOINT_URL": url,
+        "BRIDGE_HOST": "127.0.0.1",
+        "BRIDGE_PORT": "0",
+        "BRIDGE_METRICS_INTERVAL_S": "3600",
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
+    try:
+        child = Child(
+            [python(), "-m", "bridge"], lambda line: '"bridge ready"' in line, env=full_env, name=label, timeout=90
+        )
+    except BaseException:
+        sink.stop()
+        raise
+    ready = next((line for line in child.lines if '"bridge ready"' in line), None)
+    if ready is None:
+        tail = "\n".join(child.lines[-30:])
+        child.stop()
+        sink.stop()
+        raise RuntimeError(f"{label} exited before it was ready:\n{tail}")
+    server = Server(label, child, int(json.loads(ready)["port"]), has_sink=True, stats_url=stats_url)
+    server.cleanups.append(sink.stop)
+    return server
 
 
 def start_bridge(

@@ -16,9 +16,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import InvalidRegionError, NoRegionError
 
+from bridge.asyncsdk import AsyncAwsClient
 from bridge.config import BridgeConfig, ConfigError
 from contract.env import AwsEnv
 
+CONNECT_TIMEOUT_S = 0.5
 #: botocore's service-specific endpoint variables are named after the service id, not the client name.
 _SPECIFIC_ENDPOINT = {
     "events": "AWS_ENDPOINT_URL_EVENTBRIDGE",
@@ -27,14 +29,14 @@ _SPECIFIC_ENDPOINT = {
 }
 
 
-def _client(service: str, config: BridgeConfig, botocore_config: Config) -> Any:
+def _client(service: str, config: BridgeConfig, botocore_config: Config, session: Any = None) -> Any:
     kwargs: dict[str, Any] = {"config": botocore_config}
     if config.aws_region:
         kwargs["region_name"] = config.aws_region
     if config.aws_endpoint_url and not os.environ.get(_SPECIFIC_ENDPOINT[service]):
         kwargs["endpoint_url"] = config.aws_endpoint_url
     try:
-        return boto3.session.Session().client(service, **kwargs)
+        return (session or boto3.session.Session()).client(service, **kwargs)
     except NoRegionError:
         raise ConfigError.listing(
             BridgeConfig.subject, [f"{AwsEnv.REGION}: not set (nor {AwsEnv.DEFAULT_REGION})"]
@@ -43,19 +45,38 @@ def _client(service: str, config: BridgeConfig, botocore_config: Config) -> Any:
         raise ConfigError.listing(BridgeConfig.subject, [f"{AwsEnv.REGION}: {exc}"]) from None
 
 
+def _events_config(config: BridgeConfig) -> Config:
+    return Config(
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=_read_timeout(config),
+        max_pool_connections=config.max_in_flight + 2,
+        tcp_keepalive=True,
+    )
+
+
+def _read_timeout(config: BridgeConfig) -> float:
+    return max(1.0, 2 * config.publish_deadline_ms / 1000)
+
+
 def events_client(config: BridgeConfig, service: str = "events") -> Any:
-    """The publisher's client: ``events`` (classic bus) or ``eventbridgev2`` (EventsV2), same settings."""
-    read_timeout = max(1.0, 2 * config.publish_deadline_ms / 1000)
-    return _client(
-        service,
-        config,
-        Config(
-            retries={"total_max_attempts": 1, "mode": "standard"},
-            connect_timeout=0.5,
-            read_timeout=read_timeout,
-            max_pool_connections=config.max_in_flight + 2,
-            tcp_keepalive=True,
-        ),
+    """The publisher's boto3 client: ``events`` (classic bus) or ``eventbridgev2`` (EventsV2), same settings.
+
+    Used as is when ``BRIDGE_PUBLISHER=threads`` (calls in a thread pool)."""
+    return _client(service, config, _events_config(config))
+
+
+def events_async_client(config: BridgeConfig, service: str = "events") -> AsyncAwsClient:
+    """The publisher's client on the event loop (``BRIDGE_PUBLISHER=async``, the default): the same endpoint,
+    region and credentials as :func:`events_client` resolves, sent with aiohttp (``bridge.asyncsdk``)."""
+    session = boto3.session.Session()
+    client = _client(service, config, _events_config(config), session)
+    return AsyncAwsClient(
+        client,
+        session.get_credentials(),
+        connect_timeout_s=CONNECT_TIMEOUT_S,
+        read_timeout_s=_read_timeout(config),
+        max_connections=config.max_in_flight + 2,
     )
 
 
@@ -66,7 +87,7 @@ def sqs_client(config: BridgeConfig) -> Any:
         config,
         Config(
             retries={"total_max_attempts": 1, "mode": "standard"},
-            connect_timeout=0.5,
+            connect_timeout=CONNECT_TIMEOUT_S,
             read_timeout=2.0,
             max_pool_connections=8,
             tcp_keepalive=True,

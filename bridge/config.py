@@ -9,6 +9,7 @@ with status 2 instead of failing later on the first event. Variable names come f
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 
@@ -63,11 +64,17 @@ class BridgeConfig(EnvSettings):
     )
     linger_ms: float = Field(default=DEFAULT_LINGER_MS, ge=0, le=1000, validation_alias=BridgeEnv.LINGER_MS)
     max_in_flight: int = Field(default=16, ge=1, le=256, validation_alias=BridgeEnv.MAX_IN_FLIGHT)
+    # at most this long on the bus per event; less when the caller's gRPC deadline leaves less (bridge.service)
     publish_deadline_ms: int = Field(default=700, ge=10, le=60_000, validation_alias=BridgeEnv.PUBLISH_DEADLINE_MS)
     fallback_deadline_ms: int = Field(default=250, ge=10, le=60_000, validation_alias=BridgeEnv.FALLBACK_DEADLINE_MS)
     max_event_bytes: int = Field(
         default=MAX_REQUEST_BYTES, ge=1024, le=MAX_REQUEST_BYTES, validation_alias=BridgeEnv.MAX_EVENT_BYTES
     )
+
+    # async: PutEvents on the event loop (bridge.asyncsdk); threads: boto3 in a thread pool (the previous path)
+    publisher: Literal["async", "threads"] = Field(default="async", validation_alias=BridgeEnv.PUBLISHER)
+    # processes serving the port (SO_REUSEPORT); None: the CPUs this task may use (bridge.workers.available_cpus)
+    workers: int | None = Field(default=None, ge=1, le=64, validation_alias=BridgeEnv.WORKERS)
 
     # duplicate suppression
     dedup_size: int = Field(default=100_000, ge=0, validation_alias=BridgeEnv.DEDUP_SIZE)  # 0 turns it off
@@ -81,10 +88,6 @@ class BridgeConfig(EnvSettings):
     keepalive_timeout_s: float = Field(default=10.0, gt=0, validation_alias=BridgeEnv.KEEPALIVE_TIMEOUT_S)
     max_connection_age_s: float = Field(default=300.0, ge=0, validation_alias=BridgeEnv.MAX_CONNECTION_AGE_S)  # 0: ∞
     max_receive_message_bytes: int = 4 * 1024 * 1024  # not configurable: grpcio's own default
-
-    # the served method: the customer's own .proto / descriptor set (None: protos/exotel_legs.proto)
-    proto: Path | None = None
-    rpc: str | None = None
 
     # the served method: the customer's own .proto / descriptor set (None: protos/exotel_legs.proto)
     proto: Path | None = Field(default=None, validation_alias=BridgeEnv.PROTO)

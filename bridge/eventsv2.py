@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from bridge.config import BridgeConfig
+from bridge.jsonfast import dumps_compact
 from bridge.publisher import PERMANENT_ERRORS, EventBusPublisher
 from bridge.service import EntryBuilder
 from contract.bus import V2_MAX_ENTRIES_PER_CALL, V2_MAX_REQUEST_BYTES, BusKind
@@ -49,8 +50,8 @@ class EventsV2Publisher(EventBusPublisher):
         super().__init__(client, **kwargs)
         self.bus_arn = bus_arn
 
-    def put_events(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
-        return self._client.put_events(EventBusArn=self.bus_arn, Entries=[request_entry(e) for e in entries])
+    def request(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"EventBusArn": self.bus_arn, "Entries": [request_entry(e) for e in entries]}
 
     def stored(self, result: dict[str, Any]) -> None:
         if result.get("SuccessCode") == DEDUPLICATED:
@@ -78,6 +79,6 @@ def entry_builder_for(config: BridgeConfig) -> EntryBuilder | None:
     bus_arn, source = config.event_bus_arn or "", config.event_source
 
     def build(event: LegEvent, received_at: datetime) -> dict[str, Any]:
-        return to_v2_entry(event, bus_arn=bus_arn, source=source, received_at=received_at)
+        return to_v2_entry(event, bus_arn=bus_arn, source=source, received_at=received_at, dumps=dumps_compact)
 
     return build

@@ -4,16 +4,19 @@ An entry is resolved ``"bus"`` when EventBridge accepted it. Throttling, 5xx, co
 and per-entry failures (``FailedEntryCount``) are retried with jittered exponential backoff
 while the entry's deadline allows; then, or at once for errors that retrying cannot fix, the
 entry is handed to the fallback queue (or failed with :class:`Unavailable` when there is none).
-boto3 is blocking, so calls run in a thread pool; the SDK's own retries are off (we retry per
-entry, which the SDK cannot do for a partial failure).
+
+The call itself goes one of two ways: on the event loop through :class:`bridge.asyncsdk.AsyncAwsClient`
+(the default: botocore's serializer and signer over aiohttp, no thread hop), or, for a blocking client
+(boto3's, with ``BRIDGE_PUBLISHER=threads``, or a benchmark's in-process sink), in a thread pool. Either way
+the SDK's own retries are off (we retry per entry, which the SDK cannot do for a partial failure).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -41,9 +44,16 @@ PERMANENT_ERRORS = frozenset(
 
 
 class EventsClient(Protocol):
-    """What the publisher needs from an EventBridge client (boto3's, or a benchmark sink)."""
+    """A blocking EventBridge client (boto3's, or a benchmark sink): called in the thread pool."""
 
-    def put_events(self, *, Entries: list[dict[str, Any]]) -> dict[str, Any]: ...
+    def put_events(self, **params: Any) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class AsyncOperations(Protocol):
+    """A client whose operations are coroutines (:class:`bridge.asyncsdk.AsyncAwsClient`)."""
+
+    async def call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]: ...
 
 
 class EventBusPublisher(Batcher):
@@ -58,9 +68,9 @@ class EventBusPublisher(Batcher):
 
     def __init__(
         self,
-        client: EventsClient,
+        client: EventsClient | AsyncOperations,
         *,
-        executor: Executor,
+        executor: Executor | None = None,
         spill: Callable[[Item], None],
         metrics: BridgeMetrics,
         max_entries: int = MAX_ENTRIES_PER_CALL,
@@ -75,7 +85,8 @@ class EventBusPublisher(Batcher):
             max_in_flight=max_in_flight,
         )
         self._client = client
-        self._executor = executor
+        self._async = client if isinstance(client, AsyncOperations) else None
+        self._executor = executor  # None: the loop's default pool (blocking clients only)
         self._spill = spill
         self._metrics = metrics
 
@@ -88,7 +99,7 @@ class EventBusPublisher(Batcher):
         metrics.put_events_calls += 1
         metrics.batch_size.add(len(batch))
         entries = [item.entry for item in batch]
-        call = self._loop.run_in_executor(self._executor, self.put_events, entries)
+        call = asyncio.ensure_future(self._call(entries))
         timeout_at = max(item.deadline for item in batch)
         try:
             async with asyncio.timeout_at(timeout_at):
@@ -99,7 +110,7 @@ class EventBusPublisher(Batcher):
             for item in batch:
                 item.last_error = "PutEvents did not answer before the deadline"
                 self._spill(item)
-            await asyncio.wait([call])  # hold the slot until the thread is free again
+            await asyncio.wait([call])  # hold the slot until the call is over (its own read time-out bounds it)
             return
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "ClientError")
@@ -125,9 +136,21 @@ class EventBusPublisher(Batcher):
             else:
                 self._retry(item, code, f"{code}: {result.get('ErrorMessage', '')}")
 
-    def put_events(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
-        """One PutEvents call (runs in the executor): the classic bus takes the entries as they are."""
-        return self._client.put_events(Entries=entries)
+    def request(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        """The PutEvents parameters for a batch: the classic bus takes the entries as they are."""
+        return {"Entries": entries}
+
+    async def _call(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
+        params = self.request(entries)
+        if self._async is not None:
+            return await self._async.call("PutEvents", params)
+        return await self._loop.run_in_executor(self._executor, self.put_events, params)
+
+    def put_events(self, params: dict[str, Any]) -> dict[str, Any]:
+        """One blocking PutEvents call (runs in the executor)."""
+        client = self._client
+        assert not isinstance(client, AsyncOperations)
+        return client.put_events(**params)
 
     def stored(self, result: dict[str, Any]) -> None:
         """An entry the bus accepted (its per-entry result); a subclass may count what the result says."""

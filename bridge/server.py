@@ -4,8 +4,11 @@
     await server.start(); server.port; await server.stop(grace=5)
 
 ``events_client`` may be anything with boto3's ``put_events(Entries=[...])`` (benchmarks inject a
-sink; with ``EVENT_BUS_KIND=v2``: ``put_events(EventBusArn=..., Entries=[...])``); ``sqs_client``
-anything with ``send_message_batch`` and ``send_message``.
+sink; with ``EVENT_BUS_KIND=v2``: ``put_events(EventBusArn=..., Entries=[...])``), called in a thread
+pool, or an :class:`bridge.asyncsdk.AsyncAwsClient`; left out, the bridge makes its own (on the event loop
+unless ``BRIDGE_PUBLISHER=threads``). ``sqs_client`` anything with ``send_message_batch`` and
+``send_message``. The fallback queue and the dead-letter queue each have their own small thread pool, so
+neither a flood of bad input nor a slow fallback queue can take threads the bus publisher needs.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from bridge import aws, eventsv2
+from bridge.asyncsdk import AsyncAwsClient
 from bridge.auth import BearerTokenInterceptor
 from bridge.config import BridgeConfig, ConfigError
 from bridge.deadletter import DeadLetters
@@ -44,10 +48,19 @@ def event_wire(config: BridgeConfig) -> EventWire:
         raise ConfigError(f"invalid bridge configuration: {names}: {exc}") from None
 
 
-def server_options(config: BridgeConfig) -> list[tuple[str, Any]]:
+#: Threads for the dead-letter queue (one blocking SendMessage per rejected request).
+DEAD_LETTER_THREADS = 4
+#: SendMessageBatch calls to the fallback queue at once (and its threads).
+FALLBACK_IN_FLIGHT = 4
+#: Kept aside from the caller's gRPC deadline for the answer to travel back (beyond the fallback's own time).
+REPLY_MARGIN_S = 0.02
+
+
+def server_options(config: BridgeConfig, reuse_port: bool = False) -> list[tuple[str, Any]]:
     """Keepalive below a load balancer's idle time-out (ALB 60 s, NLB 350 s); bounded connection age
-    so that long-lived HTTP/2 connections rebalance over new tasks; no SO_REUSEPORT (a second
-    bridge on the same port must fail, not share it silently)."""
+    so that long-lived HTTP/2 connections rebalance over new tasks; SO_REUSEPORT only for the worker
+    processes of one bridge (``bridge.workers``, which checks the port is free first): a second bridge
+    on the same port must fail, not share it silently."""
     options: list[tuple[str, Any]] = [
         ("grpc.keepalive_time_ms", int(config.keepalive_time_s * 1000)),
         ("grpc.keepalive_timeout_ms", int(config.keepalive_timeout_s * 1000)),
@@ -55,7 +68,7 @@ def server_options(config: BridgeConfig) -> list[tuple[str, Any]]:
         ("grpc.http2.max_pings_without_data", 0),
         ("grpc.http2.min_ping_interval_without_data_ms", 5000),
         ("grpc.max_receive_message_length", config.max_receive_message_bytes),
-        ("grpc.so_reuseport", 0),
+        ("grpc.so_reuseport", 1 if reuse_port else 0),
     ]
     if config.max_connection_age_s > 0:
         options.append(("grpc.max_connection_age_ms", int(config.max_connection_age_s * 1000)))
@@ -79,37 +92,54 @@ class BridgeServer:
     """Owns every moving part of one bridge process."""
 
     def __init__(
-        self, config: BridgeConfig, events_client: Any = None, sqs_client: Any = None, wire: EventWire | None = None
+        self,
+        config: BridgeConfig,
+        events_client: Any = None,
+        sqs_client: Any = None,
+        wire: EventWire | None = None,
+        reuse_port: bool = False,
     ) -> None:
         self.config = config
         self.wire = wire or event_wire(config)  # first: a customer proto that cannot work stops the start here
         self._events_client = events_client
         self._sqs_client = sqs_client
+        self._reuse_port = reuse_port
         self.port: int = 0
         self.metrics = BridgeMetrics(config.metrics_namespace, config.service_name)
         self._server: grpc.aio.Server | None = None
         self._health: health_aio.HealthServicer | None = None
         self._publisher: EventBusPublisher | None = None
         self._fallback: FallbackQueue | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._executors: list[ThreadPoolExecutor] = []
+        self._async_client: AsyncAwsClient | None = None
         self._metrics_task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
 
     async def start(self) -> None:
         config = self.config
         if self._events_client is None:
-            self._events_client = aws.events_client(config, eventsv2.client_service(config))
+            service = eventsv2.client_service(config)
+            if config.publisher == "async":
+                self._events_client = aws.events_async_client(config, service)
+            else:
+                self._events_client = aws.events_client(config, service)
+        if isinstance(self._events_client, AsyncAwsClient):
+            self._async_client = self._events_client
+            await self._async_client.start()
+            publish_pool = None
+        else:
+            publish_pool = self._pool(config.max_in_flight + 2, "bridge-publish")
         if self._sqs_client is None and (config.fallback_queue_url or config.dead_letter_queue_url):
             self._sqs_client = aws.sqs_client(config)
-        self._executor = ThreadPoolExecutor(max_workers=config.max_in_flight + 8, thread_name_prefix="bridge-aws")
 
         if config.fallback_queue_url:
             self._fallback = FallbackQueue(
                 self._sqs_client,
                 config.fallback_queue_url,
-                executor=self._executor,
+                executor=self._pool(FALLBACK_IN_FLIGHT, "bridge-fallback"),
                 metrics=self.metrics,
                 deadline_s=config.fallback_deadline_ms / 1000,
+                max_in_flight=FALLBACK_IN_FLIGHT,
             )
             self._fallback.start()
             spill = self._fallback.spill
@@ -119,7 +149,7 @@ class BridgeServer:
         self._publisher = eventsv2.publisher_for(
             config,
             self._events_client,
-            executor=self._executor,
+            executor=publish_pool,
             spill=spill,
             metrics=self.metrics,
             max_entries=config.batch_max_entries,
@@ -131,13 +161,16 @@ class BridgeServer:
             logger.warning("DEAD_LETTER_QUEUE_URL is not set: rejected input will only be logged")
         service = LegEventService(
             publisher=self._publisher,
-            dead_letters=DeadLetters(self._sqs_client, config.dead_letter_queue_url, self._executor),
+            dead_letters=DeadLetters(
+                self._sqs_client, config.dead_letter_queue_url, self._pool(DEAD_LETTER_THREADS, "bridge-deadletter")
+            ),
             recent=RecentEvents(config.dedup_size, config.dedup_ttl_s),
             metrics=self.metrics,
             bus_name=config.event_bus_name,
             source=config.event_source,
             max_event_bytes=config.max_event_bytes,
             deadline_s=config.publish_deadline_ms / 1000,
+            reserve_s=(config.fallback_deadline_ms / 1000 if config.fallback_queue_url else 0.0) + REPLY_MARGIN_S,
             wire=self.wire,
             entry_builder=eventsv2.entry_builder_for(config),
         )
@@ -145,7 +178,7 @@ class BridgeServer:
         interceptors = []
         if config.auth_token is not None:
             interceptors.append(BearerTokenInterceptor(config.auth_token.get_secret_value()))
-        server = grpc.aio.server(options=server_options(config), interceptors=interceptors)
+        server = grpc.aio.server(options=server_options(config, self._reuse_port), interceptors=interceptors)
         server.add_generic_rpc_handlers((service.handler(),))
         self._health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
@@ -173,7 +206,7 @@ class BridgeServer:
         await self._health.set(served.service_name, health_pb2.HealthCheckResponse.SERVING)
         self._metrics_task = asyncio.get_running_loop().create_task(self.metrics.run(config.metrics_interval_s))
         logger.info(
-            "bridge ready",
+            "bridge worker ready" if self._reuse_port else "bridge ready",
             port=self.port,
             host=config.host,
             tls=config.tls,
@@ -181,12 +214,18 @@ class BridgeServer:
             auth=config.auth_token is not None,
             event_bus=config.event_bus_arn or config.event_bus_name,
             event_bus_kind=str(config.event_bus_kind),
+            publisher="async" if self._async_client is not None else "threads",
             source=config.event_source,
             fallback_queue=config.fallback_queue_url,
             dead_letter_queue=config.dead_letter_queue_url,
             **describe(served),
             filled_in=self.wire.derived or None,
         )
+
+    def _pool(self, threads: int, name: str) -> ThreadPoolExecutor:
+        pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+        self._executors.append(pool)
+        return pool
 
     async def stop(self, grace: float | None = None) -> None:
         """Health NOT_SERVING, refuse new calls, let in-flight calls finish and flush, within ``grace``."""
@@ -212,8 +251,10 @@ class BridgeServer:
             self._metrics_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._metrics_task
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        if self._async_client is not None:
+            await self._async_client.close()
+        for pool in self._executors:
+            pool.shutdown(wait=False, cancel_futures=True)
         logger.info("bridge stopped", unflushed=pending, totals=self.metrics.totals)
         self._stopped.set()
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from bridge.batcher import Item, Unavailable
 from bridge.deadletter import DeadLetters, dead_letter_record
 from bridge.dedup import RecentEvents
+from bridge.jsonfast import dumps_compact
 from bridge.log import logger
 from bridge.metrics import BridgeMetrics
 from bridge.publisher import EventBusPublisher
@@ -56,6 +57,7 @@ class LegEventService:
         source: str,
         max_event_bytes: int,
         deadline_s: float,
+        reserve_s: float = 0.0,
         wire: EventWire | None = None,
         entry_builder: EntryBuilder | None = None,
     ) -> None:
@@ -71,6 +73,7 @@ class LegEventService:
         self._source = source
         self._max_event_bytes = max_event_bytes
         self._deadline_s = deadline_s
+        self._reserve_s = reserve_s
         # event -> PutEvents entry: the classic bus's by default; bridge.eventsv2 passes the EventsV2 one
         self._entry = entry_builder or self._classic_entry
 
@@ -121,7 +124,7 @@ class LegEventService:
         future: asyncio.Future[str] = loop.create_future()
         recent.claim(sid, future)
         future.add_done_callback(lambda done: self._settled(sid, done))
-        self._publisher.submit(Item(entry, size, started + self._deadline_s, future, sid))
+        self._publisher.submit(Item(entry, size, started + self.bus_budget(context.time_remaining()), future, sid))
         try:
             # Shielded: if the caller goes away, the event is still delivered (and its repeat deduplicated).
             await asyncio.shield(future)
@@ -131,8 +134,19 @@ class LegEventService:
         metrics.latency_ms.add((loop.time() - started) * 1000.0)
         return self._accepted
 
+    def bus_budget(self, remaining_s: float | None) -> float:
+        """How long the bus may take for this call: ``BRIDGE_PUBLISH_DEADLINE_MS`` at most, and within the caller's
+        own gRPC deadline: what it leaves once the fallback queue's time (``reserve_s``) is kept aside, but never
+        less than half of it (a caller in a hurry still gets the bus first). The answer (stored on the bus, or
+        in the fallback queue) then reaches the caller before it gives up and sends the event again."""
+        if remaining_s is None:
+            return self._deadline_s
+        return max(0.0, min(self._deadline_s, remaining_s - min(self._reserve_s, remaining_s / 2)))
+
     def _classic_entry(self, event: LegEvent, received_at: datetime) -> dict[str, Any]:
-        return to_put_events_entry(event, bus_name=self._bus_name, source=self._source, received_at=received_at)
+        return to_put_events_entry(
+            event, bus_name=self._bus_name, source=self._source, received_at=received_at, dumps=dumps_compact
+        )
 
     def _settled(self, sid: str, future: asyncio.Future[Any]) -> None:
         if future.cancelled() or future.exception() is not None:

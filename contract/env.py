@@ -82,6 +82,8 @@ class BridgeEnv:
     KEEPALIVE_TIMEOUT_S = "BRIDGE_KEEPALIVE_TIMEOUT_S"
     MAX_CONNECTION_AGE_S = "BRIDGE_MAX_CONNECTION_AGE_S"
     METRICS_INTERVAL_S = "BRIDGE_METRICS_INTERVAL_S"
+    PUBLISHER = "BRIDGE_PUBLISHER"  # async (default: PutEvents on the event loop) | threads (boto3 in a pool)
+    WORKERS = "BRIDGE_WORKERS"  # processes sharing the port (default: the CPUs the task has)
     PROTO = "BRIDGE_PROTO"  # the customer's .proto or FileDescriptorSet (default: protos/exotel_legs.proto)
     RPC = "BRIDGE_RPC"  # package.Service/Method in it (optional when it has one unary method)
     # python -m bridge.healthcheck (the container's HEALTHCHECK)

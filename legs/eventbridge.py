@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE, SCHEMA_VERSION
 from legs.events import BridgeMeta, LegEvent
+
+#: ``Detail.bridge`` carries exactly these fields (tests/legs checks the dict above against the model).
+BRIDGE_META_FIELDS = tuple(BridgeMeta.model_fields)
+
+
+def dumps_detail(detail: dict[str, Any]) -> str:
+    """The Detail's JSON text: compact, non-ASCII kept (the bridge passes an orjson equivalent)."""
+    return json.dumps(detail, separators=(",", ":"), ensure_ascii=False)
 
 
 def to_put_events_entry(
@@ -16,18 +25,20 @@ def to_put_events_entry(
     bus_name: str = DEFAULT_BUS_NAME,
     source: str = DEFAULT_SOURCE,
     received_at: datetime | None = None,
+    dumps: Callable[[dict[str, Any]], str] = dumps_detail,
 ) -> dict[str, Any]:
     """``Source`` = configured source, ``DetailType`` = ``event_name`` verbatim, ``Time`` = event time."""
     received = (received_at or datetime.now(UTC)).astimezone(UTC)
     detail = event.to_detail()
-    detail["bridge"] = BridgeMeta(
-        received_at=received.isoformat(timespec="microseconds").replace("+00:00", "Z"),
-        schema_version=SCHEMA_VERSION,
-    ).model_dump()
+    # BridgeMeta's fields, written directly (the model is the schema; building it per event costs µs for nothing)
+    detail["bridge"] = {
+        "received_at": received.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "schema_version": SCHEMA_VERSION,
+    }
     return {
         "Source": source,
         "DetailType": event.event_name,
-        "Detail": json.dumps(detail, separators=(",", ":"), ensure_ascii=False),
+        "Detail": dumps(detail),
         "EventBusName": bus_name,
         "Time": event.event_timestamp.to_datetime(),
     }

@@ -6,6 +6,7 @@ bus untouched. The ``data`` object is typed as a leg or a bridge according to ``
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from datetime import UTC, datetime
@@ -24,6 +25,12 @@ __all__ = ["SCHEMA_VERSION", "BridgeData", "EventTimestamp", "LegData", "LegEven
 _RFC3339 = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?\s*(Z|z|[+-]\d{2}:?\d{2}|UTC)?(?:\s+UTC)?$"
 )
+
+
+@functools.lru_cache(maxsize=4096)
+def utc_second(seconds: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` of an epoch second in UTC (cached: events arrive in bursts of the same seconds)."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 class _Open(BaseModel):
@@ -67,8 +74,7 @@ class EventTimestamp(BaseModel):
         return datetime.fromtimestamp(self.seconds, UTC).replace(microsecond=self.nanos // 1000)
 
     def rfc3339(self) -> str:
-        base = datetime.fromtimestamp(self.seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        return f"{base}.{self.nanos:09d}Z"
+        return f"{utc_second(self.seconds)}.{self.nanos:09d}Z"
 
     @property
     def sort_key(self) -> int:

@@ -15,10 +15,11 @@ says where it belongs; the publisher sends it once per request, not per entry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from legs.eventbridge import to_put_events_entry
+from legs.eventbridge import dumps_detail, to_put_events_entry
 from legs.events import LegEvent
 
 #: Entry keys PutEvents on ``eventbridgev2`` accepts per entry (``EventBusArn`` is per request).
@@ -33,9 +34,16 @@ def event_group_id(event: LegEvent) -> str:
     return _bounded(group)
 
 
-def to_v2_entry(event: LegEvent, *, bus_arn: str, source: str, received_at: datetime | None = None) -> dict[str, Any]:
+def to_v2_entry(
+    event: LegEvent,
+    *,
+    bus_arn: str,
+    source: str,
+    received_at: datetime | None = None,
+    dumps: Callable[[dict[str, Any]], str] = dumps_detail,
+) -> dict[str, Any]:
     """The classic entry (same Detail) with ``SystemMetadata`` and the bus's ARN instead of its name."""
-    entry = to_put_events_entry(event, source=source, received_at=received_at)
+    entry = to_put_events_entry(event, source=source, received_at=received_at, dumps=dumps)
     entry.pop("EventBusName", None)
     entry["EventBusArn"] = bus_arn
     entry["SystemMetadata"] = {"EventGroupId": event_group_id(event), "DeduplicationId": _bounded(event.event_sid)}

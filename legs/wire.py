@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf import json_format, struct_pb2
@@ -30,7 +29,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from contract.catalogue import event_type_for
-from legs.events import LegEvent
+from legs.events import LegEvent, utc_second
 from legs.pb import exotel_legs_pb2 as pb
 from legs.proto_service import EventService, ProtoError, builtin_service
 
@@ -85,8 +84,7 @@ def _timestamp_pair(value: Any) -> dict[str, int]:
 
 
 def _timestamp_text(value: Any) -> str:
-    base = datetime.fromtimestamp(value.seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{base}.{value.nanos:09d}Z"
+    return f"{utc_second(value.seconds)}.{value.nanos:09d}Z"
 
 
 def _bytes(value: bytes) -> str:

@@ -115,6 +115,9 @@ def child_env(endpoint: str, bus: str, fallback_url: str, dead_letter_url: str, 
             "FALLBACK_QUEUE_URL": fallback_url,
             "DEAD_LETTER_QUEUE_URL": dead_letter_url,
             "BRIDGE_SHUTDOWN_GRACE_S": "10",
+            # One process unless a test asks for more (tests/bridge/test_workers.py): per-process counters
+            # and duplicate memory are what most tests read.
+            "BRIDGE_WORKERS": "1",
         }
     )
     env.update(extra)

@@ -1,0 +1,205 @@
+"""``BRIDGE_WORKERS``: several bridge processes serving one port, so that one task uses all of its CPUs.
+
+One Python process runs one event loop on one core; a task with two vCPUs needs two processes to use both.
+The supervisor (``python -m bridge`` when it has more than one worker) checks that the port is free, keeps
+it reserved with ``SO_REUSEPORT`` (so that a second bridge fails instead of sharing it, and so that port 0
+resolves once for all workers), and starts the workers, each a whole :class:`bridge.server.BridgeServer`
+bound to the same port with ``SO_REUSEPORT``: the kernel spreads new connections over them.
+
+- Ready: the supervisor logs ``bridge ready`` (with ``workers``) once every worker is serving.
+- SIGTERM/SIGINT: passed to every worker; each drains as a single bridge does (health NOT_SERVING, in-flight
+  calls answered once their events are stored); the supervisor exits 0 when all have.
+- A worker that dies after it was serving is started again; one that cannot start (bad configuration, port
+  taken) stops the others and its exit status becomes the supervisor's (2 = configuration).
+
+What workers do not share: the recent-``event_sid`` memory (``bridge.dedup``). A repeat is suppressed when it
+reaches the worker that saw the first delivery (the same connection always does); otherwise it is published
+again, as with two tasks, and consumers are idempotent on ``event_sid`` (docs/BRIDGE.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+import time
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from bridge.config import BridgeConfig, ConfigError
+from bridge.log import logger
+
+#: Exit status of a worker (and the supervisor) when the configuration is wrong.
+CONFIG_EXIT = 2
+#: A worker that is not serving after this long counts as unable to start.
+START_TIMEOUT_S = 60.0
+
+
+def available_cpus() -> int:
+    """The CPUs this process may use: its affinity, bounded by the cgroup CPU quota (a Fargate/ECS task's
+    ``cpu``) rounded up; at least 1."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        count = os.cpu_count() or 1
+    quota = cgroup_cpu_quota()
+    if quota is not None:
+        count = min(count, math.ceil(quota))
+    return max(1, count)
+
+
+def cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """CPUs allowed by the cgroup (v2 ``cpu.max``, v1 ``cpu.cfs_quota_us``/``cpu.cfs_period_us``); None: no limit."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota_us = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us
+
+
+def reserve_port(host: str, port: int) -> socket.socket:
+    """Fail if ``host:port`` is taken; else hold it with SO_REUSEPORT (bound, not listening) and return it.
+
+    The first bind is without SO_REUSEPORT, so that a port in use by anything (another bridge included)
+    is refused as a single bridge would refuse it."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, port))  # OSError (EADDRINUSE) when taken
+        port = port or int(probe.getsockname()[1])
+    held = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        held.bind((host, port))
+    except OSError:
+        held.close()
+        raise
+    return held
+
+
+def worker_main(port: int, ready: Connection) -> None:
+    """One worker process (spawned): the configuration from the same environment, the port shared."""
+    from bridge.__main__ import serve
+
+    try:
+        config = BridgeConfig.from_env(port=port)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr, flush=True)
+        sys.exit(CONFIG_EXIT)
+
+    def started(bound: int) -> None:
+        ready.send(bound)
+
+    try:
+        asyncio.run(serve(config, reuse_port=True, on_ready=started))
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr, flush=True)
+        sys.exit(CONFIG_EXIT)
+    except OSError as exc:
+        logger.error("bridge worker could not start", error=str(exc))
+        sys.exit(1)
+    sys.exit(0)
+
+
+class Supervisor:
+    """Starts ``count`` workers on one port, restarts the ones that die, and stops them all on a signal."""
+
+    def __init__(self, config: BridgeConfig, count: int) -> None:
+        self.config = config
+        self.count = count
+        self._context = multiprocessing.get_context("spawn")  # grpcio must not be forked
+        self._workers: dict[int, tuple[BaseProcess, Connection]] = {}  # slot -> (process, its ready pipe)
+        self._serving: set[int] = set()
+        self._stopping = False
+        self.port = 0
+
+    def _start(self, slot: int) -> None:
+        receive, send = self._context.Pipe(duplex=False)
+        process = self._context.Process(
+            target=worker_main, args=(self.port, send), name=f"bridge-worker-{slot}", daemon=False
+        )
+        process.start()
+        send.close()
+        self._workers[slot] = (process, receive)
+
+    def _stop(self, *_: object) -> None:
+        self._stopping = True
+
+    def run(self) -> int:
+        config = self.config
+        try:
+            held = reserve_port(config.host, config.port)
+        except OSError as exc:
+            logger.error("bridge could not start", error=f"{config.host}:{config.port}: {exc}")
+            return 1
+        with held:
+            self.port = int(held.getsockname()[1])
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, self._stop)
+            for slot in range(self.count):
+                self._start(slot)
+            return self._supervise()
+
+    def _supervise(self) -> int:
+        began = time.monotonic()
+        announced = False
+        while not self._stopping:
+            waitables: list[object] = []
+            for process, pipe in self._workers.values():
+                waitables.append(process.sentinel)
+                if not pipe.closed:
+                    waitables.append(pipe)
+            wait(waitables, timeout=0.5)  # type: ignore[arg-type]  # sentinels are ints, pipes Connections
+            for slot, (process, pipe) in list(self._workers.items()):
+                if not pipe.closed and pipe.poll():
+                    with contextlib.suppress(EOFError, OSError):
+                        pipe.recv()
+                        self._serving.add(slot)
+                    pipe.close()
+                if process.exitcode is None or self._stopping:
+                    continue
+                if slot not in self._serving:  # could not start: the others would fail alike
+                    code = process.exitcode or 1
+                    logger.error("bridge worker could not start; stopping", worker=slot, exit_code=code)
+                    self._terminate_all()
+                    return code
+                logger.error("bridge worker died; starting it again", worker=slot, exit_code=process.exitcode)
+                self._serving.discard(slot)
+                self._start(slot)
+            if not announced and len(self._serving) == self.count:
+                announced = True
+                logger.info("bridge ready", port=self.port, host=self.config.host, workers=self.count)
+            if not announced and time.monotonic() - began > START_TIMEOUT_S:
+                logger.error("bridge workers did not start in time; stopping", serving=len(self._serving))
+                self._terminate_all()
+                return 1
+        logger.info("signal received; shutting down workers", workers=len(self._workers))
+        return self._terminate_all()
+
+    def _terminate_all(self) -> int:
+        for process, _ in self._workers.values():
+            if process.exitcode is None and process.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGTERM)
+        limit = time.monotonic() + self.config.drain_delay_s + self.config.shutdown_grace_s + 10
+        worst = 0
+        for slot, (process, _) in self._workers.items():
+            process.join(max(0.0, limit - time.monotonic()))
+            if process.exitcode is None:
+                logger.error("bridge worker did not stop in time; killing it", worker=slot)
+                process.kill()
+                process.join(5)
+            worst = max(worst, abs(process.exitcode or 0))
+        logger.info("bridge workers stopped", workers=len(self._workers), exit_code=worst)
+        return worst
