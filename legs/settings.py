@@ -16,50 +16,26 @@ Each process kind has one settings model: the bridge (``bridge/config.py``), a f
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Annotated, Any, ClassVar, Self
+from typing import Any, ClassVar, Self
 
-from pydantic import AfterValidator, AliasChoices, SecretBytes, SecretStr, ValidationError
+from pydantic import AliasChoices, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
-from legs.models import GRPC_ENDPOINT
+from legs.envmodel import ConfigError, GrpcEndpointText, HttpUrlText, problems
 
-
-class ConfigError(ValueError):
-    """Configuration that cannot work. ``str()`` names the variables at fault, one problem per line."""
-
-    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
-        self.problems = list(problems) or [message]
-        super().__init__(message)
-
-    @classmethod
-    def listing(cls, subject: str, problems: Sequence[str]) -> ConfigError:
-        """``invalid <subject>:`` then one indented line per problem."""
-        return cls(f"invalid {subject}:\n" + "\n".join(f"  {problem}" for problem in problems), problems)
-
-
-# ---- value types with messages that make sense after a variable's name ---------------------------
-def _http_url(value: str) -> str:
-    if not value.startswith(("http://", "https://")) or len(value) <= len("https://"):
-        raise ValueError(f"must be an http(s) URL, got {value!r}")
-    return value
-
-
-def _grpc_endpoint(value: str) -> str:
-    match = GRPC_ENDPOINT.match(value)
-    if not match or not 0 < int(match.group("port")) < 65536:
-        raise ValueError(f"must be a gRPC endpoint of the form grpc://host:port, got {value!r}")
-    return value
-
-
-#: ``http://…`` or ``https://…`` (a queue URL, an API base URL, an endpoint override).
-HttpUrlText = Annotated[str, AfterValidator(_http_url)]
-#: ``grpc://host:port`` (what Exotel pushes leg events to).
-GrpcEndpointText = Annotated[str, AfterValidator(_grpc_endpoint)]
+__all__ = [
+    "BlankIsUnsetEnvSource",
+    "ConfigError",
+    "EnvSettings",
+    "GrpcEndpointText",
+    "HttpUrlText",
+    "SourcedSettings",
+    "problems",
+]
 
 
 # ---- sources -------------------------------------------------------------------------------------
@@ -184,35 +160,3 @@ def _reading(source: SourceFactory) -> Iterator[None]:
         yield
     finally:
         _SOURCE.reset(token)
-
-
-# ---- errors --------------------------------------------------------------------------------------
-def problems(exc: ValidationError, model: type[SourcedSettings]) -> list[str]:
-    """One line per error: the variable (or context key), pydantic's reason, and the value unless secret."""
-    lines = []
-    for error in exc.errors(include_url=False):
-        loc = [str(part) for part in error["loc"]]
-        message = error["msg"].removeprefix("Value error, ")
-        if not loc:  # a check across fields: its message names the variables itself
-            lines.append(message)
-            continue
-        field = model.field_for(loc[0]) or loc[0]
-        name = ".".join([model.source_name(field), *loc[1:]])
-        shown = ""
-        if error["type"] != "missing" and not _secret(model, field) and "got " not in message:
-            value = error.get("input")
-            if isinstance(value, str | int | float | bool) or value is None:
-                shown = f" (got {value!r})"
-        lines.append(f"{name}: {message}{shown}")
-    return lines
-
-
-_SECRET_NAME = re.compile(r"token|secret|password|api_key", re.IGNORECASE)
-
-
-def _secret(model: type[SourcedSettings], field: str) -> bool:
-    info = model.model_fields.get(field)
-    if info is None:
-        return bool(_SECRET_NAME.search(field))
-    annotation = repr(info.annotation)
-    return bool(_SECRET_NAME.search(field)) or any(kind.__name__ in annotation for kind in (SecretStr, SecretBytes))

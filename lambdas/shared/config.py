@@ -27,7 +27,7 @@ from pydantic import AfterValidator, Field
 from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE
 from contract.deployment import EXOTEL_SECRET_NAME
 from contract.env import AwsEnv, Env
-from legs.settings import ConfigError, EnvSettings, GrpcEndpointText, HttpUrlText
+from legs.envmodel import ConfigError, EnvModel, GrpcEndpointText, HttpUrlText
 
 __all__ = [
     "DEFAULT_RETENTION_DAYS",
@@ -54,7 +54,7 @@ TableName = Annotated[str, AfterValidator(_table_name)]
 DEFAULT_RETENTION_DAYS = 30
 
 
-class FunctionSettings(EnvSettings):
+class FunctionSettings(EnvModel):
     """Every setting a function may read; which ones a function *needs* is ``lambdas.wiring``'s business."""
 
     subject = "function configuration"
