@@ -1,4 +1,19 @@
-"""Bridge figures: throughput vs the no-op server, latency, entries per call, RSS, batching on/off, moto sink."""
+"""Bridge figures: the deployed bridge next to a no-op gRPC server, and the levers that got it there.
+
+Headline server: ``python -m bridge`` exactly as a task runs it (``BRIDGE_WORKERS`` at its default, the
+bridge's own SDK client) against an EventBridge endpoint on loopback that answers ``PutEvents`` at once,
+in a process of its own (``bench.instant_sink``): what a deployment pays (request building, signing, HTTP,
+parsing) with a bus that costs next to nothing. Ablation servers, same run, same load generator:
+
+- ``THREADS``: one worker, ``BRIDGE_PUBLISHER=threads`` (boto3 in a thread pool: the path before the async
+  publisher), same HTTP endpoint;
+- ``ONE_WORKER``: one worker, the async publisher (``bridge.asyncsdk``), same endpoint;
+- ``MEMORY``: one process with an in-process ``PutEvents`` object (no HTTP at all): the old headline,
+  kept as a secondary line.
+
+All servers run interleaved (every repetition visits each server in turn), so drift in the machine's
+load hits them alike.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +24,23 @@ from pydantic import BaseModel, Field
 
 from bench.loadgen import LoadSpec, run_load
 from bench.procs import RssSampler
-from bench.servers import Measured, Server, start_bridge, start_noop
+from bench.servers import Measured, Server, start_bridge, start_bridge_http, start_noop
 from bench.stats import LoadResult
+from bridge.workers import available_cpus
 
 CONCURRENCY = (1, 16, 64, 256)
+QUICK_CONCURRENCY = (16, 64, 256)
 OPEN_RATE = 1000.0
-TUNED = "bridge, linger 10 ms, 4 in flight"
-TUNED_ENV = {"BRIDGE_LINGER_MS": "10", "BRIDGE_MAX_IN_FLIGHT": "4"}
-MOTO_OPEN_RATE = 200.0
+
+NOOP = "no-op grpcio server"
+BRIDGE = "bridge as deployed"
+ONE_WORKER = "bridge, 1 worker"
+THREADS = "bridge, 1 worker, boto3 thread pool"
+MEMORY = "bridge, 1 worker, in-process sink"
+#: The ablation ladder, from the path before this work to the headline.
+LADDER = (THREADS, ONE_WORKER, BRIDGE)
+#: Servers measured at every concurrency (the others at 64 callers only).
+SWEPT = (NOOP, BRIDGE, ONE_WORKER)
 
 
 class RunFigure(BaseModel):
@@ -35,6 +59,7 @@ class RunFigure(BaseModel):
     errors: dict[str, int] = Field(default_factory=dict)
     repetitions: int = 1
     runs_throughput: list[float] = Field(default_factory=list)
+    quantiles_ms: list[float] = Field(default_factory=list)
 
 
 class MemoryFigure(BaseModel):
@@ -49,6 +74,7 @@ class BridgeFigures(BaseModel):
     memory: list[MemoryFigure] = Field(default_factory=list)
     window_s: float = 0.0
     client_procs: int = 1
+    workers: int = 1
     notes: list[str] = Field(default_factory=list)
 
     def find(self, server: str, mode: str, concurrency: int = 0) -> RunFigure | None:
@@ -56,6 +82,13 @@ class BridgeFigures(BaseModel):
             if run.server == server and run.mode == mode and (mode == "open" or run.concurrency == concurrency):
                 return run
         return None
+
+    def events_per_vcpu(self, server: str = BRIDGE, concurrency: int = 64) -> float | None:
+        """Events acknowledged per CPU-second of the bridge's own processes (what sizes a task)."""
+        run = self.find(server, "closed", concurrency)
+        if run is None or not run.cpu_ms_per_event or run.cpu_ms_per_event != run.cpu_ms_per_event:
+            return None
+        return 1000.0 / run.cpu_ms_per_event
 
 
 def measure(server: Server, spec: LoadSpec) -> Measured:
@@ -65,7 +98,7 @@ def measure(server: Server, spec: LoadSpec) -> Measured:
     cpu1 = server.cpu()
     after = server.sink_stats()
     measured = Measured(server=server.label, load=load, server_cpu_s=cpu1 - cpu0)
-    if before is not None and after is not None:
+    if before and after:
         measured.put_events_calls = after["calls"] - before["calls"]
         measured.entries = after["entries"] - before["entries"]
     return measured
@@ -94,6 +127,16 @@ def summarize(runs: list[Measured]) -> RunFigure:
         errors=errors,
         repetitions=len(runs),
         runs_throughput=[round(m.load.throughput, 1) for m in runs],
+        quantiles_ms=load.quantiles_ms,
+    )
+
+
+def _log_run(log: Callable[[str], None], figure: RunFigure) -> None:
+    shape = f"c={figure.concurrency:<4}" if figure.mode == "closed" else f"{figure.offered_rate:.0f}/s "
+    log(
+        f"  {shape} {figure.server:<38} {figure.throughput:8.0f} ev/s  p50 {figure.p50_ms:7.2f} ms  "
+        f"p99 {figure.p99_ms:7.2f} ms  entries/call {figure.entries_per_call or 0:4.1f}  "
+        f"cpu {figure.cpu_ms_per_event:.3f} ms/ev  errors {figure.errors or '-'}"
     )
 
 
@@ -101,38 +144,38 @@ def run_bridge_figures(
     *,
     quick: bool,
     client_procs: int,
-    include_moto: bool,
-    include_unbatched: bool,
-    moto_url_factory: Callable[[], tuple[str, Callable[[], None]]] | None = None,
+    include_memory_sink: bool = True,
     log: Callable[[str], None] = print,
 ) -> BridgeFigures:
     window = 2.0 if quick else 4.0
     reps = 1 if quick else 2
     open_seconds = 3.0 if quick else 8.0
-    figures = BridgeFigures(window_s=window, client_procs=client_procs)
+    sweep = QUICK_CONCURRENCY if quick else CONCURRENCY
+    workers = available_cpus()
+    figures = BridgeFigures(window_s=window, client_procs=client_procs, workers=workers)
+    figures.notes.append(
+        f"`{BRIDGE}`: `python -m bridge` with `BRIDGE_WORKERS` unset, i.e. {workers} worker process(es) on this"
+        f" {workers}-CPU machine, its own SDK client over HTTP to `bench.instant_sink` (a process of its own)."
+    )
     servers: list[Server] = []
-    cleanups: list[Callable[[], None]] = []
     samplers: dict[str, RssSampler] = {}
     rest: dict[str, float] = {}
     try:
         servers.append(start_noop())
-        servers.append(start_bridge("bridge, in-process sink"))
-        if include_unbatched:
-            servers.append(start_bridge("bridge, batching off", env={"BRIDGE_BATCH_MAX_ENTRIES": "1"}))
-        if not quick:  # the knobs that buy bigger batches: what the defaults leave on the table
-            servers.append(start_bridge(TUNED, env=TUNED_ENV))
-        if include_moto and moto_url_factory is not None:
-            url, stop_moto = moto_url_factory()
-            cleanups.append(stop_moto)
-            servers.append(start_bridge("bridge, moto server sink", sink="moto", env={"AWS_ENDPOINT_URL": url}))
+        servers.append(start_bridge_http(BRIDGE))
+        servers.append(start_bridge_http(ONE_WORKER, env={"BRIDGE_WORKERS": "1"}))
+        servers.append(start_bridge_http(THREADS, env={"BRIDGE_WORKERS": "1", "BRIDGE_PUBLISHER": "threads"}))
+        if include_memory_sink:
+            servers.append(start_bridge(MEMORY))
         for server in servers:
             rest[server.label] = server.rss()
             samplers[server.label] = RssSampler(server.child.pid).__enter__()
 
-        for concurrency in CONCURRENCY:
-            per_server: dict[str, list[Measured]] = {s.label: [] for s in servers}
+        for concurrency in sweep:
+            measured = [s for s in servers if s.label in SWEPT or concurrency == 64]
+            per_server: dict[str, list[Measured]] = {s.label: [] for s in measured}
             for _ in range(reps):  # interleaved, so drift in the machine's load hits every server alike
-                for server in servers:
+                for server in measured:
                     spec = LoadSpec(
                         target=server.target,
                         concurrency=concurrency,
@@ -141,31 +184,25 @@ def run_bridge_figures(
                         client_procs=client_procs,
                     )
                     per_server[server.label].append(measure(server, spec))
-            for server in servers:
+            for server in measured:
                 figure = summarize(per_server[server.label])
                 figures.runs.append(figure)
-                log(
-                    f"  c={concurrency:<4} {server.label:<28} {figure.throughput:8.0f} ev/s  "
-                    f"p50 {figure.p50_ms:6.2f} ms  p99 {figure.p99_ms:7.2f} ms  "
-                    f"entries/call {figure.entries_per_call or 0:4.1f}  errors {figure.errors or '-'}"
-                )
+                _log_run(log, figure)
 
-        for server in servers:  # fixed offered load (the moto server cannot take 1,000/s: a lower one)
-            rate = MOTO_OPEN_RATE if server.label.endswith("moto server sink") else OPEN_RATE
+        for server in servers:  # a fixed offered load: latency when the server is not saturated
+            if server.label == MEMORY:
+                continue
             spec = LoadSpec(
                 target=server.target,
                 mode="open",
-                rate=rate,
-                max_events=int(rate * open_seconds),
+                rate=OPEN_RATE,
+                max_events=int(OPEN_RATE * open_seconds),
                 max_seconds=open_seconds,
                 client_procs=1,
             )
             figure = summarize([measure(server, spec)])
             figures.runs.append(figure)
-            log(
-                f"  {rate:.0f} ev/s {server.label:<28} p50 {figure.p50_ms:6.2f} ms  p99 {figure.p99_ms:7.2f} ms  "
-                f"(generator lag p99 {figure.lag_p99_ms or 0:.2f} ms)  entries/call {figure.entries_per_call or 0:4.1f}"
-            )
+            _log_run(log, figure)
         for server in servers:
             sampler = samplers[server.label]
             sampler.__exit__(None, None, None)
@@ -182,6 +219,4 @@ def run_bridge_figures(
             sampler.__exit__(None, None, None)
         for server in servers:
             server.stop()
-        for cleanup in cleanups:
-            cleanup()
     return figures

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.machine import describe
 from bench.procs import REPO
-from bench.report import Results, render
+from bench.report import PLOTS_DIR, Results, render
 
 SECTIONS = ("bridge", "ordered", "profile", "e2e", "imports", "synth")
 
@@ -30,8 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(REPO / "docs" / "PERFORMANCE.md"), help="where to write the report")
     parser.add_argument("--json", default=None, help="also write the raw figures as JSON here")
     parser.add_argument("--client-procs", type=int, default=2, help="load generator processes (closed loop)")
-    parser.add_argument("--no-moto", action="store_true", help="skip the moto-server sink runs")
-    parser.add_argument("--no-unbatched", action="store_true", help="skip the batching-off runs")
+    parser.add_argument("--no-memory-sink", action="store_true", help="skip the in-process sink (secondary) line")
     parser.add_argument("--from-json", default=None, help="re-render the report from a --json file; measure nothing")
     args = parser.parse_args(argv)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
@@ -40,8 +39,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))} (choose from {', '.join(SECTIONS)})")
 
     if args.from_json:
+        from bench.plots import write_plots
+
         results = Results.model_validate_json(Path(args.from_json).read_text())
-        Path(args.out).write_text(render(results))
+        out = Path(args.out)
+        results.plots = write_plots(results, out.parent / PLOTS_DIR, relative_to=out.parent)
+        out.write_text(render(results))
         _log(f"wrote {args.out} from {args.from_json}")
         return 0
     started = time.monotonic()
@@ -54,28 +57,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     if "bridge" in sections:
         from bench.bridge_figures import run_bridge_figures
-        from bench.moto_sink import start_moto
+        from bench.micro import run_micro
 
-        _log("bridge: throughput, latency, memory (no-op baseline, in-process sink, batching off, moto sink)")
+        _log("bridge: the deployed bridge (SDK over HTTP) vs a no-op server, and the levers on/off")
         results.bridge = run_bridge_figures(
             quick=args.quick,
             client_procs=args.client_procs,
-            include_moto=not args.no_moto,
-            include_unbatched=not args.no_unbatched,
-            moto_url_factory=start_moto,
+            include_memory_sink=not args.no_memory_sink,
             log=_log,
         )
+        results.micro = run_micro(quick=args.quick)
+        for figure in results.micro:
+            _log(f"  micro {figure.step:<44} {figure.before_us:8.1f} -> {figure.after_us:8.1f} us")
     if "ordered" in sections:
-        from bench.moto_sink import start_moto
         from bench.ordered_figures import run_ordered_figures
 
         _log("ordered: the EventsV2 path's throughput next to the classic one (in-process and HTTP sinks)")
-        results.ordered = run_ordered_figures(
-            quick=args.quick,
-            client_procs=args.client_procs,
-            moto_url_factory=None if args.no_moto else start_moto,
-            log=_log,
-        )
+        results.ordered = run_ordered_figures(quick=args.quick, client_procs=args.client_procs, log=_log)
     if "profile" in sections:
         from bench.profile import profile_bridge
 
@@ -95,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         _log("imports: cold import of each Lambda handler")
         results.imports = run_imports(args.quick)
         for figure in results.imports:
-            _log(f"  {figure.module:<36} {figure.median_ms:8.1f} ms {figure.error or ''}")
+            error = figure.error or ""
+            _log(f"  {figure.module:<40} min {figure.min_ms:7.1f} ms  median {figure.median_ms:7.1f} ms {error}")
     if "synth" in sections:
         from bench.synth import run_synth
 
@@ -106,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     results.duration_s = time.monotonic() - started
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    from bench.plots import write_plots
+
+    results.plots = write_plots(results, out.parent / PLOTS_DIR, relative_to=out.parent)
     out.write_text(render(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results.model_dump(mode="json"), indent=1))

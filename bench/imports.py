@@ -83,32 +83,50 @@ def _top_packages(importtime_log: str, limit: int = 6) -> list[tuple[str, float]
 
 
 def measure_module(module: str, samples: int, breakdown: bool) -> ImportFigure:
-    times: list[float] = []
-    error = None
+    return measure_modules([module], samples, {module} if breakdown else set())[0]
+
+
+def measure_modules(modules: list[str], samples: int, breakdown: set[str]) -> list[ImportFigure]:
+    """``samples`` fresh-interpreter imports of each module, interleaved round by round (drift in the
+    machine's load hits every module alike); min and median per module."""
+    times: dict[str, list[float]] = {module: [] for module in modules}
+    errors: dict[str, str] = {}
     for _ in range(samples):
-        value, detail = _sample(module)
-        if value is None:
-            error = detail
-            break
-        times.append(value)
-    if not times:
-        return ImportFigure(module=module, median_ms=float("nan"), min_ms=float("nan"), samples=0, error=error)
-    figure = ImportFigure(module=module, median_ms=statistics.median(times), min_ms=min(times), samples=len(times))
-    if breakdown:
-        _, log = _sample(module, importtime=True)
-        figure.top = [(name, round(ms, 1)) for name, ms in _top_packages(log)]
-    return figure
+        for module in modules:
+            if module in errors:
+                continue
+            value, detail = _sample(module)
+            if value is None:
+                errors[module] = detail
+            else:
+                times[module].append(value)
+    figures = []
+    for module in modules:
+        values = times[module]
+        if not values:
+            nan = float("nan")
+            figures.append(ImportFigure(module=module, median_ms=nan, min_ms=nan, samples=0, error=errors.get(module)))
+            continue
+        figure = ImportFigure(
+            module=module, median_ms=statistics.median(values), min_ms=min(values), samples=len(values)
+        )
+        if module in breakdown:
+            _, log = _sample(module, importtime=True)
+            figure.top = [(name, round(ms, 1)) for name, ms in _top_packages(log)]
+        figures.append(figure)
+    return figures
+
+
+#: What the first sampled invocation of a function loads (``lambdas.shared.observability.LazyTracer``).
+XRAY_SDK = "aws_xray_sdk.core"
 
 
 def run_imports(quick: bool) -> list[ImportFigure]:
     samples = 3 if quick else 5
-    figures = [
-        measure_module("boto3", samples, False),
-        measure_module("aws_lambda_powertools.tracing.tracer", samples, False),
-    ]
-    for module in handler_modules():
-        figures.append(measure_module(module, samples, breakdown=True))
-    return figures
+    handlers = handler_modules()
+    return measure_modules(
+        ["boto3", "aws_lambda_powertools.tracing.tracer", XRAY_SDK, *handlers], samples, breakdown=set(handlers)
+    )
 
 
 def measure_subprocess(

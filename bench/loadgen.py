@@ -39,6 +39,10 @@ class LoadSpec:
     deadline_s: float = 5.0
     metadata: tuple[tuple[str, str], ...] = ()
     client_procs: int = 1
+    #: TCP connections per client process (callers spread over them): a server with several worker
+    #: processes sharing a port (SO_REUSEPORT) gets connections, not calls, spread over its workers,
+    #: as Exotel's or a load balancer's several connections would be.
+    connections: int = 8
 
 
 @dataclass
@@ -53,7 +57,20 @@ class _Tally:
     last_done: float = 0.0
 
 
-async def _one(call: grpc.aio.UnaryUnaryMultiCallable, sid: str, spec: LoadSpec) -> tuple[str, bytes | None]:
+class _RoundRobin:
+    """Calls spread over the process's connections, one after the other."""
+
+    def __init__(self, calls: list) -> None:
+        self._calls = calls
+        self._next = 0
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        call = self._calls[self._next]
+        self._next = (self._next + 1) % len(self._calls)
+        return call(*args, **kwargs)
+
+
+async def _one(call, sid: str, spec: LoadSpec) -> tuple[str, bytes | None]:
     try:
         reply = await call(encode(sid), timeout=spec.deadline_s, metadata=spec.metadata or None)
         return "OK", reply
@@ -77,27 +94,40 @@ def _record(tally: _Tally, code: str, reply: bytes | None, started: float, windo
 
 
 async def _run_worker(spec: LoadSpec, share_events: int, share_rate: float, go: object | None) -> dict:
-    async with grpc.aio.insecure_channel(spec.target) as channel:
-        await asyncio.wait_for(channel.channel_ready(), timeout=15)
-        call = channel.unary_unary(METHOD, request_serializer=None, response_deserializer=None)
-        if go is not None:
-            go.wait(60)  # type: ignore[attr-defined]
-        sids = sid_stream()
-        tally = _Tally()
-        gc.disable()  # a collector pause in the client would show up as server latency
-        try:
-            now = time.perf_counter()
-            start = now + spec.warmup_seconds  # warm-up: same shape, not recorded
-            stop_at = start + spec.max_seconds
-            if spec.mode == "closed":
-                await _closed(call, spec, sids, tally, share_events, start, stop_at)
-            else:
-                await _open(call, spec, sids, tally, share_events, share_rate, now, start, stop_at)
-        finally:
-            gc.enable()
-        elapsed = min(time.perf_counter(), stop_at) - start if tally.sent else 0.0
+    options = [("grpc.use_local_subchannel_pool", 1)]  # one TCP connection per channel
+    channels = [grpc.aio.insecure_channel(spec.target, options=options) for _ in range(max(1, spec.connections))]
+    try:
+        for channel in channels:
+            await asyncio.wait_for(channel.channel_ready(), timeout=15)
+        calls = [
+            channel.unary_unary(METHOD, request_serializer=None, response_deserializer=None) for channel in channels
+        ]
+        return await _drive(spec, share_events, share_rate, go, calls)
+    finally:
+        for channel in channels:
+            await channel.close()
+
+
+async def _drive(spec: LoadSpec, share_events: int, share_rate: float, go: object | None, calls: list) -> dict:
+    call = _RoundRobin(calls)
+    if go is not None:
+        go.wait(60)  # type: ignore[attr-defined]
+    sids = sid_stream()
+    tally = _Tally()
+    gc.disable()  # a collector pause in the client would show up as server latency
+    try:
+        now = time.perf_counter()
+        start = now + spec.warmup_seconds  # warm-up: same shape, not recorded
+        stop_at = start + spec.max_seconds
         if spec.mode == "closed":
-            elapsed = (tally.last_done or start) - start
+            await _closed(call, spec, sids, tally, share_events, start, stop_at)
+        else:
+            await _open(call, spec, sids, tally, share_events, share_rate, now, start, stop_at)
+    finally:
+        gc.enable()
+    elapsed = min(time.perf_counter(), stop_at) - start if tally.sent else 0.0
+    if spec.mode == "closed":
+        elapsed = (tally.last_done or start) - start
     return {
         "sent": tally.sent,
         "ok": tally.ok,

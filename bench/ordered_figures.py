@@ -4,9 +4,11 @@ Four bridges, each in its own process, measured interleaved (so drift in the mac
 
 - classic, in-process sink / ordered (``EVENT_BUS_KIND=v2``), in-process sink: the bridge's own cost of each path
   (the v2 entry carries ``SystemMetadata``; the call has ``EventBusArn``; results carry ``SuccessCode``);
-- classic, moto server sink / ordered, local EventsV2 endpoint sink: each path over real HTTP to the emulator the
-  devstack uses (moto's EventBridge, JSON 1.1) and to ``devstack.eventsv2`` (smithy RPC v2 CBOR, stores and
-  deduplicates every event). These two compare emulators as much as paths; neither is AWS.
+- classic / ordered, SDK over HTTP: ``python -m bridge`` (one worker, the async publisher) against
+  ``bench.instant_sink``, which answers the classic bus's JSON 1.1 and EventsV2's smithy RPC v2 CBOR alike and
+  at once: each path's whole cost as deployed (request building, signing, HTTP, parsing), with no emulator's
+  cost in the ratio. Both paths use the same publisher; only the protocol differs (JSON written with orjson,
+  CBOR with botocore's serializer).
 """
 
 from __future__ import annotations
@@ -21,17 +23,17 @@ from pydantic import BaseModel, Field
 from bench.bridge_figures import RunFigure, measure, summarize
 from bench.loadgen import LoadSpec
 from bench.procs import Child, python
-from bench.servers import LOCAL_AWS_ENV, Server, start_bridge
-from contract.env import AwsEnv, Env, EventsV2Env
+from bench.servers import LOCAL_AWS_ENV, Server, start_bridge, start_bridge_http
+from contract.env import AwsEnv, BridgeEnv, Env, EventsV2Env
 
 CLASSIC_MEMORY = "classic, in-process sink"
 ORDERED_MEMORY = "ordered, in-process sink"
-CLASSIC_MOTO = "classic, moto server sink"
-ORDERED_LOCAL = "ordered, local EventsV2 endpoint"
+CLASSIC_HTTP = "classic, SDK over HTTP"
+ORDERED_HTTP = "ordered, SDK over HTTP"
 #: (ordered, classic) pairs the report divides.
-PAIRS = ((ORDERED_MEMORY, CLASSIC_MEMORY), (ORDERED_LOCAL, CLASSIC_MOTO))
+PAIRS = ((ORDERED_MEMORY, CLASSIC_MEMORY), (ORDERED_HTTP, CLASSIC_HTTP))
 CONCURRENCY = (16, 64)
-HTTP_OPEN_RATE = 200.0
+HTTP_OPEN_RATE = 1000.0
 #: Any well-formed ARN does for the in-process sink (it accepts everything).
 SINK_BUS_ARN = "arn:aws:events:us-east-1:123456789012:event-busv2/exotel-legs/benchbenchbenchbenchbench"
 
@@ -77,7 +79,6 @@ def run_ordered_figures(
     *,
     quick: bool,
     client_procs: int,
-    moto_url_factory: Callable[[], tuple[str, Callable[[], None]]] | None,
     log: Callable[[str], None] = print,
 ) -> OrderedFigures:
     window = 2.0 if quick else 4.0
@@ -89,14 +90,9 @@ def run_ordered_figures(
     try:
         servers.append(start_bridge(CLASSIC_MEMORY))
         servers.append(start_bridge(ORDERED_MEMORY, env=v2_env(SINK_BUS_ARN)))
-        if moto_url_factory is not None:
-            moto_url, stop_moto = moto_url_factory()
-            cleanups.append(stop_moto)
-            servers.append(start_bridge(CLASSIC_MOTO, sink="moto", env={AwsEnv.ENDPOINT_URL: moto_url}))
-        url, bus_arn, stop_local = start_local_eventsv2()
-        cleanups.append(stop_local)
-        env = {**v2_env(bus_arn), AwsEnv.endpoint_url_for("eventbridgev2"): url}
-        servers.append(start_bridge(ORDERED_LOCAL, sink="moto", env=env))
+        one = {BridgeEnv.WORKERS: "1"}
+        servers.append(start_bridge_http(CLASSIC_HTTP, env=one))
+        servers.append(start_bridge_http(ORDERED_HTTP, env={**one, **v2_env(SINK_BUS_ARN)}))
 
         for concurrency in CONCURRENCY:
             per_server: dict[str, list] = {s.label: [] for s in servers}
@@ -119,7 +115,7 @@ def run_ordered_figures(
                     f"entries/call {figure.entries_per_call or 0:4.1f}  errors {figure.errors or '-'}"
                 )
         for server in servers:
-            if server.label not in (CLASSIC_MOTO, ORDERED_LOCAL):
+            if server.label not in (CLASSIC_HTTP, ORDERED_HTTP):
                 continue
             spec = LoadSpec(
                 target=server.target,
@@ -147,9 +143,7 @@ def _f(value: float | None, digits: int = 0) -> str:
 
 def render_section(figures: OrderedFigures) -> list[str]:
     """The report's "Ordered path" section: throughput per server and the ordered/classic ratio per sink kind."""
-    servers = [
-        s for s in (CLASSIC_MEMORY, ORDERED_MEMORY, CLASSIC_MOTO, ORDERED_LOCAL) if figures.find(s, "closed", 16)
-    ]
+    servers = [s for s in (CLASSIC_MEMORY, ORDERED_MEMORY, CLASSIC_HTTP, ORDERED_HTTP) if figures.find(s, "closed", 16)]
     head = " | ".join(f"c={c} ev/s | p99 ms" for c in CONCURRENCY)
     out = [
         "## Ordered path (EventsV2) next to the classic one",
@@ -157,8 +151,9 @@ def render_section(figures: OrderedFigures) -> list[str]:
         "Same run, same load generator (closed loop, "
         f"{figures.client_procs} client processes, {figures.window_s:.0f} s windows): the bridge with "
         "`EVENT_BUS_KIND=v2` against the same kind of sink as the classic bridge. The in-process sinks isolate the "
-        "bridge's own cost; the HTTP sinks are local emulators (moto for the classic bus, `devstack.eventsv2` for "
-        "EventsV2), not AWS, so their ratio compares emulators as much as paths.",
+        "bridge's own cost; the HTTP rows are `python -m bridge` (one worker) against `bench.instant_sink`, which "
+        "answers both protocols at once (classic: JSON 1.1 written with orjson; EventsV2: smithy RPC v2 CBOR "
+        "written by botocore's serializer), so their ratio is the cost of the ordered path as deployed.",
         "",
         f"| server | {head} | entries/call (c=64) |",
         "|---|" + "---|---|" * len(CONCURRENCY) + "---|",

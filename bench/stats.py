@@ -41,6 +41,8 @@ class LoadResult(BaseModel):
     max_ms: float = math.nan
     lag_p99_ms: float = math.nan  # open mode: how late the generator started calls (its own stalls)
     client_procs: int = 1
+    #: latency at each percentile 0, 1, ..., 99, then 99.5, 99.9, 100 (for the distribution plot)
+    quantiles_ms: list[float] = Field(default_factory=list)
 
     @classmethod
     def combine(
@@ -73,4 +75,20 @@ class LoadResult(BaseModel):
             max_ms=max(latencies) if latencies else math.nan,
             lag_p99_ms=percentile(lags, 99),
             client_procs=len(parts),
+            quantiles_ms=quantiles(latencies),
         )
+
+
+QUANTILE_POINTS = (*range(0, 100), 99.5, 99.9, 100)
+
+
+def quantiles(values: Sequence[float]) -> list[float]:
+    """Latency at each of :data:`QUANTILE_POINTS` (nearest rank); empty for no values."""
+    if not values:
+        return []
+    ordered = sorted(values)
+    out = []
+    for q in QUANTILE_POINTS:
+        rank = max(1, math.ceil(q / 100 * len(ordered)))
+        out.append(round(ordered[rank - 1], 3))
+    return out
