@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE, SCHEMA_VERSION
-from legs.events import BridgeMeta, LegEvent
+from legs.events import BridgeMeta, LegEvent, utc_second
 
 #: ``Detail.bridge`` carries exactly these fields (tests/legs checks the dict above against the model).
 BRIDGE_META_FIELDS = tuple(BridgeMeta.model_fields)
@@ -32,7 +32,7 @@ def to_put_events_entry(
     detail = event.to_detail()
     # BridgeMeta's fields, written directly (the model is the schema; building it per event costs µs for nothing)
     detail["bridge"] = {
-        "received_at": received.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "received_at": f"{utc_second(int(received.timestamp()))}.{received.microsecond:06d}Z",
         "schema_version": SCHEMA_VERSION,
     }
     return {
@@ -50,7 +50,7 @@ def entry_size(entry: dict[str, Any]) -> int:
     for key in ("Source", "DetailType", "Detail"):
         value = entry.get(key)
         if value:
-            size += len(value.encode("utf-8"))
+            size += len(value) if value.isascii() else len(value.encode("utf-8"))
     for resource in entry.get("Resources") or ():
         size += len(resource.encode("utf-8"))
     return size

@@ -33,6 +33,12 @@ def utc_second(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+@functools.lru_cache(maxsize=4096)
+def utc_datetime(seconds: int) -> datetime:
+    """The aware UTC datetime of an epoch second (cached, as :func:`utc_second`)."""
+    return datetime.fromtimestamp(seconds, UTC)
+
+
 class _Open(BaseModel):
     """Keeps fields it does not know (Exotel may add some) and accepts field names as given."""
 
@@ -71,7 +77,7 @@ class EventTimestamp(BaseModel):
 
     def to_datetime(self) -> datetime:
         """Microsecond precision (Python's limit); use :meth:`rfc3339` to keep nanoseconds."""
-        return datetime.fromtimestamp(self.seconds, UTC).replace(microsecond=self.nanos // 1000)
+        return utc_datetime(self.seconds).replace(microsecond=self.nanos // 1000)
 
     def rfc3339(self) -> str:
         return f"{utc_second(self.seconds)}.{self.nanos:09d}Z"

@@ -51,24 +51,33 @@ _WRAPPERS = frozenset(
     for kind in ("Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes")
 )
 _Convert = Callable[[Any], Any]
+# google.protobuf.Value's members, by field number
+_NUMBER_VALUE = struct_pb2.Value.DESCRIPTOR.fields_by_name["number_value"].number
+_STRING_VALUE = struct_pb2.Value.DESCRIPTOR.fields_by_name["string_value"].number
+_BOOL_VALUE = struct_pb2.Value.DESCRIPTOR.fields_by_name["bool_value"].number
+_STRUCT_VALUE = struct_pb2.Value.DESCRIPTOR.fields_by_name["struct_value"].number
+_LIST_VALUE_FIELD = struct_pb2.Value.DESCRIPTOR.fields_by_name["list_value"].number
 
 
 # ---- protobuf values -> JSON-like Python ---------------------------------------------------------
 def _value_to_python(value: struct_pb2.Value) -> Any:
-    kind = value.WhichOneof("kind")
-    if kind == "string_value":
-        return value.string_value
-    if kind == "number_value":
-        number = value.number_value
+    # ListFields() gives the one set member and its value in a single C call (the bridge's hot path:
+    # about twice as fast as WhichOneof() and an attribute read).
+    present = value.ListFields()
+    if not present:
+        return None
+    field, item = present[0]
+    number = field.number
+    if number in (_STRING_VALUE, _BOOL_VALUE):
+        return item
+    if number == _NUMBER_VALUE:
         # Struct carries every number as a double; give integers back their type.
-        return int(number) if number.is_integer() and abs(number) < 2**53 else number
-    if kind == "bool_value":
-        return value.bool_value
-    if kind == "struct_value":
-        return struct_to_dict(value.struct_value)
-    if kind == "list_value":
-        return [_value_to_python(item) for item in value.list_value.values]
-    return None
+        return int(item) if item.is_integer() and abs(item) < 2**53 else item
+    if number == _STRUCT_VALUE:
+        return struct_to_dict(item)
+    if number == _LIST_VALUE_FIELD:
+        return [_value_to_python(element) for element in item.values]
+    return None  # null_value
 
 
 def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
