@@ -236,6 +236,7 @@ class Devstack:
                 **self._service_env(BridgeEnv.PROTO, BridgeEnv.RPC),
                 BridgeEnv.PORT: str(self.config.bridge_port),
                 BridgeEnv.HOST: self.config.host,
+                BridgeEnv.WORKERS: "1",  # one process is plenty locally (a deployed task runs one per vCPU)
                 Env.EVENT_BUS_NAME: self.provisioned.bus_name,
                 Env.EVENT_SOURCE: self.config.event_source,
                 Env.FALLBACK_QUEUE_URL: self.provisioned.env()[Env.FALLBACK_QUEUE_URL],

@@ -31,6 +31,11 @@ REPO_ROOT = CDK_JSON.parent
 IMAGE_ROOT = "/app"
 
 
+#: Events per vCPU-second that one bridge worker acknowledged in ``make bench`` on the deployed path (SDK over
+#: HTTP to an instant endpoint, 64 callers; x86 on a shared 2-CPU machine). A Graviton vCPU is of the same
+#: order; re-measure (``python -m bench --sections bridge``) and update when the hot path changes.
+MEASURED_EVENTS_PER_VCPU = 1500
+
 class CdkContextSource(PydanticBaseSettingsSource):
     """Each field from ``node.try_get_context(<field name>)``: the context key is the field's name.
 
@@ -92,7 +97,11 @@ class DeployConfig(SourcedSettings):
     bridge_min_tasks: int = Field(default=2, ge=1, le=100)
     bridge_max_tasks: int = Field(default=10, ge=1, le=1000)
     bridge_target_cpu_percent: int = Field(default=50, ge=10, le=90)
-    bridge_requests_per_target: int = Field(default=500, ge=1)
+    # Events one bridge vCPU acknowledges per second on the deployed path (make bench: docs/PERFORMANCE.md,
+    # "Events per vCPU-second"); sizes the request-count autoscaling target below.
+    bridge_events_per_vcpu: int = Field(default=MEASURED_EVENTS_PER_VCPU, ge=1)
+    # ALB requests (= pushed events) per task per minute that trigger a scale-out; 0: derived (bridge_scale_requests)
+    bridge_requests_per_target: int = Field(default=0, ge=0)
     bridge_auth_token: bool = Field(default=False, description="Require a shared token (Secrets Manager)")
     bridge_metrics_namespace: str = Field(default=NAMESPACE, min_length=1)
     bridge_service_name: str = Field(default=BRIDGE_SERVICE, min_length=1)
@@ -178,6 +187,24 @@ class DeployConfig(SourcedSettings):
         if self.bridge_rpc and not self.bridge_proto:
             raise ValueError("bridge_rpc names a method in bridge_proto, which is not set")
         return self
+
+    @property
+    def bridge_vcpus(self) -> float:
+        return self.bridge_cpu / 1024
+
+    @property
+    def bridge_workers(self) -> int:
+        """``BRIDGE_WORKERS`` for the task: one bridge process per whole vCPU (a 0.25/0.5 vCPU task runs one)."""
+        return max(1, self.bridge_cpu // 1024)
+
+    @property
+    def bridge_scale_requests(self) -> int:
+        """Requests per task per minute at which to add tasks: what a task acknowledges at the CPU target,
+        from the measured events per vCPU-second (unless ``bridge_requests_per_target`` is set)."""
+        if self.bridge_requests_per_target:
+            return self.bridge_requests_per_target
+        per_second = self.bridge_events_per_vcpu * self.bridge_vcpus * self.bridge_target_cpu_percent / 100
+        return max(1, int(per_second * 60))
 
     def reactor_concurrency(self, callers: int) -> int:
         """Reserved concurrency of each of ``callers`` event-driven functions that call Exotel.

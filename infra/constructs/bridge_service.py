@@ -70,6 +70,8 @@ class BridgeService(Grouping):
             min_capacity=config.bridge_min_tasks, max_capacity=config.bridge_max_tasks
         )
         scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=config.bridge_target_cpu_percent)
+        # Pushed events are ALB requests: scale out before the CPU target is passed, at the rate a task was
+        # measured to acknowledge there (DeployConfig.bridge_scale_requests, docs/DEPLOY.md).
         scaling.scale_on_request_count(
-            "Requests", requests_per_target=config.bridge_requests_per_target, target_group=target_group
+            "Requests", requests_per_target=config.bridge_scale_requests, target_group=target_group
         )

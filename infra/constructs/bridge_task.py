@@ -101,6 +101,7 @@ class BridgeTask(Grouping):
             environment={
                 BridgeEnv.PORT: str(config.bridge_port),
                 BridgeEnv.HOST: "0.0.0.0",
+                BridgeEnv.WORKERS: str(config.bridge_workers),  # one process per vCPU of the task
                 Env.EVENT_BUS_NAME: data.bus.event_bus_name,
                 Env.EVENT_SOURCE: config.event_source,
                 Env.FALLBACK_QUEUE_URL: data.queues[FALLBACK_QUEUE.id].queue_url,

@@ -66,6 +66,7 @@ def test_container_environment_secret_and_logs(full: FullSynth) -> None:
     assert env["DEAD_LETTER_QUEUE_URL"] == _import(full, data.queues["BridgeDeadLetter"])
     assert env["EVENT_SOURCE"] == FULL_CONTEXT["event_source"]
     assert env["BRIDGE_PORT"] == "50051"
+    assert env["BRIDGE_WORKERS"] == str(max(1, int(FULL_CONTEXT.get("bridge_cpu", 512)) // 1024))
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "ExotelLegs"
     assert "BRIDGE_PROTO" not in env and "BRIDGE_RPC" not in env  # no bridge_proto: our own .proto
     assert [s["Name"] for s in container["Secrets"]] == ["BRIDGE_AUTH_TOKEN"]

@@ -37,6 +37,16 @@ def test_deploy_doc_documents_every_setting() -> None:
     assert missing == []
 
 
+def test_bridge_workers_and_scaling_target_follow_the_task_size_and_the_measured_rate() -> None:
+    small = DeployConfig(bridge_cpu=512, bridge_events_per_vcpu=1000, bridge_target_cpu_percent=50)
+    assert small.bridge_workers == 1
+    assert small.bridge_scale_requests == 1000 * 0.5 * 0.5 * 60  # events/s at the CPU target, per minute
+    large = DeployConfig(bridge_cpu=2048, bridge_events_per_vcpu=1000, bridge_target_cpu_percent=60)
+    assert large.bridge_workers == 2
+    assert large.bridge_scale_requests == 1000 * 2 * 0.6 * 60
+    assert DeployConfig(bridge_requests_per_target=123).bridge_scale_requests == 123  # set: taken as is
+
+
 def test_cli_strings_are_coerced() -> None:
     config = DeployConfig.from_context(
         _Node({"bridge_auth_token": "true", "source_cidrs": "203.0.113.0/24, 2001:db8::/32", "bridge_min_tasks": "3"})
