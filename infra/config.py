@@ -36,6 +36,7 @@ IMAGE_ROOT = "/app"
 #: order; re-measure (``python -m bench --sections bridge``) and update when the hot path changes.
 MEASURED_EVENTS_PER_VCPU = 1500
 
+
 class CdkContextSource(PydanticBaseSettingsSource):
     """Each field from ``node.try_get_context(<field name>)``: the context key is the field's name.
 
