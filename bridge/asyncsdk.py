@@ -45,7 +45,7 @@ from botocore.exceptions import (
 )
 from botocore.model import OperationModel
 from botocore.parsers import ResponseParser, create_parser
-from botocore.serialize import Serializer, create_serializer
+from botocore.serialize import create_serializer
 
 #: How often the credential chain is asked again (it refreshes on its own schedule; asking is cheap).
 CREDENTIALS_CHECK_S = 30.0
@@ -84,7 +84,7 @@ class AsyncAwsClient:
         self.region = meta.region_name
         self._signing_name = model.signing_name
         self._protocol = model.resolved_protocol if hasattr(model, "resolved_protocol") else model.protocol
-        self._serializer: Serializer = create_serializer(self._protocol, include_validation=False)
+        self._serializer = create_serializer(self._protocol, include_validation=False)
         self._parser: ResponseParser = create_parser(self._protocol)
         self._model = model
         self._operations: dict[str, OperationModel] = {}
@@ -150,9 +150,8 @@ class AsyncAwsClient:
             raise ConnectionClosedError(endpoint_url=url, error=exc) from exc
         if status == 200 and self._protocol == "json":
             return orjson.loads(payload) if payload else {}
-        parsed: dict[str, Any] = self._parser.parse(
-            {"status_code": status, "headers": _Headers(reply_headers), "body": payload}, model.output_shape
-        )
+        response = {"status_code": status, "headers": _Headers(reply_headers), "body": payload}
+        parsed: dict[str, Any] = self._parser.parse(response, model.output_shape)  # type: ignore[arg-type]  # botocore passes None for an operation without output
         if status >= 300:
             raise ClientError(parsed, operation)  # type: ignore[arg-type]  # botocore's own parsed shape
         return parsed
@@ -205,7 +204,7 @@ def endpoint_proxy(endpoint_url: str) -> str | None:
     parts = urlsplit(endpoint_url)
     proxies = urllib.request.getproxies_environment()
     proxy = proxies.get(parts.scheme)
-    if not proxy or urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):
+    if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
         return None
     return proxy if "://" in proxy else f"http://{proxy}"
 
@@ -216,7 +215,7 @@ class _Headers(dict[str, str]):
     def __init__(self, headers: Mapping[str, str]) -> None:
         super().__init__((key.lower(), value) for key, value in headers.items())
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]  # case-insensitive lookup
+    def get(self, key: str, default: Any = None) -> Any:  # case-insensitive lookup
         return super().get(key.lower(), default)
 
     def __getitem__(self, key: str) -> str:

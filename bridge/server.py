@@ -118,11 +118,11 @@ class BridgeServer:
     async def start(self) -> None:
         config = self.config
         if self._events_client is None:
-            service = eventsv2.client_service(config)
+            api = eventsv2.client_service(config)
             if config.publisher == "async":
-                self._events_client = aws.events_async_client(config, service)
+                self._events_client = aws.events_async_client(config, api)
             else:
-                self._events_client = aws.events_client(config, service)
+                self._events_client = aws.events_client(config, api)
         if isinstance(self._events_client, AsyncAwsClient):
             self._async_client = self._events_client
             await self._async_client.start()

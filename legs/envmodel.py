@@ -58,7 +58,8 @@ GrpcEndpointText = Annotated[str, AfterValidator(_grpc_endpoint)]
 class NamedFields(Protocol):
     """What :func:`problems` needs from a settings model: its fields and how a source names them."""
 
-    model_fields: ClassVar[dict[str, FieldInfo]]
+    @classmethod
+    def field_info(cls, field: str) -> FieldInfo | None: ...
 
     @classmethod
     def field_for(cls, name: str) -> str | None: ...
@@ -124,6 +125,10 @@ class EnvModel(BaseModel):
     def source_names(cls, field: str) -> tuple[str, ...]:
         return alias_names(cls.model_fields[field]) or (cls.source_name(field),)
 
+    @classmethod
+    def field_info(cls, field: str) -> FieldInfo | None:
+        return cls.model_fields.get(field)
+
 
 # ---- errors --------------------------------------------------------------------------------------
 def problems(exc: ValidationError, model: type[NamedFields]) -> list[str]:
@@ -150,7 +155,7 @@ _SECRET_NAME = re.compile(r"token|secret|password|api_key", re.IGNORECASE)
 
 
 def _secret(model: type[NamedFields], field: str) -> bool:
-    info = model.model_fields.get(field)
+    info = model.field_info(field)
     if info is None:
         return bool(_SECRET_NAME.search(field))
     annotation = repr(info.annotation)

@@ -136,6 +136,10 @@ class SourcedSettings(BaseSettings):
         return next((field for field in cls.model_fields if name in cls.source_names(field)), None)
 
     @classmethod
+    def field_info(cls, field: str) -> FieldInfo | None:
+        return cls.model_fields.get(field)
+
+    @classmethod
     def source_names(cls, field: str) -> tuple[str, ...]:
         info = cls.model_fields[field]
         alias = info.validation_alias or info.alias
