@@ -71,16 +71,20 @@ def write_plots(results: Results, folder: Path, relative_to: Path) -> dict[str, 
             from bench.stats import QUANTILE_POINTS
 
             figure, axes = plt.subplots(figsize=(6.4, 3.6))
+            # the tail stretched: y = -log10(1 - percentile/100), so 90, 99, 99.9 are evenly spaced
+            points = [min(q, 99.95) for q in QUANTILE_POINTS]
+            heights = [-math.log10(1 - q / 100) for q in points]
             for server, run in opens:
                 values = [max(v, 0.01) for v in run.quantiles_ms]
-                axes.plot(values, list(QUANTILE_POINTS)[: len(values)], label=server, color=style[server])
+                axes.plot(values, heights[: len(values)], label=server, color=style[server])
+            ticks = [0, 50, 90, 99, 99.9]
+            axes.set_yticks([-math.log10(1 - q / 100) for q in ticks], [f"p{q:g}" for q in ticks])
             axes.set_xscale("log")
             axes.set_xlabel("acknowledgement latency, ms (log)")
-            axes.set_ylabel("percentile")
-            axes.set_yticks([0, 25, 50, 75, 90, 99, 100])
+            axes.set_ylabel("percentile (tail stretched)")
             axes.set_title(f"Latency distribution at {opens[0][1].offered_rate:,.0f} events/s offered")
             axes.grid(alpha=0.3, which="both")
-            axes.legend(loc="lower right")
+            axes.legend(loc="upper left", fontsize=8)
             save("latency", figure)
 
         ladder = [(s, r) for s in (*LADDER, MEMORY) if (r := bridge.find(s, "closed", 64))]
