@@ -73,14 +73,16 @@ def reserve_port(host: str, port: int) -> socket.socket:
     """Fail if ``host:port`` is taken; else hold it with SO_REUSEPORT (bound, not listening) and return it.
 
     The first bind is without SO_REUSEPORT, so that a port in use by anything (another bridge included)
-    is refused as a single bridge would refuse it."""
+    is refused as a single bridge would refuse it. SO_REUSEADDR (which grpcio sets too) only lets connections
+    of a previous run still in TIME_WAIT not count: a socket listening on the port still refuses the bind."""
     family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))  # OSError (EADDRINUSE) when taken
         port = port or int(probe.getsockname()[1])
     held = socket.socket(family, socket.SOCK_STREAM)
     try:
-        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # not SO_REUSEADDR: a second probe must fail
         held.bind((host, port))
     except OSError:
         held.close()
