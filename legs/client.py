@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import random
 import time
-from typing import Any
+from typing import TypeVar
 from urllib.parse import quote, urlencode
 
 import urllib3
 from pydantic import BaseModel, ValidationError
 
+from legs.json_types import JsonObject, JsonValue
 from legs.models import (
     ActionAccepted,
     Bridge,
@@ -34,6 +35,8 @@ from legs.models import (
     Leg,
     LegCreated,
 )
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 LEG_SHORTCUTS = frozenset(
     {"hangup", "start_say", "stop_say", "start_play", "stop_play", "start_stream", "stop_stream", "start_recording"}
@@ -135,7 +138,7 @@ class LegsClient:
         self._sleep = time.sleep  # replaceable in unit tests
 
     # ---- legs ---------------------------------------------------------------------------
-    def create_leg(self, request: CreateLegRequest | dict[str, Any]) -> LegCreated:
+    def create_leg(self, request: CreateLegRequest | JsonObject) -> LegCreated:
         """Place a leg. A dict is sent as given (Exotel validates it); a model is sent without Nones."""
         body = request.model_dump(mode="json", exclude_none=True) if isinstance(request, BaseModel) else request
         return self._typed(LegCreated, self._call("POST", "/legs", body=body))
@@ -144,16 +147,16 @@ class LegsClient:
         query = {"fields": ",".join(fields)} if fields else None
         return self._typed(Leg, self._call("GET", f"/legs/{self._seg(leg_sid)}", query=query))
 
-    def update_leg(self, leg_sid: str, body: dict[str, Any]) -> dict[str, Any]:
+    def update_leg(self, leg_sid: str, body: JsonObject) -> JsonValue:
         return self._call("PUT", f"/legs/{self._seg(leg_sid)}", body=body) or {}
 
     def leg_action(self, leg_sid: str, exoml: str, action_custom_param: str | None = None) -> ActionAccepted:
-        body: dict[str, Any] = {"exoml": exoml}
+        body: JsonObject = {"exoml": exoml}
         if action_custom_param is not None:
             body["action_custom_param"] = action_custom_param
         return self._typed(ActionAccepted, self._call("POST", f"/legs/{self._seg(leg_sid)}/actions", body=body) or {})
 
-    def leg_shortcut(self, leg_sid: str, name: str, body: dict[str, Any] | None = None) -> ActionAccepted:
+    def leg_shortcut(self, leg_sid: str, name: str, body: JsonObject | None = None) -> ActionAccepted:
         if name not in LEG_SHORTCUTS:
             raise ValueError(f"unknown leg action {name!r}; expected one of {sorted(LEG_SHORTCUTS)}")
         path = f"/legs/{self._seg(leg_sid)}/actions/{name}"
@@ -167,24 +170,31 @@ class LegsClient:
 
     def external_events(self, leg_sid: str, event_name: str | None = None) -> list[ExternalEvent]:
         query = {"event_name": event_name} if event_name else None
-        data = self._call("GET", f"/legs/{self._seg(leg_sid)}/external-events", query=query)
+        path = f"/legs/{self._seg(leg_sid)}/external-events"
+        data = self._call("GET", path, query=query)
         if isinstance(data, dict):  # tolerate a wrapped list
             data = next((v for v in data.values() if isinstance(v, list)), [])
-        return [self._typed(ExternalEvent, item) for item in data or []]
+        if not isinstance(data, list):
+            if data:
+                raise LegsApiError(
+                    http_code=200, method="GET", path=path, detail="unexpected response shape: not a list"
+                )
+            data = []
+        return [self._typed(ExternalEvent, item) for item in data]
 
     # ---- bridges ------------------------------------------------------------------------
-    def create_bridge(self, request: CreateBridgeRequest | dict[str, Any]) -> BridgeCreated:
+    def create_bridge(self, request: CreateBridgeRequest | JsonObject) -> BridgeCreated:
         body = request.model_dump(mode="json", exclude_none=True) if isinstance(request, BaseModel) else request
         return self._typed(BridgeCreated, self._call("POST", "/bridges", body=body))
 
     def get_bridge(self, bridge_sid: str) -> Bridge:
         return self._typed(Bridge, self._call("GET", f"/bridges/{self._seg(bridge_sid)}"))
 
-    def stop_bridge(self, bridge_sid: str) -> dict[str, Any]:
+    def stop_bridge(self, bridge_sid: str) -> JsonValue:
         return self._call("PUT", f"/bridges/{self._seg(bridge_sid)}", body={"action": "stop"}) or {}
 
     def bridge_action(self, bridge_sid: str, exoml: str, action_custom_param: str | None = None) -> ActionAccepted:
-        body: dict[str, Any] = {"exoml": exoml}
+        body: JsonObject = {"exoml": exoml}
         if action_custom_param is not None:
             body["action_custom_param"] = action_custom_param
         path = f"/bridges/{self._seg(bridge_sid)}/actions"
@@ -206,7 +216,7 @@ class LegsClient:
             raise ValueError("sid must not be empty")
         return quote(value, safe="")
 
-    def _typed(self, model: type[BaseModel], data: Any) -> Any:
+    def _typed(self, model: type[_Model], data: JsonValue) -> _Model:
         try:
             return model.model_validate(data)
         except ValidationError as exc:
@@ -218,7 +228,9 @@ class LegsClient:
         """Full jitter: uniform in [0, min(max, base * 2**attempt)]."""
         return random.uniform(0, min(self.max_backoff, self.backoff_base * (2**attempt)))
 
-    def _call(self, method: str, path: str, *, body: Any = None, query: dict[str, str] | None = None) -> Any:
+    def _call(
+        self, method: str, path: str, *, body: JsonObject | None = None, query: dict[str, str] | None = None
+    ) -> JsonValue:
         url = f"{self.base_url}{self._prefix}{path}"
         if query:
             url = f"{url}?{urlencode(query)}"
@@ -246,12 +258,12 @@ class LegsClient:
             return self._backoff(attempt)
         return None
 
-    def _once(self, method: str, path: str, url: str, payload: bytes | None) -> Any:
+    def _once(self, method: str, path: str, url: str, payload: bytes | None) -> JsonValue:
         try:
             resp = self._pool.request(method, url, body=payload, headers=self._headers, timeout=self._timeout)
         except urllib3.exceptions.HTTPError as exc:  # connect/read time-outs, refused, protocol errors
             raise LegsApiError(http_code=0, method=method, path=path, detail=f"{type(exc).__name__}: {exc}") from exc
-        envelope: dict[str, Any] | None = None
+        envelope: JsonObject | None = None
         try:
             parsed = json.loads(resp.data.decode("utf-8")) if resp.data else None
             envelope = parsed if isinstance(parsed, dict) else None
@@ -260,7 +272,13 @@ class LegsClient:
         response = (envelope or {}).get("response") or {}
         request_id = (envelope or {}).get("request_id")
         if 200 <= resp.status < 300:
-            return response.get("data") if envelope is not None else None
+            if envelope is None:
+                return None
+            if not isinstance(response, dict):
+                raise LegsApiError(
+                    http_code=resp.status, method=method, path=path, detail="unexpected response shape: not an object"
+                )
+            return response.get("data")
         error_data = None
         raw_error = response.get("error_data") if isinstance(response, dict) else None
         if isinstance(raw_error, dict):
@@ -275,7 +293,7 @@ class LegsClient:
             method=method,
             path=path,
             error_data=error_data,
-            request_id=request_id,
+            request_id=None if request_id is None else str(request_id),
             retry_after=retry_after,
             detail=detail,
         )

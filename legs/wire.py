@@ -5,17 +5,18 @@ Swapping in Exotel's private ``.proto`` means changing this module and ``protos/
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from google.protobuf import struct_pb2
 
 from legs.events import LegEvent
+from legs.json_types import JsonObject, JsonValue
 from legs.pb import exotel_legs_pb2 as pb
 
 _SCALAR_FIELDS = ("event_sid", "event_type", "event_name", "action_sid", "action_custom_parameter")
 
 
-def _value_to_python(value: struct_pb2.Value) -> Any:
+def _value_to_python(value: struct_pb2.Value) -> JsonValue:
     kind = value.WhichOneof("kind")
     if kind == "string_value":
         return value.string_value
@@ -32,13 +33,13 @@ def _value_to_python(value: struct_pb2.Value) -> Any:
     return None
 
 
-def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+def struct_to_dict(struct: struct_pb2.Struct) -> JsonObject:
     return {key: _value_to_python(item) for key, item in struct.fields.items()}
 
 
-def event_dict_from_proto(message: pb.CallbackEvent) -> dict[str, Any]:
+def event_dict_from_proto(message: pb.CallbackEvent) -> JsonObject:
     """The event as Exotel's JSON (unvalidated): what gets kept when validation fails."""
-    raw: dict[str, Any] = {name: getattr(message, name) for name in _SCALAR_FIELDS}
+    raw: JsonObject = {name: getattr(message, name) for name in _SCALAR_FIELDS}
     for optional in ("action_sid", "action_custom_parameter"):
         if not raw[optional]:
             raw.pop(optional)
@@ -59,7 +60,7 @@ def event_from_proto(message: pb.CallbackEvent) -> LegEvent:
     return LegEvent.model_validate(event_dict_from_proto(message))
 
 
-def event_to_proto(event: LegEvent | dict[str, Any]) -> pb.CallbackEvent:
+def event_to_proto(event: LegEvent | Mapping[str, object]) -> pb.CallbackEvent:
     """Build the message Exotel would send (used by the simulator, tests and benchmarks)."""
     model = event if isinstance(event, LegEvent) else LegEvent.model_validate(event)
     message = pb.CallbackEvent(
