@@ -10,7 +10,7 @@ service-specific variable is set.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Literal, TypedDict, overload
 
 import boto3
 from botocore.config import Config
@@ -19,12 +19,28 @@ from botocore.exceptions import InvalidRegionError, NoRegionError
 from bridge.config import BridgeConfig, ConfigError
 from contract.env import AwsEnv
 
+if TYPE_CHECKING:  # boto3-stubs (a development dependency)
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
+
 #: botocore's service-specific endpoint variables are named after the service id, not the client name.
 _SPECIFIC_ENDPOINT = {"events": "AWS_ENDPOINT_URL_EVENTBRIDGE", "sqs": "AWS_ENDPOINT_URL_SQS"}
 
 
-def _client(service: str, config: BridgeConfig, botocore_config: Config) -> Any:
-    kwargs: dict[str, Any] = {"config": botocore_config}
+class _ClientArgs(TypedDict, total=False):
+    config: Config
+    region_name: str
+    endpoint_url: str
+
+
+@overload
+def _client(service: Literal["events"], config: BridgeConfig, botocore_config: Config) -> EventBridgeClient: ...
+@overload
+def _client(service: Literal["sqs"], config: BridgeConfig, botocore_config: Config) -> SQSClient: ...
+def _client(
+    service: Literal["events", "sqs"], config: BridgeConfig, botocore_config: Config
+) -> EventBridgeClient | SQSClient:
+    kwargs: _ClientArgs = {"config": botocore_config}
     if config.aws_region:
         kwargs["region_name"] = config.aws_region
     if config.aws_endpoint_url and not os.environ.get(_SPECIFIC_ENDPOINT[service]):
@@ -39,7 +55,7 @@ def _client(service: str, config: BridgeConfig, botocore_config: Config) -> Any:
         raise ConfigError.listing(BridgeConfig.subject, [f"{AwsEnv.REGION}: {exc}"]) from None
 
 
-def events_client(config: BridgeConfig) -> Any:
+def events_client(config: BridgeConfig) -> EventBridgeClient:
     read_timeout = max(1.0, 2 * config.publish_deadline_ms / 1000)
     return _client(
         "events",
@@ -54,7 +70,7 @@ def events_client(config: BridgeConfig) -> Any:
     )
 
 
-def sqs_client(config: BridgeConfig) -> Any:
+def sqs_client(config: BridgeConfig) -> SQSClient:
     """For the fallback queue (no SDK retries) and the dead-letter queue."""
     return _client(
         "sqs",

@@ -11,9 +11,9 @@ entry, which the SDK cannot do for a partial failure).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -21,6 +21,13 @@ from bridge.batcher import Batcher, Item, Unavailable, backoff_delay
 from bridge.config import DEFAULT_LINGER_MS
 from bridge.metrics import BridgeMetrics
 from contract.bus import MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES
+
+if TYPE_CHECKING:  # boto3-stubs (a development dependency): PutEvents as botocore defines it
+    from mypy_boto3_events.type_defs import (
+        PutEventsRequestEntryTypeDef,
+        PutEventsResponseTypeDef,
+        PutEventsResultEntryTypeDef,
+    )
 
 #: Errors where a retry within the deadline cannot help: spill to the fallback queue at once.
 PERMANENT_ERRORS = frozenset(
@@ -43,7 +50,7 @@ PERMANENT_ERRORS = frozenset(
 class EventsClient(Protocol):
     """What the publisher needs from an EventBridge client (boto3's, or a benchmark sink)."""
 
-    def put_events(self, *, Entries: list[dict[str, Any]]) -> dict[str, Any]: ...
+    def put_events(self, *, Entries: Sequence[PutEventsRequestEntryTypeDef]) -> PutEventsResponseTypeDef: ...
 
 
 class EventBusPublisher(Batcher):
@@ -108,13 +115,14 @@ class EventBusPublisher(Batcher):
             return
         results = reply.get("Entries") or []
         for index, item in enumerate(batch):
-            result = results[index] if index < len(results) else {"ErrorCode": "MissingResult"}
-            code = result.get("ErrorCode")
-            if not code:
+            missing: PutEventsResultEntryTypeDef = {"ErrorCode": "MissingResult"}
+            result = results[index] if index < len(results) else missing
+            error_code = result.get("ErrorCode")
+            if not error_code:
                 item.resolve("bus")
                 metrics.published += 1
             else:
-                self._retry(item, code, f"{code}: {result.get('ErrorMessage', '')}")
+                self._retry(item, error_code, f"{error_code}: {result.get('ErrorMessage', '')}")
 
     def _retry_all(self, batch: list[Item], code: str, error: str) -> None:
         for item in batch:
@@ -136,7 +144,7 @@ class EventBusPublisher(Batcher):
         self.retry_later(item, delay)
 
 
-def _put_events(client: EventsClient, entries: list[dict[str, Any]]) -> dict[str, Any]:
+def _put_events(client: EventsClient, entries: list[PutEventsRequestEntryTypeDef]) -> PutEventsResponseTypeDef:
     return client.put_events(Entries=entries)
 
 

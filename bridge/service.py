@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -22,6 +21,7 @@ from bridge.log import logger
 from bridge.metrics import BridgeMetrics
 from bridge.publisher import EventBusPublisher
 from legs.eventbridge import entry_size, to_put_events_entry
+from legs.json_types import JsonObject
 from legs.pb import exotel_legs_pb2 as pb
 from legs.wire import event_dict_from_proto, event_from_proto
 
@@ -67,10 +67,12 @@ class LegEventService:
         self._deadline_s = deadline_s
 
     def handler(self) -> grpc.GenericRpcHandler:
-        method = grpc.unary_unary_rpc_method_handler(self.trigger_callback_event)  # bytes in, bytes out
+        method: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(
+            self.trigger_callback_event  # bytes in, bytes out
+        )
         return grpc.method_handlers_generic_handler(SERVICE_NAME, {METHOD_NAME: method})
 
-    async def trigger_callback_event(self, raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
+    async def trigger_callback_event(self, raw: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
         loop = asyncio.get_running_loop()
         started = loop.time()
         metrics = self._metrics
@@ -99,7 +101,8 @@ class LegEventService:
                 try:
                     await asyncio.shield(prior)  # a repeat while the first is in flight: share its outcome
                 except (Unavailable, asyncio.CancelledError):
-                    if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
                         raise
                     continue  # the first delivery failed and was forgotten: deliver this one
             elif prior.cancelled() or prior.exception() is not None:
@@ -121,15 +124,15 @@ class LegEventService:
         metrics.latency_ms.add((loop.time() - started) * 1000.0)
         return ACCEPTED
 
-    def _settled(self, sid: str, future: asyncio.Future[Any]) -> None:
+    def _settled(self, sid: str, future: asyncio.Future[str]) -> None:
         if future.cancelled() or future.exception() is not None:
             self._recent.forget(sid, future)
 
     async def _reject(
-        self, context: grpc.aio.ServicerContext, reason: str, raw: bytes, message: pb.CallbackEvent | None
+        self, context: grpc.aio.ServicerContext[bytes, bytes], reason: str, raw: bytes, message: pb.CallbackEvent | None
     ) -> bytes:
         self._metrics.rejected += 1
-        event: dict[str, Any] | None = None
+        event: JsonObject | None = None
         if message is not None:
             try:
                 event = event_dict_from_proto(message)
