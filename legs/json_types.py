@@ -7,9 +7,11 @@ exists for pydantic, whose models keep their own field types (and so their publi
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TypeAlias
 
-#: A JSON value, as ``json.loads`` can give it back.
-JsonValue: TypeAlias = "str | int | float | bool | list[JsonValue] | dict[str, JsonValue] | None"
-#: A JSON object.
+#: A JSON value, as ``json.loads`` can give it back. Nested arrays and objects are read-only
+#: (``Sequence``/``Mapping``, which are covariant), so that a ``list[dict[str, str]]`` is one too.
+JsonValue: TypeAlias = "str | int | float | bool | Sequence[JsonValue] | Mapping[str, JsonValue] | None"
+#: A JSON object (its own members may be set; nested ones are read-only, see :data:`JsonValue`).
 JsonObject: TypeAlias = "dict[str, JsonValue]"

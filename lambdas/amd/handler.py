@@ -4,11 +4,11 @@ message and then hung up. ``connect`` ignores such answers, so the two never bot
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.domain.decisions import decide_amd
+from lambdas.executor import Summary
 from lambdas.reactor import react
 from lambdas.shared.bus import LegBusEvent
 from lambdas.shared.config import at_cold_start
@@ -23,5 +23,5 @@ logger, tracer, metrics = powertools(SERVICE)
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(correlation_id_path="detail.event_sid", clear_state=True)
 @event_parser(model=LegBusEvent)
-def handler(event: LegBusEvent, context: Any) -> dict[str, Any]:
+def handler(event: LegBusEvent, context: LambdaContext) -> Summary:
     return react(event.detail, context, service=SERVICE, decide=decide_amd, logger=logger, metrics=metrics)

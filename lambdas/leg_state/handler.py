@@ -6,14 +6,13 @@ itself conditional (see ``lambdas.dal.leg_state``), so a repeat that slips throu
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from contract.metrics import FunctionMetric
 from lambdas.dal.idempotency import once
-from lambdas.dal.leg_state import LegStateStore
+from lambdas.dal.leg_state import LegStateStore, Recorded
 from lambdas.shared.bus import LegBusEvent
 from lambdas.shared.config import at_cold_start
 from lambdas.shared.observability import powertools
@@ -24,7 +23,7 @@ at_cold_start(SERVICE)  # in Lambda: a missing or malformed variable fails the i
 logger, tracer, metrics = powertools(SERVICE)
 
 
-def record(event: LegEvent) -> dict[str, Any]:
+def record(event: LegEvent) -> Recorded:
     return LegStateStore.from_env().record(event)
 
 
@@ -32,7 +31,7 @@ def record(event: LegEvent) -> dict[str, Any]:
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(correlation_id_path="detail.event_sid", clear_state=True)
 @event_parser(model=LegBusEvent)
-def handler(event: LegBusEvent, context: Any) -> dict[str, Any]:
+def handler(event: LegBusEvent, context: LambdaContext) -> Recorded:
     detail = event.detail
     logger.append_keys(leg_sid=detail.leg_sid, bridge_sid=detail.bridge_sid, event_name=detail.event_name)
     result = once(

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contract.metrics import FunctionMetric
@@ -23,6 +25,10 @@ from lambdas.dal.event_bus import put_entry
 from lambdas.dal.idempotency import once
 from lambdas.shared.config import at_cold_start, settings
 from lambdas.shared.observability import powertools
+from legs.json_types import JsonObject
+
+if TYPE_CHECKING:  # boto3-stubs (a development dependency)
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
 SERVICE = "redrive"
 at_cold_start(SERVICE)  # in Lambda: a missing or malformed variable fails the init phase, named
@@ -53,8 +59,8 @@ class FallbackEntry(BaseModel):
     def event_sid(self) -> str:
         return str(json.loads(self.Detail).get("event_sid") or "")
 
-    def to_entry(self, default_bus: str) -> dict[str, Any]:
-        entry: dict[str, Any] = {
+    def to_entry(self, default_bus: str) -> PutEventsRequestEntryTypeDef:
+        entry: PutEventsRequestEntryTypeDef = {
             "Source": self.Source,
             "DetailType": self.DetailType,
             "Detail": self.Detail,
@@ -67,18 +73,32 @@ class FallbackEntry(BaseModel):
         return entry
 
 
-def publish(entry: dict[str, Any]) -> dict[str, Any]:
+class Replay(TypedDict):
+    """One entry to put back on the bus, made idempotent on its event's ``event_sid``."""
+
+    event_sid: str
+    entry: PutEventsRequestEntryTypeDef
+
+
+class Replayed(TypedDict):
+    """The replay's result: EventBridge's id for the event."""
+
+    event_sid: str
+    event_id: str | None
+
+
+def publish(entry: Replay) -> Replayed:
     """Put the entry back on the bus; a refusal (``EntryRefused``) sends the record back to the queue."""
     return {"event_sid": entry["event_sid"], "event_id": put_entry(entry["entry"])}
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> dict[str, Any]:
+def record_handler(record: SQSRecord) -> Replayed:
     parsed = FallbackEntry.model_validate_json(record.body)
     entry = parsed.to_entry(settings().event_bus_name)
     event_sid = parsed.event_sid or record.message_id
     logger.append_keys(event_sid=event_sid)
-    data = {"event_sid": event_sid, "entry": entry}
+    data: Replay = {"event_sid": event_sid, "entry": entry}
     result = once(
         publish,
         key_prefix=SERVICE,
@@ -93,5 +113,5 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: JsonObject, context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
