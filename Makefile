@@ -6,15 +6,16 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv proto proto-check lint test test-full run demo bench synth openapi schemas clean
+.PHONY: help venv proto proto-check lint typecheck test test-full run demo bench synth openapi schemas clean
 
 help:
 	@echo "make run     - the whole adapter locally (AWS emulator, simulator, bridge, lambdas, API)"
-	@echo "make test    - lint, stub freshness, and the whole test suite"
+	@echo "make test    - lint, stub freshness, type check, and the whole test suite"
 	@echo "make demo    - place a two-party call and a busy call with retry on the local stack"
 	@echo "make bench   - benchmarks; writes docs/PERFORMANCE.md"
 	@echo "make synth   - synthesize the CDK app (cdk-nag checked) into cdk.out/"
 	@echo "make lint    - ruff"
+	@echo "make typecheck - mypy, strict on contract/ legs/ bridge/ lambdas/ (config: pyproject.toml)"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,7 +45,11 @@ schemas: venv
 openapi: venv
 	$(BIN)/python -m lambdas.api.openapi
 
-test: venv proto-check lint
+# Strict on the core packages; what is checked and how is [tool.mypy] in pyproject.toml.
+typecheck: venv
+	$(BIN)/mypy
+
+test: venv proto-check lint typecheck
 	$(BIN)/python -m pytest
 
 test-full: venv
@@ -63,4 +68,4 @@ synth: venv
 	$(BIN)/python app.py
 
 clean:
-	rm -rf cdk.out .pytest_cache
+	rm -rf cdk.out .pytest_cache .mypy_cache
