@@ -275,5 +275,7 @@ class Executor:
             self._log("warning", f"hangup failed: {again}", plan_id=plan.plan_id)
 
     def _log(self, level: Literal["info", "warning", "error"], message: str, **extra: object) -> None:
-        if self.logger is not None:
-            getattr(self.logger, level)(message, extra=extra)
+        logger = self.logger
+        if logger is not None:
+            write = {"info": logger.info, "warning": logger.warning, "error": logger.error}[level]
+            write(message, extra=extra)
