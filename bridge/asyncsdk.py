@@ -26,7 +26,6 @@ import ssl
 import time
 import urllib.request
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -51,7 +50,7 @@ from botocore.serialize import create_serializer
 CREDENTIALS_CHECK_S = 30.0
 
 
-def _epoch_seconds(value: Any) -> Any:
+def _epoch_seconds(value: object) -> int:
     """orjson ``default``: a datetime the way botocore's JSON serializer writes it (integer epoch seconds)."""
     if isinstance(value, dt.datetime):
         aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
@@ -128,7 +127,7 @@ class AsyncAwsClient:
             await session.close()
 
     # ---- calls ---------------------------------------------------------------------------------
-    async def call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    async def call(self, operation: str, params: Mapping[str, object]) -> dict[str, object]:
         session = self._session
         if session is None:
             raise RuntimeError("AsyncAwsClient.start() was not awaited")
@@ -151,7 +150,7 @@ class AsyncAwsClient:
         if status == 200 and self._protocol == "json":
             return orjson.loads(payload) if payload else {}
         response = {"status_code": status, "headers": _Headers(reply_headers), "body": payload}
-        parsed: dict[str, Any] = self._parser.parse(response, model.output_shape)  # type: ignore[arg-type]  # botocore passes None for an operation without output
+        parsed: dict[str, object] = self._parser.parse(response, model.output_shape)  # type: ignore[arg-type]  # botocore passes None for an operation without output
         if status >= 300:
             raise ClientError(parsed, operation)  # type: ignore[arg-type]  # botocore's own parsed shape
         return parsed
@@ -163,7 +162,7 @@ class AsyncAwsClient:
             model = self._operations[name] = self._model.operation_model(name)
         return model
 
-    def _encode(self, model: OperationModel, params: Mapping[str, Any]) -> tuple[str, dict[str, str], bytes]:
+    def _encode(self, model: OperationModel, params: Mapping[str, object]) -> tuple[str, dict[str, str], bytes]:
         """URL, headers and body of one call, as botocore's serializer makes them."""
         if self._protocol == "json":
             static = self._static_headers.get(model.name)
@@ -215,7 +214,7 @@ class _Headers(dict[str, str]):
     def __init__(self, headers: Mapping[str, str]) -> None:
         super().__init__((key.lower(), value) for key, value in headers.items())
 
-    def get(self, key: str, default: Any = None) -> Any:  # case-insensitive lookup
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]  # case-insensitive; botocore's parser calls get(key) and get(key, default) only
         return super().get(key.lower(), default)
 
     def __getitem__(self, key: str) -> str:

@@ -10,15 +10,23 @@ applies where no service-specific variable is set.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Literal, TypedDict, overload
 
-import boto3
+from boto3.session import Session
 from botocore.config import Config
 from botocore.exceptions import InvalidRegionError, NoRegionError
 
 from bridge.asyncsdk import AsyncAwsClient
 from bridge.config import BridgeConfig, ConfigError
 from contract.env import AwsEnv
+
+if TYPE_CHECKING:  # boto3-stubs (a development dependency)
+    from mypy_boto3_eventbridgev2 import EventBridgeV2Client
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
+
+#: The publisher's services: the classic bus, or EventsV2 (``EVENT_BUS_KIND=v2``).
+EventsService = Literal["events", "eventbridgev2"]
 
 CONNECT_TIMEOUT_S = 0.5
 #: botocore's service-specific endpoint variables are named after the service id, not the client name.
@@ -29,14 +37,41 @@ _SPECIFIC_ENDPOINT = {
 }
 
 
-def _client(service: str, config: BridgeConfig, botocore_config: Config, session: Any = None) -> Any:
-    kwargs: dict[str, Any] = {"config": botocore_config}
+class _ClientArgs(TypedDict, total=False):
+    config: Config
+    region_name: str
+    endpoint_url: str
+
+
+@overload
+def _client(
+    service: Literal["events"], config: BridgeConfig, botocore_config: Config, session: Session | None = None
+) -> EventBridgeClient: ...
+@overload
+def _client(
+    service: Literal["eventbridgev2"], config: BridgeConfig, botocore_config: Config, session: Session | None = None
+) -> EventBridgeV2Client: ...
+@overload
+def _client(
+    service: Literal["sqs"], config: BridgeConfig, botocore_config: Config, session: Session | None = None
+) -> SQSClient: ...
+@overload
+def _client(
+    service: EventsService, config: BridgeConfig, botocore_config: Config, session: Session | None = None
+) -> EventBridgeClient | EventBridgeV2Client: ...
+def _client(
+    service: Literal["events", "eventbridgev2", "sqs"],
+    config: BridgeConfig,
+    botocore_config: Config,
+    session: Session | None = None,
+) -> EventBridgeClient | EventBridgeV2Client | SQSClient:
+    kwargs: _ClientArgs = {"config": botocore_config}
     if config.aws_region:
         kwargs["region_name"] = config.aws_region
     if config.aws_endpoint_url and not os.environ.get(_SPECIFIC_ENDPOINT[service]):
         kwargs["endpoint_url"] = config.aws_endpoint_url
     try:
-        return (session or boto3.session.Session()).client(service, **kwargs)
+        return (session or Session()).client(service, **kwargs)
     except NoRegionError:
         raise ConfigError.listing(
             BridgeConfig.subject, [f"{AwsEnv.REGION}: not set (nor {AwsEnv.DEFAULT_REGION})"]
@@ -59,17 +94,23 @@ def _read_timeout(config: BridgeConfig) -> float:
     return max(1.0, 2 * config.publish_deadline_ms / 1000)
 
 
-def events_client(config: BridgeConfig, service: str = "events") -> Any:
+@overload
+def events_client(config: BridgeConfig, service: Literal["events"] = "events") -> EventBridgeClient: ...
+@overload
+def events_client(config: BridgeConfig, service: Literal["eventbridgev2"]) -> EventBridgeV2Client: ...
+@overload
+def events_client(config: BridgeConfig, service: EventsService) -> EventBridgeClient | EventBridgeV2Client: ...
+def events_client(config: BridgeConfig, service: EventsService = "events") -> EventBridgeClient | EventBridgeV2Client:
     """The publisher's boto3 client: ``events`` (classic bus) or ``eventbridgev2`` (EventsV2), same settings.
 
     Used as is when ``BRIDGE_PUBLISHER=threads`` (calls in a thread pool)."""
     return _client(service, config, _events_config(config))
 
 
-def events_async_client(config: BridgeConfig, service: str = "events") -> AsyncAwsClient:
+def events_async_client(config: BridgeConfig, service: EventsService = "events") -> AsyncAwsClient:
     """The publisher's client on the event loop (``BRIDGE_PUBLISHER=async``, the default): the same endpoint,
     region and credentials as :func:`events_client` resolves, sent with aiohttp (``bridge.asyncsdk``)."""
-    session = boto3.session.Session()
+    session = Session()
     client = _client(service, config, _events_config(config), session)
     return AsyncAwsClient(
         client,
@@ -80,7 +121,7 @@ def events_async_client(config: BridgeConfig, service: str = "events") -> AsyncA
     )
 
 
-def sqs_client(config: BridgeConfig) -> Any:
+def sqs_client(config: BridgeConfig) -> SQSClient:
     """For the fallback queue (no SDK retries) and the dead-letter queue."""
     return _client(
         "sqs",

@@ -8,14 +8,13 @@ validation is rejected here.
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
 from legs.eventbridge import dumps_detail
+from legs.json_types import JsonObject
 
 
-def dumps_compact(detail: dict[str, Any]) -> str:
+def dumps_compact(detail: JsonObject) -> str:
     try:
         return orjson.dumps(detail).decode("utf-8")
     except (orjson.JSONEncodeError, TypeError):

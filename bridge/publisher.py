@@ -14,9 +14,10 @@ the SDK's own retries are off (we retry per entry, which the SDK cannot do for a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from abc import abstractmethod
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeAlias, cast, runtime_checkable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -24,6 +25,19 @@ from bridge.batcher import Batcher, Item, Unavailable, backoff_delay
 from bridge.config import DEFAULT_LINGER_MS
 from bridge.metrics import BridgeMetrics
 from contract.bus import MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES
+
+if TYPE_CHECKING:  # boto3-stubs (a development dependency): PutEvents as botocore defines it
+    from mypy_boto3_eventbridgev2.type_defs import PutEventsResponseTypeDef as V2PutEventsResponseTypeDef
+    from mypy_boto3_events.type_defs import (
+        PutEventsRequestEntryTypeDef,
+        PutEventsResponseTypeDef,
+        PutEventsResultEntryTypeDef,
+    )
+
+    from legs.eventbridge import BusEntry
+
+    #: What one PutEvents call answers on either bus: ``FailedEntryCount`` and one result per entry, in order.
+    PutEventsReply: TypeAlias = PutEventsResponseTypeDef | V2PutEventsResponseTypeDef
 
 #: Errors where a retry within the deadline cannot help: spill to the fallback queue at once.
 PERMANENT_ERRORS = frozenset(
@@ -46,18 +60,23 @@ PERMANENT_ERRORS = frozenset(
 class EventsClient(Protocol):
     """A blocking EventBridge client (boto3's, or a benchmark sink): called in the thread pool."""
 
-    def put_events(self, **params: Any) -> dict[str, Any]: ...
+    def put_events(self, *, Entries: Sequence[PutEventsRequestEntryTypeDef]) -> PutEventsResponseTypeDef: ...
 
 
 @runtime_checkable
 class AsyncOperations(Protocol):
-    """A client whose operations are coroutines (:class:`bridge.asyncsdk.AsyncAwsClient`)."""
+    """A client whose operations are coroutines (:class:`bridge.asyncsdk.AsyncAwsClient`): any service's
+    operation by name, its parameters as botocore's model names them, its parsed reply."""
 
-    async def call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]: ...
+    async def call(self, operation: str, params: Mapping[str, object]) -> dict[str, object]: ...
 
 
-class EventBusPublisher(Batcher):
-    """Batches entries into PutEvents calls; hands what it cannot publish in time to ``spill``."""
+class BusPublisher(Batcher):
+    """Batches entries into PutEvents calls; hands what it cannot publish in time to ``spill``.
+
+    The durability rule for both buses; a subclass makes the call (:meth:`put_events`): the classic bus's
+    (:class:`EventBusPublisher`) or EventsV2's (``bridge.eventsv2.EventsV2Publisher``).
+    """
 
     #: Error codes that no retry within the deadline fixes (a subclass for another API has its own).
     permanent_errors: frozenset[str] = PERMANENT_ERRORS
@@ -68,9 +87,9 @@ class EventBusPublisher(Batcher):
 
     def __init__(
         self,
-        client: EventsClient | AsyncOperations,
         *,
         executor: Executor | None = None,
+        async_client: AsyncOperations | None = None,
         spill: Callable[[Item], None],
         metrics: BridgeMetrics,
         max_entries: int = MAX_ENTRIES_PER_CALL,
@@ -84,8 +103,7 @@ class EventBusPublisher(Batcher):
             linger_s=linger_s,
             max_in_flight=max_in_flight,
         )
-        self._client = client
-        self._async = client if isinstance(client, AsyncOperations) else None
+        self._async = async_client  # set: calls on the event loop; else put_events in the executor
         self._executor = executor  # None: the loop's default pool (blocking clients only)
         self._spill = spill
         self._metrics = metrics
@@ -127,32 +145,31 @@ class EventBusPublisher(Batcher):
             metrics.published += len(batch)
             return
         for index, item in enumerate(batch):
-            result = results[index] if index < len(results) else {"ErrorCode": "MissingResult"}
-            code = result.get("ErrorCode")
-            if not code:
+            missing: PutEventsResultEntryTypeDef = {"ErrorCode": "MissingResult"}
+            result = results[index] if index < len(results) else missing
+            error_code = result.get("ErrorCode")
+            if not error_code:
                 item.resolve("bus")
                 self.stored(result)
                 metrics.published += 1
             else:
-                self._retry(item, code, f"{code}: {result.get('ErrorMessage', '')}")
+                self._retry(item, error_code, f"{error_code}: {result.get('ErrorMessage', '')}")
 
-    def request(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
-        """The PutEvents parameters for a batch: the classic bus takes the entries as they are."""
-        return {"Entries": entries}
-
-    async def _call(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
-        params = self.request(entries)
+    async def _call(self, entries: list[BusEntry]) -> PutEventsReply:
         if self._async is not None:
-            return await self._async.call("PutEvents", params)
-        return await self._loop.run_in_executor(self._executor, self.put_events, params)
+            # The service's reply, parsed by botocore's model for it: the shape the stubs name.
+            return cast("PutEventsReply", await self._async.call("PutEvents", self.request(entries)))
+        return await self._loop.run_in_executor(self._executor, self.put_events, entries)
 
-    def put_events(self, params: dict[str, Any]) -> dict[str, Any]:
+    @abstractmethod
+    def request(self, entries: list[BusEntry]) -> Mapping[str, object]:
+        """The PutEvents parameters for a batch (the call on the event loop)."""
+
+    @abstractmethod
+    def put_events(self, entries: list[BusEntry]) -> PutEventsReply:
         """One blocking PutEvents call (runs in the executor)."""
-        client = self._client
-        assert not isinstance(client, AsyncOperations)
-        return client.put_events(**params)
 
-    def stored(self, result: dict[str, Any]) -> None:
+    def stored(self, result: Mapping[str, object]) -> None:
         """An entry the bus accepted (its per-entry result); a subclass may count what the result says."""
 
     def _retry_all(self, batch: list[Item], code: str, error: str) -> None:
@@ -173,6 +190,40 @@ class EventBusPublisher(Batcher):
             return
         self._metrics.retries += 1
         self.retry_later(item, delay)
+
+
+class EventBusPublisher(BusPublisher):
+    """The classic bus (``events``): the entries go as they are, each naming its bus (``EventBusName``)."""
+
+    def __init__(
+        self,
+        client: EventsClient | AsyncOperations,
+        *,
+        executor: Executor | None = None,
+        spill: Callable[[Item], None],
+        metrics: BridgeMetrics,
+        max_entries: int = MAX_ENTRIES_PER_CALL,
+        linger_s: float = DEFAULT_LINGER_MS / 1000,
+        max_in_flight: int = 16,
+    ) -> None:
+        super().__init__(
+            executor=executor,
+            async_client=client if isinstance(client, AsyncOperations) else None,
+            spill=spill,
+            metrics=metrics,
+            max_entries=max_entries,
+            linger_s=linger_s,
+            max_in_flight=max_in_flight,
+        )
+        self._client = client
+
+    def request(self, entries: list[BusEntry]) -> Mapping[str, object]:
+        return {"Entries": entries}
+
+    def put_events(self, entries: list[BusEntry]) -> PutEventsResponseTypeDef:
+        client = self._client
+        assert not isinstance(client, AsyncOperations)  # an async client's calls go through request()
+        return client.put_events(Entries=entries)
 
 
 def spill_nowhere(metrics: BridgeMetrics) -> Callable[[Item], None]:

@@ -4,10 +4,11 @@
     await server.start(); server.port; await server.stop(grace=5)
 
 ``events_client`` may be anything with boto3's ``put_events(Entries=[...])`` (benchmarks inject a
-sink; with ``EVENT_BUS_KIND=v2``: ``put_events(EventBusArn=..., Entries=[...])``), called in a thread
-pool, or an :class:`bridge.asyncsdk.AsyncAwsClient`; left out, the bridge makes its own (on the event loop
-unless ``BRIDGE_PUBLISHER=threads``). ``sqs_client`` anything with ``send_message_batch`` and
-``send_message``. The fallback queue and the dead-letter queue each have their own small thread pool, so
+sink: :class:`~bridge.publisher.EventsClient`; with ``EVENT_BUS_KIND=v2``: ``put_events(EventBusArn=...,
+Entries=[...])``, :class:`~bridge.eventsv2.EventsV2Client`), called in a thread pool, or an
+:class:`bridge.asyncsdk.AsyncAwsClient`; left out, the bridge makes its own (on the event loop unless
+``BRIDGE_PUBLISHER=threads``). ``sqs_client`` anything with ``send_message_batch`` and ``send_message``
+(:class:`SqsClient`). The fallback queue and the dead-letter queue each have their own small thread pool, so
 neither a flood of bad input nor a slow fallback queue can take threads the bus publisher needs.
 """
 
@@ -15,8 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Protocol
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -26,13 +28,14 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 from bridge import aws, eventsv2
 from bridge.asyncsdk import AsyncAwsClient
 from bridge.auth import BearerTokenInterceptor
+from bridge.batcher import Item
 from bridge.config import BridgeConfig, ConfigError
-from bridge.deadletter import DeadLetters
+from bridge.deadletter import DeadLetters, MessageSender
 from bridge.dedup import RecentEvents
-from bridge.fallback import FallbackQueue
+from bridge.fallback import BatchSender, FallbackQueue
 from bridge.log import logger
 from bridge.metrics import BridgeMetrics
-from bridge.publisher import EventBusPublisher, spill_nowhere
+from bridge.publisher import BusPublisher, EventsClient, spill_nowhere
 from bridge.service import LegEventService
 from contract.env import BridgeEnv
 from legs.proto_service import ProtoError, describe
@@ -56,12 +59,16 @@ FALLBACK_IN_FLIGHT = 4
 REPLY_MARGIN_S = 0.02
 
 
-def server_options(config: BridgeConfig, reuse_port: bool = False) -> list[tuple[str, Any]]:
+class SqsClient(BatchSender, MessageSender, Protocol):
+    """The fallback queue's and the dead-letter queue's client (one boto3 SQS client serves both)."""
+
+
+def server_options(config: BridgeConfig, reuse_port: bool = False) -> list[tuple[str, int]]:
     """Keepalive below a load balancer's idle time-out (ALB 60 s, NLB 350 s); bounded connection age
     so that long-lived HTTP/2 connections rebalance over new tasks; SO_REUSEPORT only for the worker
     processes of one bridge (``bridge.workers``, which checks the port is free first): a second bridge
     on the same port must fail, not share it silently."""
-    options: list[tuple[str, Any]] = [
+    options: list[tuple[str, int]] = [
         ("grpc.keepalive_time_ms", int(config.keepalive_time_s * 1000)),
         ("grpc.keepalive_timeout_ms", int(config.keepalive_timeout_s * 1000)),
         ("grpc.keepalive_permit_without_calls", 1),
@@ -94,8 +101,8 @@ class BridgeServer:
     def __init__(
         self,
         config: BridgeConfig,
-        events_client: Any = None,
-        sqs_client: Any = None,
+        events_client: EventsClient | eventsv2.EventsV2Client | AsyncAwsClient | None = None,
+        sqs_client: SqsClient | None = None,
         wire: EventWire | None = None,
         reuse_port: bool = False,
     ) -> None:
@@ -108,7 +115,7 @@ class BridgeServer:
         self.metrics = BridgeMetrics(config.metrics_namespace, config.service_name)
         self._server: grpc.aio.Server | None = None
         self._health: health_aio.HealthServicer | None = None
-        self._publisher: EventBusPublisher | None = None
+        self._publisher: BusPublisher | None = None
         self._fallback: FallbackQueue | None = None
         self._executors: list[ThreadPoolExecutor] = []
         self._async_client: AsyncAwsClient | None = None
@@ -132,7 +139,9 @@ class BridgeServer:
         if self._sqs_client is None and (config.fallback_queue_url or config.dead_letter_queue_url):
             self._sqs_client = aws.sqs_client(config)
 
+        spill: Callable[[Item], None]
         if config.fallback_queue_url:
+            assert self._sqs_client is not None  # made above whenever a queue is configured
             self._fallback = FallbackQueue(
                 self._sqs_client,
                 config.fallback_queue_url,
