@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -10,6 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from contract.metrics import http_status_metric
 from lambdas.api.app import app
+from lambdas.api.problems import FieldProblem, ProblemType, problem, proxy_response
 from lambdas.shared.config import at_cold_start
 from lambdas.shared.observability import powertools
 
@@ -25,14 +25,15 @@ def unsupported_media_type(event: dict[str, Any]) -> dict[str, Any] | None:
     media = headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if media == "application/json" or media.endswith("+json"):
         return None
-    body = {"error": {"code": "unsupported_media_type", "message": f"send JSON (application/json), not {media!r}"}}
-    return {
-        "statusCode": 415,
-        "headers": {"Content-Type": "application/json"},
-        "multiValueHeaders": {},
-        "body": json.dumps(body),
-        "isBase64Encoded": False,
-    }
+    reason = f"send JSON (application/json), not {media!r}"
+    value = problem(
+        ProblemType.UNSUPPORTED_MEDIA_TYPE,
+        reason,
+        instance=event.get("path"),
+        request_id=(event.get("requestContext") or {}).get("requestId"),
+        errors=[FieldProblem(field="header.Content-Type", reason=reason)],
+    )
+    return proxy_response(value, {"Accept": "application/json"})
 
 
 @metrics.log_metrics

@@ -25,6 +25,7 @@ from lambdas.api.models import (
     SayAction,
     StreamAction,
 )
+from lambdas.api.problems import ProblemType
 from lambdas.dal.call_plans import PlanStore
 from lambdas.dal.exotel import LegsApi, legs_client
 from lambdas.dal.idempotency import REQUEST_TTL_SECONDS, once
@@ -35,23 +36,26 @@ from lambdas.executor import Executor
 from lambdas.shared.config import Settings, settings
 from legs.models import CreateLegRequest
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
 
 class ApiProblem(Exception):
-    """A request we refuse with a clear status, code and (optionally) the field at fault."""
+    """A request we refuse: which kind of problem (its status follows), why, and the field at fault if any."""
 
-    def __init__(self, status: int, message: str, *, code: str = "bad_request", field: str | None = None) -> None:
+    def __init__(self, kind: ProblemType, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
-        self.status, self.message, self.code, self.field = status, message, code, field
+        self.kind, self.message, self.field = kind, message, field
 
 
 @dataclass
 class CallService:
     conf: Settings
     lambda_context: Any = None  # for Powertools idempotency's timeout handling
+    caller: str = "anonymous"  # the signed caller's IAM identity: Idempotency-Keys are scoped to it
 
     @classmethod
-    def from_env(cls, lambda_context: Any = None) -> CallService:
-        return cls(settings(), lambda_context)
+    def from_env(cls, lambda_context: Any = None, caller: str = "anonymous") -> CallService:
+        return cls(settings(), lambda_context, caller)
 
     # ---- data access ----------------------------------------------------------------------
     def legs(self) -> LegsApi:
@@ -130,9 +134,8 @@ class CallService:
         endpoint = given or self.conf.bridge_endpoint
         if not endpoint:
             raise ApiProblem(
-                400,
-                "leg_event_endpoint is required: no default bridge endpoint (BRIDGE_ENDPOINT) is configured",
-                code="validation_error",
+                ProblemType.VALIDATION,
+                "leg_event_endpoint is required: this deployment has no default bridge endpoint",
                 field="body.leg_event_endpoint",
             )
         return endpoint
@@ -150,18 +153,20 @@ class CallService:
             function,
             key_prefix=prefix,
             data_keyword_argument="request",
-            event_key_jmespath="key",
+            event_key_jmespath="[caller, key]",  # one caller's key never answers another's request
             payload_validation_jmespath="body",
             expires_after_seconds=REQUEST_TTL_SECONDS,
             lambda_context=self.lambda_context,
         )
         try:
-            return wrapped(request={"key": key, "body": body})
+            return wrapped(request={"caller": self.caller, "key": key, "body": body})
         except IdempotencyValidationError as exc:
             raise ApiProblem(
-                422, "Idempotency-Key was already used with a different body", code="idempotency_key_reused"
+                ProblemType.IDEMPOTENCY_KEY_REUSED,
+                "this Idempotency-Key was already used with a different body",
+                field=f"header.{IDEMPOTENCY_HEADER}",
             ) from exc
         except IdempotencyAlreadyInProgressError as exc:
             raise ApiProblem(
-                409, "a request with this Idempotency-Key is still in progress", code="in_progress"
+                ProblemType.IN_PROGRESS, "a request with this Idempotency-Key is still in progress; retry shortly"
             ) from exc
