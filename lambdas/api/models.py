@@ -90,6 +90,7 @@ class TimelineEvent(BaseModel):
     terminal_status: str | None = None
     answered_by: str | None = None
     bridge_sid: str | None = None
+    action_sid: str | None = Field(default=None, description="the action (say, play, …) an action event is about")
     detail: dict[str, Any] = Field(default_factory=dict, description="the event as Exotel sent it")
 
 
