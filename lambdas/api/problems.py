@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from http import HTTPStatus
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +36,12 @@ class ProblemType(StrEnum):
     EXOTEL_UNAVAILABLE = "exotel-unavailable"
     NOT_CONFIGURED = "not-configured"
     INTERNAL = "internal-error"
+    # answered by API Gateway itself, before the function runs (infra/constructs/rest_api.py)
+    ACCESS_DENIED = "access-denied"
+    RATE_LIMITED = "rate-limited"
+    TOO_LARGE = "request-too-large"
+    REFUSED = "request-refused"
+    GATEWAY_ERROR = "gateway-error"
 
     @property
     def uri(self) -> str:
@@ -56,6 +61,11 @@ SPECS: dict[ProblemType, tuple[int, str]] = {
     ProblemType.EXOTEL_UNAVAILABLE: (502, "Exotel could not be reached or did not complete the request"),
     ProblemType.NOT_CONFIGURED: (503, "The service is not configured"),
     ProblemType.INTERNAL: (500, "Internal error"),
+    ProblemType.ACCESS_DENIED: (403, "Not signed, or not allowed"),
+    ProblemType.RATE_LIMITED: (429, "Too many requests"),
+    ProblemType.TOO_LARGE: (413, "The request is too large"),
+    ProblemType.REFUSED: (400, "The request was refused"),
+    ProblemType.GATEWAY_ERROR: (502, "The API could not complete the request"),
 }
 
 
@@ -131,9 +141,16 @@ def proxy_response(value: Problem, headers: dict[str, str] | None = None) -> dic
     }
 
 
-def status_title(status: int) -> str:
-    """HTTP's own phrase, for a status that has no type of its own here."""
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
+def gateway_template(kind: ProblemType, status: int | None) -> str:
+    """An API Gateway response template (VTL) that writes the same problem as the function would.
+
+    ``$context.error.messageString`` is API Gateway's message as a quoted JSON string; ``status`` is left
+    out where one template serves several statuses (DEFAULT_4XX/5XX; RFC 9457 makes it advisory).
+    """
+    title = json.dumps(SPECS[kind][1])
+    parts = [f'"type":"{kind.uri}"', f'"title":{title}']
+    if status is not None:
+        parts.append(f'"status":{status}')
+    parts.append('"detail":$context.error.messageString')
+    parts += ['"instance":"$context.path"', '"request_id":"$context.requestId"']
+    return "{" + ",".join(parts) + "}"

@@ -24,6 +24,7 @@ from lambdas.api.models import (
     PlayAction,
     SayAction,
     StreamAction,
+    as_rfc3339,
 )
 from lambdas.api.problems import ProblemType
 from lambdas.dal.call_plans import PlanStore
@@ -37,6 +38,14 @@ from lambdas.shared.config import Settings, settings
 from legs.models import CreateLegRequest
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def latest(*times: str | None) -> str:
+    """The latest of RFC 3339 times (any precision), as RFC 3339 with nanoseconds."""
+    from legs.events import EventTimestamp
+
+    stamps = [EventTimestamp.model_validate(t) for t in times if t]
+    return max(stamps, key=lambda stamp: stamp.sort_key).rfc3339() if stamps else (as_rfc3339(times[0]) or "")
 
 
 class ApiProblem(Exception):
@@ -85,6 +94,12 @@ class CallService:
             return None
         data = plan.model_dump(mode="json")
         data["legs"] = data.pop("attempts")
+        store = self.legs_store() if any(leg.get("leg_sid") for leg in data["legs"]) else None
+        for leg in data["legs"]:
+            # The plan changes a dial when a reactor decides something; the leg moves with every event. A dial's
+            # updated_at is the later of the two, so it moves with the leg's events (ringing, answered, ended).
+            recorded = store.get_leg(leg["leg_sid"]) if store is not None and leg.get("leg_sid") else None
+            leg["updated_at"] = latest(leg["updated_at"], (recorded or {}).get("updated_at"))
         return CallView.model_validate(data)
 
     # ---- POST /legs/{sid}/actions ---------------------------------------------------------

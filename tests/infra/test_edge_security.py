@@ -194,3 +194,33 @@ def test_table_actions_follow_each_functions_access(full: FullSynth, spec: Any) 
         for table, level in spec.wiring.table_access().items()
     }
     assert actions_by_table == expected
+
+
+# ---- API Gateway's own answers: the same problem format ------------------------------------------
+def test_api_gateways_own_answers_are_problems_too(full: FullSynth) -> None:
+    from infra.constructs.rest_api import GATEWAY_RESPONSES
+    from lambdas.api.problems import PROBLEM_JSON
+
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in full.assembly.resources(FUNCTIONS, "AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert {"MISSING_AUTHENTICATION_TOKEN", "ACCESS_DENIED", "THROTTLED", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(
+        responses
+    )
+    assert len(responses) == len(GATEWAY_RESPONSES)
+    for response_type, properties in responses.items():
+        assert properties["ResponseParameters"] == {"gatewayresponse.header.Content-Type": f"'{PROBLEM_JSON}'"}
+        template = properties["ResponseTemplates"]["application/json"]
+        # what API Gateway makes of it: $context.error.messageString is a quoted JSON string
+        rendered = (
+            template.replace("$context.error.messageString", json.dumps('Missing "Authentication" Token'))
+            .replace("$context.path", "/legs")
+            .replace("$context.requestId", "c0ffee")
+        )
+        body = json.loads(rendered)
+        assert body["type"].startswith("tag:exotel-legs-eventbridge,2025:problem:") and body["title"]
+        assert body["detail"] == 'Missing "Authentication" Token' and body["request_id"] == "c0ffee"
+        assert ("status" in body) == ("StatusCode" in properties), response_type
+        if "status" in body:
+            assert str(body["status"]) == properties["StatusCode"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -481,3 +483,61 @@ def test_openapi_documents_the_problem_for_every_error_and_sigv4() -> None:
     assert unused == [] and "HTTPValidationError" not in text
     problem = doc["components"]["schemas"]["Problem"]
     assert {"type", "title", "status", "detail"} <= set(problem["required"])
+
+
+def test_a_calls_legs_updated_at_moves_with_the_legs_events(fake_legs: FakeLegs) -> None:
+    status, created, _ = call("POST", "/calls", CALL)
+    assert status == 202
+    plan_id, leg = created["plan_id"], created["leg_sid"]
+    _, before, _ = call("GET", f"/calls/{plan_id}")
+    dialled_at = before["legs"][0]["updated_at"]
+    assert dialled_at.endswith("Z")
+    store = LegStateStore.from_env()
+    later = int(time.time()) + 5  # the leg rings (and is answered) after the dial was stored
+    for offset, name in enumerate(["leg_ringing", "leg_answered"]):
+        store.record(LegEvent.model_validate(leg_event(name, leg, seconds=later + offset, custom_param="x")))
+    _, after, _ = call("GET", f"/calls/{plan_id}")
+    (dial,) = after["legs"]
+    assert dial["updated_at"] == LegStateStore.from_env().get_leg(leg)["updated_at"]  # the answer's time
+    answered = datetime.fromtimestamp(later + 1, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    assert dial["updated_at"] > dialled_at and dial["updated_at"].startswith(answered)
+    assert after["updated_at"] == before["updated_at"]  # the plan itself did not change
+
+
+def test_the_api_only_reads_leg_state_as_its_iam_policy_allows(fake_legs: FakeLegs) -> None:
+    """lambdas/wiring.py says the api reads LegState only (IAM: infra/constructs/wired_function.py); every route
+    is exercised with DynamoDB's calls watched: none of them writes that table."""
+    import os
+
+    from infra.constructs.wired_function import TABLE_READ_ACTIONS
+    from lambdas.dal import aws
+
+    leg = sid("L")
+    LegStateStore.from_env().record(LegEvent.model_validate(leg_event("leg_ringing", leg)))
+    table = os.environ["LEG_STATE_TABLE"]
+    calls: list[tuple[str, Any]] = []
+
+    def watch(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls.append((model.name, params.get("TableName") or sorted(params.get("RequestItems") or {})))
+
+    clients = {id(c): c for c in (aws.table(table).meta.client, aws.client("dynamodb"))}
+    for client in clients.values():
+        client.meta.events.register("before-parameter-build.dynamodb", watch)
+    try:
+        status, created, _ = call("POST", "/calls", CALL, headers={"Idempotency-Key": sid("K")})
+        assert status == 202
+        for method, path, body in [
+            ("POST", "/legs", LEG),
+            ("GET", f"/legs/{leg}", None),
+            ("GET", f"/legs/{leg}/events", None),
+            ("GET", f"/calls/{created['plan_id']}", None),
+            ("POST", f"/legs/{leg}/actions", {"action": "hangup"}),
+            ("GET", f"/legs/{sid('L')}", None),
+        ]:
+            assert call(method, path, body)[0] < 500
+    finally:
+        for client in clients.values():
+            client.meta.events.unregister("before-parameter-build.dynamodb", watch)
+    on_leg_state = {name for name, target in calls if target == table or table in target}
+    assert on_leg_state, calls  # the reads were seen
+    assert {f"dynamodb:{name}" for name in on_leg_state} <= set(TABLE_READ_ACTIONS), on_leg_state
