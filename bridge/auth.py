@@ -17,11 +17,12 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 
 from bridge.log import logger
+from contract.env import BridgeEnv
 
 EXEMPT_PREFIXES: tuple[str, ...] = ("/grpc.health.v1.Health/",)
 #: What an ALB in mutual TLS verify mode sends (HTTP/2 header names are lower case, and so gRPC metadata keys):
@@ -30,7 +31,11 @@ LB_SUBJECT_HEADER = "x-amzn-mtls-clientcert-subject"
 #: The subjects logged at INFO (the first call from each); beyond that many distinct ones, only at DEBUG.
 _REMEMBERED_SUBJECTS = 1024
 
-Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]]
+#: grpcio's stubs type handlers as synchronous; the aio server calls ours with coroutines, so request and
+#: response stay ``Any`` at this boundary (the bytes in and out are the service's business, not auth's).
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic in the stubs only: a string at run time
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+Continuation: TypeAlias = "Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]]"
 
 
 class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
@@ -49,7 +54,7 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         method = handler_call_details.method or ""
         if method.startswith(self._exempt) or self._authorized(handler_call_details.invocation_metadata):
             return await continuation(handler_call_details)
@@ -63,7 +68,7 @@ class ClientSubjects:
     def __init__(self, allowed: Iterable[str] = ()) -> None:
         self.allowed = frozenset(s.strip() for s in allowed if s.strip())
         self._seen: set[str] = set()
-        self._debug = logger.isEnabledFor(logging.DEBUG)
+        self._debug = logger.log_level <= logging.DEBUG
 
     def refusal(self, subject: str | None, method: str) -> str | None:
         """Why a call from ``subject`` is refused (None: it may go on); logs what it decides."""
@@ -72,7 +77,7 @@ class ClientSubjects:
             return "no verified client certificate: push through the mutual TLS listener"
         if self.allowed and subject not in self.allowed:
             logger.warning("push refused: client certificate subject is not pinned", subject=subject, method=method)
-            return "client certificate subject is not allowed (BRIDGE_CLIENT_SUBJECTS)"
+            return f"client certificate subject is not allowed ({BridgeEnv.CLIENT_SUBJECTS})"
         if subject not in self._seen and len(self._seen) < _REMEMBERED_SUBJECTS:
             self._seen.add(subject)
             logger.info("client certificate verified", subject=subject, pinned=bool(self.allowed))
@@ -94,7 +99,7 @@ class LoadBalancerSubjectInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         method = handler_call_details.method or ""
         if method.startswith(self._exempt):
             return await continuation(handler_call_details)
@@ -120,7 +125,7 @@ class TlsSubjectInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         method = handler_call_details.method or ""
         handler = await continuation(handler_call_details)
         if method.startswith(self._exempt) or handler is None:
@@ -128,23 +133,23 @@ class TlsSubjectInterceptor(grpc.aio.ServerInterceptor):
         return _checked(handler, lambda context: self._subjects.refusal(tls_subject(context), method))
 
 
-def tls_subject(context: grpc.aio.ServicerContext) -> str | None:
+def tls_subject(context: Context) -> str | None:
     """The verified peer certificate's subject (RFC 2253), or None on a connection without one."""
-    values = (context.auth_context() or {}).get("x509_subject") or []
-    return values[0].decode("utf-8", "replace").strip() if values else None
+    first = next(iter((context.auth_context() or {}).get("x509_subject") or ()), None)
+    return first.decode("utf-8", "replace").strip() if first else None
 
 
-async def _abort(context: grpc.aio.ServicerContext, reason: str) -> None:
+async def _abort(context: Context, reason: str) -> None:
     await context.abort(grpc.StatusCode.UNAUTHENTICATED, reason)
 
 
-def _deny(handler: grpc.RpcMethodHandler | None, reason: str) -> grpc.RpcMethodHandler:
+def _deny(handler: Handler | None, reason: str) -> Handler:
     """A handler of the same shape as ``handler`` that only aborts with ``reason`` (unknown methods: unary)."""
 
-    async def unary(_request: Any, context: grpc.aio.ServicerContext) -> None:
+    async def unary(_request: Any, context: Context) -> None:
         await _abort(context, reason)
 
-    async def streaming(_request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    async def streaming(_request: Any, context: Context) -> AsyncIterator[Any]:
         await _abort(context, reason)
         yield  # pragma: no cover - makes this an async generator, as streaming handlers must be
 
@@ -157,18 +162,16 @@ def _deny(handler: grpc.RpcMethodHandler | None, reason: str) -> grpc.RpcMethodH
     return grpc.unary_stream_rpc_method_handler(streaming)
 
 
-def _checked(
-    handler: grpc.RpcMethodHandler, refusal: Callable[[grpc.aio.ServicerContext], str | None]
-) -> grpc.RpcMethodHandler:
+def _checked(handler: Handler, refusal: Callable[[Context], str | None]) -> Handler:
     """``handler``, but each call first asks ``refusal(context)`` and aborts UNAUTHENTICATED with its reason."""
     codec = {
         "request_deserializer": handler.request_deserializer,
         "response_serializer": handler.response_serializer,
     }
-    if handler.unary_unary is not None or handler.stream_unary is not None:
-        inner = handler.unary_unary or handler.stream_unary
+    inner: Any = handler.unary_unary or handler.stream_unary  # a coroutine function (see Handler)
+    if inner is not None:
 
-        async def respond(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def respond(request: Any, context: Context) -> Any:
             reason = refusal(context)
             if reason is not None:
                 await _abort(context, reason)
@@ -176,9 +179,9 @@ def _checked(
 
         make = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
         return make(respond, **codec)
-    inner_stream = handler.unary_stream or handler.stream_stream
+    inner_stream: Any = handler.unary_stream or handler.stream_stream  # an async (or a plain) generator function
 
-    async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
         reason = refusal(context)
         if reason is not None:
             await _abort(context, reason)

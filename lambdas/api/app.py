@@ -64,7 +64,7 @@ SECURITY_SCHEMES: dict[str, SecurityScheme] = {
         }
     )
 }
-SECURITY = [{"awsSigv4": []}]
+SECURITY: list[dict[str, list[str]]] = [{"awsSigv4": []}]
 _OPENAPI: dict[str, Any] = {
     "title": TITLE,
     "version": VERSION,
@@ -259,7 +259,7 @@ def _config(exc: ConfigError) -> Response[Any]:
 
 @app.exception_handler(NotFoundError)
 def _not_found(exc: NotFoundError) -> Response[Any]:
-    return answer(_problem(ProblemType.NOT_FOUND, exc.msg or "no such resource"))
+    return answer(_problem(ProblemType.NOT_FOUND, str(exc.msg or "no such resource")))
 
 
 @app.exception_handler(Exception)

@@ -8,6 +8,7 @@ dials; a refusal comes back to the caller as Exotel's answer (and fails the plan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,7 +156,9 @@ class CallService:
             )
         return endpoint
 
-    def _once(self, function: Any, prefix: str, key: str | None, body: dict[str, Any]) -> dict[str, Any]:
+    def _once(
+        self, function: Callable[..., dict[str, Any]], prefix: str, key: str | None, body: dict[str, Any]
+    ) -> dict[str, Any]:
         if not key:
             return function(request={"body": body})
         # Imported here: the idempotency package pulls in boto3, which a cold start without a key skips.
@@ -174,7 +177,8 @@ class CallService:
             lambda_context=self.lambda_context,
         )
         try:
-            return wrapped(request={"caller": self.caller, "key": key, "body": body})
+            answer: dict[str, Any] = wrapped(request={"caller": self.caller, "key": key, "body": body})
+            return answer
         except IdempotencyValidationError as exc:
             raise ApiProblem(
                 ProblemType.IDEMPOTENCY_KEY_REUSED,
