@@ -9,6 +9,7 @@ unreachable 502, not configured 503, anything unexpected 500; internals only in 
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Annotated, Any
 
@@ -92,8 +93,6 @@ class ProblemResolver(APIGatewayRestResolver):
 
 def _referenced(document: str, schemas: dict[str, Any]) -> set[str]:
     """Schema names reachable from the paths (a schema only another unused schema names is unused too)."""
-    import json
-
     data = json.loads(document)
     components = data.get("components", {}).get("schemas", {})
     prefix = "#/components/schemas/"
@@ -386,6 +385,4 @@ def openapi_document() -> Response[Any]:
 
 
 def openapi_schema() -> dict[str, Any]:
-    import json
-
     return json.loads(app.get_openapi_json_schema(**_OPENAPI))
