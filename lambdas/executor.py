@@ -19,9 +19,10 @@ is logged as an error and reported as ``unfinished`` rather than run forever.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Literal, Protocol, TypedDict
 
 from lambdas.dal.call_plans import PlanStore
 from lambdas.dal.exotel import LegsApi
@@ -38,6 +39,27 @@ if TYPE_CHECKING:
 MAX_ROUNDS = 8
 
 Decide = Callable[[CallPlan], Decision | None]
+
+
+class Log(Protocol):
+    """Where the executor reports what it did: Powertools' ``Logger`` (or a test's recorder)."""
+
+    def info(self, message: str, /, *, extra: Mapping[str, object]) -> None: ...
+    def warning(self, message: str, /, *, extra: Mapping[str, object]) -> None: ...
+    def error(self, message: str, /, *, extra: Mapping[str, object]) -> None: ...
+
+
+class Summary(TypedDict, total=False):
+    """What a reacting function returns (and its idempotency record keeps): :meth:`Report.summary`."""
+
+    plan_id: str
+    result: str
+    status: str
+    actions: list[str]
+    follow_ups: list[str]
+    unfinished: int
+    legs_api_calls: list[str]
+    event_sid: str  # only when the event was not a plan's (nothing was looked up)
 
 
 @dataclass
@@ -66,9 +88,9 @@ class Report:
     def created_leg_sid(self) -> str | None:
         return next((r.leg_sid for r in self.results if r.action.kind == "create_leg" and r.leg_sid), None)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Summary:
         """The function's return value (and its idempotency record)."""
-        out: dict[str, Any] = {"plan_id": self.plan_id, "result": self.result}
+        out: Summary = {"plan_id": self.plan_id, "result": self.result}
         if self.status is not None:
             out["status"] = self.status
         if self.actions is not None:
@@ -89,7 +111,7 @@ class Executor:
         plans: PlanStore,
         legs: LegsApi,
         retry_queue: RetryQueue,
-        logger: Any = None,
+        logger: Log | None = None,
         max_rounds: int = MAX_ROUNDS,
     ) -> None:
         self.plans = plans
@@ -99,7 +121,7 @@ class Executor:
         self.max_rounds = max_rounds
 
     @classmethod
-    def from_env(cls, logger: Any = None) -> Executor:
+    def from_env(cls, logger: Log | None = None) -> Executor:
         from lambdas.dal.exotel import legs_client
 
         return cls(PlanStore.from_env(), legs_client(), RetryQueue.from_env(), logger)
@@ -183,7 +205,7 @@ class Executor:
         for action in actions:
             result = self._perform(plan, action, report)
             if action.kind in REPORTED:
-                follow.append(lambda current, result=result: on_action_result(current, result))
+                follow.append(partial(on_action_result, result=result))
         return follow
 
     # ---- the actions ----------------------------------------------------------------------
@@ -252,6 +274,8 @@ class Executor:
         except Exception as again:
             self._log("warning", f"hangup failed: {again}", plan_id=plan.plan_id)
 
-    def _log(self, level: str, message: str, **extra: Any) -> None:
-        if self.logger is not None:
-            getattr(self.logger, level)(message, extra=extra)
+    def _log(self, level: Literal["info", "warning", "error"], message: str, **extra: object) -> None:
+        logger = self.logger
+        if logger is not None:
+            write = {"info": logger.info, "warning": logger.warning, "error": logger.error}[level]
+            write(message, extra=extra)

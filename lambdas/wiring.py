@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TypedDict
 
 from contract.env import Env, PowertoolsEnv
 from contract.resources import FALLBACK_QUEUE, QUEUES, RETRY_QUEUE, TABLES, QueueDef
@@ -42,6 +42,25 @@ class Access(StrEnum):
     READ_WRITE = "read_write"
 
 
+class WiringDict(TypedDict):
+    """One function's wiring as a plain dict (:meth:`FunctionWiring.as_dict`)."""
+
+    function: str
+    handler: str
+    env: tuple[str, ...]
+    sqs: tuple[QueueDef, ...]
+    sends_to: tuple[QueueDef, ...]
+    puts_events: bool
+    api: bool
+    rule: bool
+    calls_exotel: bool
+    tables: dict[str, str]
+    queues: dict[str, str]
+    timeout_seconds: int
+    memory_mb: int
+    batch_size: int
+
+
 @dataclass(frozen=True)
 class FunctionWiring:
     function: str  # package under lambdas/
@@ -58,7 +77,7 @@ class FunctionWiring:
     batch_size: int = 10  # for the SQS triggers
     description: str = ""  # Lambda description; routed functions take theirs from lambdas/routing.py
     notes: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -88,7 +107,7 @@ class FunctionWiring:
                 access[queue.id] = Access.READ if consumes else Access.WRITE
         return access
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> WiringDict:
         return {
             "function": self.function,
             "handler": self.handler,
@@ -166,7 +185,7 @@ assert all(set(w.read_only) <= set(w.env) & _TABLE_ENVS for w in WIRING.values()
 assert all(WIRING[name].rule for name in _ROUTED)
 
 
-def as_dicts() -> dict[str, dict[str, Any]]:
+def as_dicts() -> dict[str, WiringDict]:
     """``WIRING`` as plain dicts (``sqs`` = the trigger QueueDefs)."""
     return {name: wiring.as_dict() for name, wiring in WIRING.items()}
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -19,6 +20,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, OpenAPI, SecurityScheme
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from lambdas.api.models import (
     ACTION_TAGS,
@@ -44,6 +46,7 @@ from lambdas.api.problems import body as problem_body
 from lambdas.api.service import IDEMPOTENCY_HEADER, ApiProblem, CallService
 from lambdas.shared.config import ConfigError
 from legs.client import LegsApiError
+from legs.json_types import JsonObject
 
 TITLE = "Exotel Legs on AWS"
 VERSION = "1.0.0"
@@ -134,14 +137,14 @@ _REASONS = {
 }
 
 
-def _responses(*codes: int) -> dict[int, dict[str, Any]]:
+def _responses(*codes: int) -> dict[int, OpenAPIResponse]:
     return {
         code: {"description": _REASONS[code], "content": {PROBLEM_JSON: {"model": Problem}}}
         for code in (*codes, 500, 503)
     }
 
 
-def _ok(status: int, model: type, description: str) -> dict[int, dict[str, Any]]:
+def _ok(status: int, model: type, description: str) -> dict[int, OpenAPIResponse]:
     return {status: {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}}
 
 
@@ -169,7 +172,7 @@ def _request_context() -> dict[str, Any]:
     return dict(raw.get("requestContext") or {})
 
 
-def answer(value: Problem, headers: dict[str, str] | None = None) -> Response[Any]:
+def answer(value: Problem, headers: dict[str, str] | None = None) -> Response[str]:
     return Response(
         status_code=value.status,
         content_type=PROBLEM_JSON,
@@ -190,6 +193,16 @@ def _problem(kind: ProblemType, detail: str, **extra: Any) -> Problem:
 
 
 # ---- error mapping ------------------------------------------------------------------------
+_E = TypeVar("_E", bound=Exception)
+ErrorHandler = Callable[[_E], "Response[str]"]
+
+
+def _handles(exc_class: type[_E]) -> Callable[[ErrorHandler[_E]], ErrorHandler[_E]]:
+    """``app.exception_handler``, typed (Powertools' decorator has no annotations)."""
+    register: Callable[[ErrorHandler[_E]], ErrorHandler[_E]] = app.exception_handler(exc_class)
+    return register
+
+
 def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     """``('body', 'say', 'text')`` -> ``body.text`` (the action union's tag is not a field); ``body.0.x`` stays."""
     parts = [str(part) for part in loc]
@@ -198,8 +211,8 @@ def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
-@app.exception_handler(RequestValidationError)
-def _validation(exc: RequestValidationError) -> Response[Any]:
+@_handles(RequestValidationError)
+def _validation(exc: RequestValidationError) -> Response[str]:
     errors = []
     for item in exc.errors():
         if item.get("type") == "json_invalid":  # loc is ('body', <character offset>): the body as a whole
@@ -216,14 +229,14 @@ def _validation(exc: RequestValidationError) -> Response[Any]:
     return answer(_problem(ProblemType.VALIDATION, f"invalid: {fields}", errors=errors))
 
 
-@app.exception_handler(ApiProblem)
-def _api_problem(exc: ApiProblem) -> Response[Any]:
+@_handles(ApiProblem)
+def _api_problem(exc: ApiProblem) -> Response[str]:
     errors = [FieldProblem(field=exc.field, reason=exc.message)] if exc.field else None
     return answer(_problem(exc.kind, exc.message, errors=errors))
 
 
-@app.exception_handler(LegsApiError)
-def _exotel(exc: LegsApiError) -> Response[Any]:
+@_handles(LegsApiError)
+def _exotel(exc: LegsApiError) -> Response[str]:
     data = exc.error_data
     exotel = ExotelError(code=data.code if data else None, request_id=exc.request_id)
     said = (data.message if data and data.message else None) or ""
@@ -249,20 +262,20 @@ def _exotel(exc: LegsApiError) -> Response[Any]:
     return answer(_problem(ProblemType.EXOTEL_UNAVAILABLE, detail, exotel=exotel))
 
 
-@app.exception_handler(ConfigError)
-def _config(exc: ConfigError) -> Response[Any]:
+@_handles(ConfigError)
+def _config(exc: ConfigError) -> Response[str]:
     logger.error("the api function is not configured", problems=exc.problems)
     detail = "the service is not configured correctly; the operator has been told in the logs"
     return answer(_problem(ProblemType.NOT_CONFIGURED, detail))
 
 
-@app.exception_handler(NotFoundError)
-def _not_found(exc: NotFoundError) -> Response[Any]:
+@_handles(NotFoundError)
+def _not_found(exc: NotFoundError) -> Response[str]:
     return answer(_problem(ProblemType.NOT_FOUND, str(exc.msg or "no such resource")))
 
 
-@app.exception_handler(Exception)
-def _unexpected(exc: Exception) -> Response[Any]:
+@_handles(Exception)
+def _unexpected(exc: Exception) -> Response[str]:
     logger.exception("unexpected error")
     detail = "something unexpected happened; the logs have it under this request id"
     return answer(_problem(ProblemType.INTERNAL, detail))
@@ -384,5 +397,6 @@ def openapi_document() -> Response[Any]:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_schema())
 
 
-def openapi_schema() -> dict[str, Any]:
-    return json.loads(app.get_openapi_json_schema(**_OPENAPI))
+def openapi_schema() -> JsonObject:
+    document: JsonObject = json.loads(app.get_openapi_json_schema(**_OPENAPI))
+    return document

@@ -8,11 +8,12 @@ dials; a refusal comes back to the caller as Exotel's answer (and fails the plan
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, NotRequired, Protocol, TypedDict
 
 from lambdas.api.models import (
+    ActionAcceptedView,
+    CallCreated,
     CallView,
     CreateCallBody,
     CreateLegBody,
@@ -36,9 +37,27 @@ from lambdas.domain.call_plan import CallPlan
 from lambdas.domain.decisions import decide_new_call
 from lambdas.executor import Executor
 from lambdas.shared.config import Settings, settings
+from legs.json_types import JsonObject
 from legs.models import CreateLegRequest
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class KeyedRequest(TypedDict):
+    """What a request is made idempotent on: the signed caller and its ``Idempotency-Key`` (when given), the body."""
+
+    caller: NotRequired[str]
+    key: NotRequired[str]
+    body: JsonObject
+
+
+class RequestWork(Protocol):
+    """A request's work, run once per caller and ``Idempotency-Key``; it returns the response body as JSON."""
+
+    def __call__(self, request: KeyedRequest) -> JsonObject: ...
 
 
 def latest(*times: str | None) -> str:
@@ -60,11 +79,11 @@ class ApiProblem(Exception):
 @dataclass
 class CallService:
     conf: Settings
-    lambda_context: Any = None  # for Powertools idempotency's timeout handling
+    lambda_context: LambdaContext | None = None  # for Powertools idempotency's timeout handling
     caller: str = "anonymous"  # the signed caller's IAM identity: Idempotency-Keys are scoped to it
 
     @classmethod
-    def from_env(cls, lambda_context: Any = None, caller: str = "anonymous") -> CallService:
+    def from_env(cls, lambda_context: LambdaContext | None = None, caller: str = "anonymous") -> CallService:
         return cls(settings(), lambda_context, caller)
 
     # ---- data access ----------------------------------------------------------------------
@@ -100,11 +119,12 @@ class CallService:
             # The plan changes a dial when a reactor decides something; the leg moves with every event. A dial's
             # updated_at is the later of the two, so it moves with the leg's events (ringing, answered, ended).
             recorded = store.get_leg(leg["leg_sid"]) if store is not None and leg.get("leg_sid") else None
-            leg["updated_at"] = latest(leg["updated_at"], (recorded or {}).get("updated_at"))
+            moved = (recorded or {}).get("updated_at")
+            leg["updated_at"] = latest(leg["updated_at"], moved if isinstance(moved, str) else None)
         return CallView.model_validate(data)
 
     # ---- POST /legs/{sid}/actions ---------------------------------------------------------
-    def act_on_leg(self, leg_sid: str, body: LegActionBody) -> dict[str, Any]:
+    def act_on_leg(self, leg_sid: str, body: LegActionBody) -> ActionAcceptedView:
         legs = self.legs()
         if isinstance(body, ExomlAction):
             accepted = legs.leg_action(leg_sid, body.exoml, body.action_custom_param)
@@ -118,28 +138,28 @@ class CallService:
         else:
             assert isinstance(body, PlayAction)
             accepted = legs.leg_shortcut(leg_sid, "start_play", {"url": body.url, "loop": body.loop})
-        return dict(accepted.model_dump(mode="json"))
+        return ActionAcceptedView.model_validate(accepted.model_dump(mode="json"))
 
     # ---- POST /legs -----------------------------------------------------------------------
-    def create_leg(self, body: CreateLegBody, idempotency_key: str | None) -> dict[str, Any]:
+    def create_leg(self, body: CreateLegBody, idempotency_key: str | None) -> LegCreatedView:
         data = body.model_dump(mode="json", exclude_none=True)
         data["leg_event_endpoint"] = self._endpoint(body.leg_event_endpoint)
         request = CreateLegRequest.model_validate(data)
         payload = request.model_dump(mode="json", exclude_none=True)
 
-        def create(request: dict[str, Any]) -> dict[str, Any]:
+        def create(request: KeyedRequest) -> JsonObject:
             created = self.legs().create_leg(CreateLegRequest.model_validate(request["body"]))
             return LegCreatedView.model_validate(created.model_dump(mode="json")).model_dump(mode="json")
 
-        return self._once(create, "api-create-leg", idempotency_key, payload)
+        return LegCreatedView.model_validate(self._once(create, "api-create-leg", idempotency_key, payload))
 
     # ---- POST /calls ----------------------------------------------------------------------
-    def create_call(self, body: CreateCallBody, idempotency_key: str | None) -> dict[str, Any]:
+    def create_call(self, body: CreateCallBody, idempotency_key: str | None) -> CallCreated:
         payload = body.model_dump(mode="json", exclude_none=True)
         payload["leg_event_endpoint"] = self._endpoint(body.leg_event_endpoint)
-        return self._once(self._place_call, "api-create-call", idempotency_key, payload)
+        return CallCreated.model_validate(self._once(self._place_call, "api-create-call", idempotency_key, payload))
 
-    def _place_call(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _place_call(self, request: KeyedRequest) -> JsonObject:
         report = self.executor().create(decide_new_call(CallPlan.new_id(), dict(request["body"])))
         if report.failures:
             raise report.failures[0].error  # Exotel's answer, as the caller should see it
@@ -156,9 +176,7 @@ class CallService:
             )
         return endpoint
 
-    def _once(
-        self, function: Callable[..., dict[str, Any]], prefix: str, key: str | None, body: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _once(self, function: RequestWork, prefix: str, key: str | None, body: JsonObject) -> JsonObject:
         if not key:
             return function(request={"body": body})
         # Imported here: the idempotency package pulls in boto3, which a cold start without a key skips.
@@ -177,8 +195,7 @@ class CallService:
             lambda_context=self.lambda_context,
         )
         try:
-            answer: dict[str, Any] = wrapped(request={"caller": self.caller, "key": key, "body": body})
-            return answer
+            return wrapped(request={"caller": self.caller, "key": key, "body": body})
         except IdempotencyValidationError as exc:
             raise ApiProblem(
                 ProblemType.IDEMPOTENCY_KEY_REUSED,

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lambdas.domain.call_plan import CallPlan, now_iso
+
+if TYPE_CHECKING:  # boto3-stubs (a development dependency)
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_dynamodb.type_defs import TableAttributeValueTypeDef
 
 
 class PlanConflict(Exception):
@@ -22,7 +26,7 @@ class PlanConflict(Exception):
 class PlanStore:
     """CallPlans table access; ``table`` is a boto3 ``Table`` resource."""
 
-    def __init__(self, table: Any, retention_days: int = 30) -> None:
+    def __init__(self, table: Table, retention_days: int = 30) -> None:
         self.table = table
         self.retention_seconds = retention_days * 86400
 
@@ -34,7 +38,7 @@ class PlanStore:
         conf = settings()
         return cls(aws.table(conf.require("call_plans_table")), conf.retention_days)
 
-    def _item(self, plan: CallPlan) -> dict[str, Any]:
+    def _item(self, plan: CallPlan) -> dict[str, TableAttributeValueTypeDef]:
         return {
             "plan_id": plan.plan_id,
             "version": plan.version,
@@ -57,7 +61,12 @@ class PlanStore:
 
     def get(self, plan_id: str) -> CallPlan | None:
         item = self.table.get_item(Key={"plan_id": plan_id}, ConsistentRead=True).get("Item")
-        return CallPlan.model_validate_json(item["doc"]) if item else None
+        if not item:
+            return None
+        doc = item["doc"]
+        if not isinstance(doc, str | bytes | bytearray):
+            raise ValueError(f"plan {plan_id}: the stored doc is not JSON text")
+        return CallPlan.model_validate_json(doc)
 
     def put(self, plan: CallPlan, expected_version: int) -> CallPlan:
         """Write ``plan`` if the stored version is still ``expected_version``; else :class:`PlanConflict`."""

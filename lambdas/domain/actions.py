@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from lambdas.domain.call_plan import CallPlan
+from lambdas.domain.call_plan import CallPlan, Role
 
 ActionKind = Literal[
     "create_leg", "say", "end_with_message", "hangup", "create_bridge", "stop_bridge", "schedule_retry"
@@ -29,7 +29,7 @@ class Action(BaseModel):
 
     kind: ActionKind
     leg_sid: str | None = None  # say / end_with_message / hangup: the leg acted on
-    role: str | None = None  # create_leg / schedule_retry: the party ...
+    role: Role | None = None  # create_leg / schedule_retry: the party ...
     attempt: int | None = None  # ... and which of its dials
     text: str | None = None  # say / end_with_message: the words
     leg_sids: tuple[str, ...] = ()  # create_bridge: the legs to join

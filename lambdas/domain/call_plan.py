@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lambdas.domain.plan_ref import PlanRef
+from legs.json_types import JsonObject
 from legs.models import Contact
 
 Role = Literal["customer", "agent"]
@@ -132,5 +133,5 @@ class CallPlan(BaseModel):
     def ref(self, role: Role, attempt: int) -> PlanRef:
         return PlanRef(plan_id=self.plan_id, role=role, attempt=attempt)
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> JsonObject:
         return self.model_dump(mode="json")

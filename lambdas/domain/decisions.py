@@ -16,11 +16,11 @@ failed dial) is decided here too: :func:`on_action_result`.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from contract.catalogue import ANSWERED, ENDED, MACHINE_ANSWERS, UNSUCCESSFUL, AnsweredBy, EventName, TerminalStatus
 from lambdas.domain.actions import Action, ActionResult, Decision
-from lambdas.domain.call_plan import Attempt, CallPlan
+from lambdas.domain.call_plan import Attempt, CallPlan, Role
 from lambdas.domain.plan_ref import PlanRef
 from legs.events import LegEvent
 
@@ -191,7 +191,7 @@ def decide_amd(plan: CallPlan, event: LegEvent, ref: PlanRef) -> Decision | None
     return Decision(plan, after=[action], note=f"answered by {event.answered_by}: {plan.amd.behaviour}")
 
 
-def decide_dial_scheduled(plan: CallPlan, role: str, number: int) -> Decision | None:
+def decide_dial_scheduled(plan: CallPlan, role: Role, number: int) -> Decision | None:
     """The retry queue's message is due: dial the scheduled attempt (once)."""
     attempt = plan.attempt(role, number)
     if attempt is None or attempt.status != "scheduled" or plan.final or not plan.is_current(attempt):
@@ -233,7 +233,7 @@ def decide_bridge_failed(plan: CallPlan, error: str) -> Decision | None:
     return Decision(plan, after=after, note="bridge failed")
 
 
-def decide_new_call(plan_id: str, body: dict[str, Any]) -> Decision:
+def decide_new_call(plan_id: str, body: Mapping[str, object]) -> Decision:
     """``POST /calls``: a new plan whose first party is being dialled."""
     plan = CallPlan.model_validate({"plan_id": plan_id, **body})
     first = plan.first_role

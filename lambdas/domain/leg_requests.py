@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
 from xml.sax.saxutils import escape
 
 from lambdas.domain.call_plan import CallPlan, Role
+from legs.json_types import JsonObject
 from legs.models import CreateLegRequest
 
 
@@ -25,7 +25,7 @@ def leg_request(plan: CallPlan, role: Role, number: int) -> CreateLegRequest:
     )
 
 
-def bridge_request(plan: CallPlan, leg_sids: tuple[str, ...]) -> dict[str, Any]:
+def bridge_request(plan: CallPlan, leg_sids: tuple[str, ...]) -> JsonObject:
     """The Create Bridge body: the bridge's events go where the plan's legs' events go."""
     return {"leg_sids": list(leg_sids), "bridge_event_endpoint": plan.leg_event_endpoint}
 
