@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any, TypeAlias
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from typing import TypeAlias, TypeVar, cast
 
 import grpc
 
@@ -31,11 +31,13 @@ LB_SUBJECT_HEADER = "x-amzn-mtls-clientcert-subject"
 #: The subjects logged at INFO (the first call from each); beyond that many distinct ones, only at DEBUG.
 _REMEMBERED_SUBJECTS = 1024
 
-#: grpcio's stubs type handlers as synchronous; the aio server calls ours with coroutines, so request and
-#: response stay ``Any`` at this boundary (the bytes in and out are the service's business, not auth's).
-Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic in the stubs only: a string at run time
-Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
-Continuation: TypeAlias = "Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]]"
+_Request = TypeVar("_Request")
+_Response = TypeVar("_Response")
+Context: TypeAlias = "grpc.aio.ServicerContext[object, object]"  # generic in the stubs only: a string at run time
+#: What the aio server really calls: grpcio's stubs type handler behaviours as synchronous, ours are coroutines
+#: (unary response) or async generators (streaming response).
+_AsyncUnary: TypeAlias = "Callable[[_Request, Context], Awaitable[_Response]]"
+_AsyncStream: TypeAlias = "Callable[[_Request, Context], AsyncIterator[_Response] | Iterator[_Response]]"
 
 
 class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
@@ -45,7 +47,7 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         self._expected = f"Bearer {token}".encode()
         self._exempt = exempt
 
-    def _authorized(self, metadata: Any) -> bool:
+    def _authorized(self, metadata: Iterable[tuple[str, str | bytes]] | None) -> bool:
         for key, value in metadata or ():
             if key == "authorization":
                 given = value.encode() if isinstance(value, str) else bytes(value)
@@ -53,8 +55,10 @@ class BearerTokenInterceptor(grpc.aio.ServerInterceptor):
         return False
 
     async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> Handler | None:
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[_Request, _Response] | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[_Request, _Response] | None:
         method = handler_call_details.method or ""
         if method.startswith(self._exempt) or self._authorized(handler_call_details.invocation_metadata):
             return await continuation(handler_call_details)
@@ -98,8 +102,10 @@ class LoadBalancerSubjectInterceptor(grpc.aio.ServerInterceptor):
         self._exempt = exempt
 
     async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> Handler | None:
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[_Request, _Response] | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[_Request, _Response] | None:
         method = handler_call_details.method or ""
         if method.startswith(self._exempt):
             return await continuation(handler_call_details)
@@ -124,8 +130,10 @@ class TlsSubjectInterceptor(grpc.aio.ServerInterceptor):
         self._exempt = exempt
 
     async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> Handler | None:
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[_Request, _Response] | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[_Request, _Response] | None:
         method = handler_call_details.method or ""
         handler = await continuation(handler_call_details)
         if method.startswith(self._exempt) or handler is None:
@@ -143,13 +151,15 @@ async def _abort(context: Context, reason: str) -> None:
     await context.abort(grpc.StatusCode.UNAUTHENTICATED, reason)
 
 
-def _deny(handler: Handler | None, reason: str) -> Handler:
+def _deny(
+    handler: grpc.RpcMethodHandler[_Request, _Response] | None, reason: str
+) -> grpc.RpcMethodHandler[_Request, _Response]:
     """A handler of the same shape as ``handler`` that only aborts with ``reason`` (unknown methods: unary)."""
 
-    async def unary(_request: Any, context: Context) -> None:
+    async def unary(_request: object, context: Context) -> None:
         await _abort(context, reason)
 
-    async def streaming(_request: Any, context: Context) -> AsyncIterator[Any]:
+    async def streaming(_request: object, context: Context) -> AsyncIterator[None]:
         await _abort(context, reason)
         yield  # pragma: no cover - makes this an async generator, as streaming handlers must be
 
@@ -162,31 +172,30 @@ def _deny(handler: Handler | None, reason: str) -> Handler:
     return grpc.unary_stream_rpc_method_handler(streaming)
 
 
-def _checked(handler: Handler, refusal: Callable[[Context], str | None]) -> Handler:
+def _checked(
+    handler: grpc.RpcMethodHandler[_Request, _Response], refusal: Callable[[Context], str | None]
+) -> grpc.RpcMethodHandler[_Request, _Response]:
     """``handler``, but each call first asks ``refusal(context)`` and aborts UNAUTHENTICATED with its reason."""
-    codec = {
-        "request_deserializer": handler.request_deserializer,
-        "response_serializer": handler.response_serializer,
-    }
-    inner: Any = handler.unary_unary or handler.stream_unary  # a coroutine function (see Handler)
-    if inner is not None:
+    deserialize, serialize = handler.request_deserializer, handler.response_serializer
+    if handler.unary_unary is not None or handler.stream_unary is not None:
+        inner = cast("_AsyncUnary[_Request, _Response]", handler.unary_unary or handler.stream_unary)  # see above
 
-        async def respond(request: Any, context: Context) -> Any:
+        async def respond(request: _Request, context: Context) -> _Response:
             reason = refusal(context)
             if reason is not None:
                 await _abort(context, reason)
             return await inner(request, context)
 
         make = grpc.unary_unary_rpc_method_handler if handler.unary_unary else grpc.stream_unary_rpc_method_handler
-        return make(respond, **codec)
-    inner_stream: Any = handler.unary_stream or handler.stream_stream  # an async (or a plain) generator function
+        return make(respond, deserialize, serialize)
+    inner_stream = cast("_AsyncStream[_Request, _Response]", handler.unary_stream or handler.stream_stream)
 
-    async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
+    async def stream(request: _Request, context: Context) -> AsyncIterator[_Response]:
         reason = refusal(context)
         if reason is not None:
             await _abort(context, reason)
         items = inner_stream(request, context)
-        if hasattr(items, "__aiter__"):
+        if isinstance(items, AsyncIterator):
             async for item in items:
                 yield item
         else:  # a synchronous servicer's generator
@@ -194,5 +203,5 @@ def _checked(handler: Handler, refusal: Callable[[Context], str | None]) -> Hand
                 yield item
 
     if handler.unary_stream is not None:
-        return grpc.unary_stream_rpc_method_handler(stream, **codec)
-    return grpc.stream_stream_rpc_method_handler(stream, **codec)
+        return grpc.unary_stream_rpc_method_handler(stream, deserialize, serialize)
+    return grpc.stream_stream_rpc_method_handler(stream, deserialize, serialize)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
@@ -100,13 +100,15 @@ class BridgeConfig(EnvSettings):
 
     @field_validator("client_subjects", mode="before")
     @classmethod
-    def _subjects(cls, value: Any) -> Any:
+    def _subjects(cls, value: object) -> tuple[str, ...]:
         if isinstance(value, str):  # a subject holds commas (CN=a,O=b): a JSON list, or exactly one subject
             text = value.strip()
             try:
                 value = json.loads(text) if text.startswith("[") else [text]
             except ValueError as exc:
                 raise ValueError(f"must be a JSON list of subjects or one subject: {exc}") from None
+        if not isinstance(value, list | tuple | set | frozenset):
+            raise ValueError("must be a list of subjects")
         subjects = tuple(str(s).strip() for s in value)
         if any(not s for s in subjects):
             raise ValueError("a client subject must not be empty")
@@ -145,7 +147,7 @@ class BridgeConfig(EnvSettings):
     @property
     def authentication(self) -> list[str]:
         """What decides who may push (empty: anyone who can reach the port)."""
-        found = []
+        found: list[str] = []
         if self.auth_token is not None:
             found.append("token")
         if self.tls_client_ca_file is not None:

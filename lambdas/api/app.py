@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Annotated, Any, TypedDict, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -46,7 +46,7 @@ from lambdas.api.problems import body as problem_body
 from lambdas.api.service import IDEMPOTENCY_HEADER, ApiProblem, CallService
 from lambdas.shared.config import ConfigError
 from legs.client import LegsApiError
-from legs.json_types import JsonObject
+from legs.json_types import JsonObject, JsonValue
 
 TITLE = "Exotel Legs on AWS"
 VERSION = "1.0.0"
@@ -69,7 +69,19 @@ SECURITY_SCHEMES: dict[str, SecurityScheme] = {
     )
 }
 SECURITY: list[dict[str, list[str]]] = [{"awsSigv4": []}]
-_OPENAPI: dict[str, Any] = {
+
+
+class OpenApiInfo(TypedDict):
+    """What both the swagger route and ``make openapi`` describe the API with."""
+
+    title: str
+    version: str
+    description: str
+    security_schemes: dict[str, SecurityScheme]
+    security: list[dict[str, list[str]]]
+
+
+_OPENAPI: OpenApiInfo = {
     "title": TITLE,
     "version": VERSION,
     "description": DESCRIPTION,
@@ -83,7 +95,7 @@ logger = Logger(service="api", child=True)  # the handler's logger formats it (c
 class ProblemResolver(APIGatewayRestResolver):
     """The resolver, with an OpenAPI document that keeps only the schemas something refers to."""
 
-    def get_openapi_schema(self, **kwargs: Any) -> OpenAPI:
+    def get_openapi_schema(self, **kwargs: Any) -> OpenAPI:  # Any: passed through to Powertools as given
         schema = super().get_openapi_schema(**kwargs)
         if schema.components is not None and schema.components.schemas:
             document = schema.model_dump_json(by_alias=True, exclude_none=True)
@@ -94,22 +106,25 @@ class ProblemResolver(APIGatewayRestResolver):
         return schema
 
 
-def _referenced(document: str, schemas: dict[str, Any]) -> set[str]:
+def _referenced(document: str, schemas: Collection[str]) -> set[str]:
     """Schema names reachable from the paths (a schema only another unused schema names is unused too)."""
-    data = json.loads(document)
-    components = data.get("components", {}).get("schemas", {})
+    data: JsonObject = json.loads(document)
+    given = data.get("components")
+    found_schemas = given.get("schemas") if isinstance(given, Mapping) else None
+    components = found_schemas if isinstance(found_schemas, Mapping) else {}
     prefix = "#/components/schemas/"
 
-    def refs(node: Any) -> set[str]:
-        if isinstance(node, dict):
-            found = {node["$ref"][len(prefix) :]} if str(node.get("$ref", "")).startswith(prefix) else set()
+    def refs(node: JsonValue) -> set[str]:
+        if isinstance(node, Mapping):
+            ref = node.get("$ref")
+            found = {ref[len(prefix) :]} if isinstance(ref, str) and ref.startswith(prefix) else set()
             return found.union(*(refs(v) for k, v in node.items() if k != "$ref"))
         if isinstance(node, list):
             return set().union(*(refs(v) for v in node))
         return set()
 
     used: set[str] = set()
-    pending = refs(data.get("paths", {}))
+    pending = refs(data.get("paths"))
     while pending:
         name = pending.pop()
         if name in used or name not in schemas:
@@ -159,17 +174,19 @@ def caller_identity() -> str:
     An assumed role's session name is dropped (``…:assumed-role/Role/session`` -> ``…:assumed-role/Role``):
     the role is the identity, sessions come and go. Without any (a test, a local front): ``anonymous``.
     """
-    identity = _request_context().get("identity") or {}
+    given = _request_context().get("identity")
+    identity = given if isinstance(given, Mapping) else {}
     arn = str(identity.get("userArn") or "")
     if ":assumed-role/" in arn:
         arn = arn.rsplit("/", 1)[0]
     return arn or str(identity.get("caller") or identity.get("accountId") or "anonymous")
 
 
-def _request_context() -> dict[str, Any]:
+def _request_context() -> Mapping[str, JsonValue]:
     event = getattr(app, "current_event", None)
-    raw = getattr(event, "raw_event", None) or {}
-    return dict(raw.get("requestContext") or {})
+    raw = getattr(event, "raw_event", None)
+    context = raw.get("requestContext") if isinstance(raw, Mapping) else None
+    return context if isinstance(context, Mapping) else {}
 
 
 def answer(value: Problem, headers: dict[str, str] | None = None) -> Response[str]:
@@ -181,14 +198,24 @@ def answer(value: Problem, headers: dict[str, str] | None = None) -> Response[st
     )
 
 
-def _problem(kind: ProblemType, detail: str, **extra: Any) -> Problem:
+def _problem(
+    kind: ProblemType,
+    detail: str,
+    *,
+    status: int | None = None,
+    errors: list[FieldProblem] | None = None,
+    exotel: ExotelError | None = None,
+) -> Problem:
     event = getattr(app, "current_event", None)
+    path, request_id = getattr(event, "path", None), _request_context().get("requestId")
     return problem(
         kind,
         detail,
-        instance=getattr(event, "path", None),
-        request_id=_request_context().get("requestId"),
-        **extra,
+        status=status,
+        instance=path if isinstance(path, str) else None,
+        request_id=request_id if isinstance(request_id, str) else None,
+        errors=errors,
+        exotel=exotel,
     )
 
 
@@ -203,7 +230,7 @@ def _handles(exc_class: type[_E]) -> Callable[[ErrorHandler[_E]], ErrorHandler[_
     return register
 
 
-def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+def field_name(loc: Sequence[int | str]) -> str:
     """``('body', 'say', 'text')`` -> ``body.text`` (the action union's tag is not a field); ``body.0.x`` stays."""
     parts = [str(part) for part in loc]
     if len(parts) > 2 and parts[0] == "body" and parts[1] in ACTION_TAGS:
@@ -213,7 +240,7 @@ def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
 
 @_handles(RequestValidationError)
 def _validation(exc: RequestValidationError) -> Response[str]:
-    errors = []
+    errors: list[FieldProblem] = []
     for item in exc.errors():
         if item.get("type") == "json_invalid":  # loc is ('body', <character offset>): the body as a whole
             reason = str((item.get("ctx") or {}).get("error") or item.get("msg") or "invalid JSON")

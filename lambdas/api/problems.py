@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from legs.json_types import JsonObject
 
 #: RFC 9457's media type for problem details.
 PROBLEM_JSON = "application/problem+json"
@@ -130,7 +131,7 @@ def body(value: Problem) -> str:
     return json.dumps(value.model_dump(mode="json", exclude_none=True), separators=(",", ":"))
 
 
-def proxy_response(value: Problem, headers: dict[str, str] | None = None) -> dict[str, Any]:
+def proxy_response(value: Problem, headers: dict[str, str] | None = None) -> JsonObject:
     """A Lambda proxy response carrying ``value`` (for answers given before the resolver runs)."""
     return {
         "statusCode": value.status,
