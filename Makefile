@@ -9,7 +9,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv proto proto-check lint typecheck test test-full run run-ordered demo bench synth openapi schemas clean
+.PHONY: help venv proto proto-check lint typecheck test test-full run run-ordered demo bench synth checkov openapi schemas clean
 
 help:
 	@echo "make run     - the whole adapter locally (AWS emulator, simulator, bridge, lambdas, API, console at /console)"
@@ -18,6 +18,7 @@ help:
 	@echo "make demo    - the demo calls (two-party, busy then re-dialled, answering machine) on the local stack, checked"
 	@echo "make bench   - benchmarks; writes docs/PERFORMANCE.md"
 	@echo "make synth   - synthesize the CDK app (cdk-nag checked) into cdk.out/"
+	@echo "make checkov - checkov on cdk.out/ (its own .checkov-venv/); every finding acknowledged in infra/checkov.py"
 	@echo "make lint    - ruff"
 	@echo "make typecheck - mypy, strict on contract/ legs/ bridge/ lambdas/ (config: pyproject.toml)"
 
@@ -83,6 +84,11 @@ bench: venv
 
 synth: venv
 	$(BIN)/python app.py
+
+# checkov pins an older boto3 than requirements.txt: it runs from .checkov-venv/ (requirements-checkov.txt),
+# which infra/checkov.py creates on first use.
+checkov: venv
+	$(BIN)/python -m infra.checkov cdk.out
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache

@@ -4,7 +4,9 @@
 Configuration comes from cdk.json context (docs/DEPLOY.md lists every key). cdk-nag checks each
 synthesis; an unacknowledged finding fails it and validation-report.json in the assembly says which.
 After synthesis the assembly's warnings (e.g. an empty ``source_cidrs``) and cdk-nag's verdict are
-printed as text: without the CDK CLI nothing else would show them.
+printed as text: without the CDK CLI nothing else would show them. A context that cannot work (or that would
+open the gRPC listener without authentication, ``infra.config.push_guard``) is refused before synthesis:
+the reasons on stderr, exit status 2.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from infra.synth_report import DEFAULT_OUTDIR, read, silence_node_notices
 silence_node_notices()  # before aws_cdk is imported: the jsii runtime reads the variables when it starts
 
 from infra.app_builder import build_app, new_app  # noqa: E402
+from infra.config import ConfigError  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent
 
@@ -35,7 +38,11 @@ def main() -> int:
     outdir = Path(os.environ.get("CDK_OUTDIR") or REPO_ROOT / DEFAULT_OUTDIR)
     # cdk.json's context first; the CDK CLI's own context (CDK_CONTEXT_JSON, -c key=value) overrides it.
     app = new_app(outdir=str(outdir))
-    build_app(app)
+    try:
+        build_app(app)
+    except ConfigError as exc:  # a setting that cannot work, or a deployment that would be open by accident
+        print(f"synthesis refused: {exc}", file=sys.stderr)
+        return 2
     failure = None
     try:
         app.synth()

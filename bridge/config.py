@@ -8,10 +8,12 @@ with status 2 instead of failing later on the first event. Variable names come f
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
 
 from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE, MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES, BusKind
 from contract.env import AwsEnv, BridgeEnv, Env, PowertoolsEnv
@@ -51,6 +53,10 @@ class BridgeConfig(EnvSettings):
     tls_cert_file: Path | None = Field(default=None, validation_alias=BridgeEnv.TLS_CERT_FILE)
     tls_key_file: Path | None = Field(default=None, validation_alias=BridgeEnv.TLS_KEY_FILE)
     tls_client_ca_file: Path | None = Field(default=None, validation_alias=BridgeEnv.TLS_CLIENT_CA_FILE)
+    lb_mutual_tls: bool = Field(default=False, validation_alias=BridgeEnv.LB_MUTUAL_TLS)
+    client_subjects: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), validation_alias=BridgeEnv.CLIENT_SUBJECTS
+    )
     aws_endpoint_url: HttpUrlText | None = Field(default=None, validation_alias=AwsEnv.ENDPOINT_URL)
     aws_region: str | None = Field(
         default=None,
@@ -98,6 +104,22 @@ class BridgeConfig(EnvSettings):
     metrics_namespace: str = Field(default=NAMESPACE, min_length=1, validation_alias=PowertoolsEnv.METRICS_NAMESPACE)
     service_name: str = Field(default=BRIDGE_SERVICE, min_length=1, validation_alias=PowertoolsEnv.SERVICE_NAME)
 
+    @field_validator("client_subjects", mode="before")
+    @classmethod
+    def _subjects(cls, value: object) -> tuple[str, ...]:
+        if isinstance(value, str):  # a subject holds commas (CN=a,O=b): a JSON list, or exactly one subject
+            text = value.strip()
+            try:
+                value = json.loads(text) if text.startswith("[") else [text]
+            except ValueError as exc:
+                raise ValueError(f"must be a JSON list of subjects or one subject: {exc}") from None
+        if not isinstance(value, list | tuple | set | frozenset):
+            raise ValueError("must be a list of subjects")
+        subjects = tuple(str(s).strip() for s in value)
+        if any(not s for s in subjects):
+            raise ValueError("a client subject must not be empty")
+        return subjects
+
     @model_validator(mode="after")
     def _coherent(self) -> BridgeConfig:
         if (self.tls_cert_file is None) != (self.tls_key_file is None):
@@ -105,6 +127,12 @@ class BridgeConfig(EnvSettings):
         if self.tls_client_ca_file is not None and self.tls_cert_file is None:
             raise ValueError(
                 f"{BridgeEnv.TLS_CLIENT_CA_FILE} (mutual TLS) needs {BridgeEnv.TLS_CERT_FILE}/{BridgeEnv.TLS_KEY_FILE}"
+            )
+        if self.client_subjects and not (self.lb_mutual_tls or self.tls_client_ca_file is not None):
+            raise ValueError(
+                f"{BridgeEnv.CLIENT_SUBJECTS} pins verified client certificates: it needs "
+                f"{BridgeEnv.LB_MUTUAL_TLS}=true (a load balancer verifies them) "
+                f"or {BridgeEnv.TLS_CLIENT_CA_FILE} (the bridge does)"
             )
         if self.rpc is not None and self.proto is None:
             raise ValueError(f"{BridgeEnv.RPC} names a method in {BridgeEnv.PROTO}, which is not set")
@@ -121,3 +149,17 @@ class BridgeConfig(EnvSettings):
     @property
     def tls(self) -> bool:
         return self.tls_cert_file is not None
+
+    @property
+    def authentication(self) -> list[str]:
+        """What decides who may push (empty: anyone who can reach the port)."""
+        found: list[str] = []
+        if self.auth_token is not None:
+            found.append("token")
+        if self.tls_client_ca_file is not None:
+            found.append("mutual_tls")
+        if self.lb_mutual_tls:
+            found.append("load_balancer_mutual_tls")
+        if self.client_subjects:
+            found.append("pinned_subjects")
+        return found

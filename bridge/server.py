@@ -27,7 +27,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from bridge import aws, eventsv2
 from bridge.asyncsdk import AsyncAwsClient
-from bridge.auth import BearerTokenInterceptor
+from bridge.auth import BearerTokenInterceptor, ClientSubjects, LoadBalancerSubjectInterceptor, TlsSubjectInterceptor
 from bridge.batcher import Item
 from bridge.config import BridgeConfig, ConfigError
 from bridge.deadletter import DeadLetters, MessageSender
@@ -93,6 +93,32 @@ def server_credentials(config: BridgeConfig) -> grpc.ServerCredentials | None:
     return grpc.ssl_server_credentials(
         [(key, cert)], root_certificates=client_ca, require_client_auth=client_ca is not None
     )
+
+
+def interceptors(config: BridgeConfig) -> list[grpc.aio.ServerInterceptor]:
+    """Token first, then the verified client certificate's subject (from the load balancer, or our own TLS)."""
+    chain: list[grpc.aio.ServerInterceptor] = []
+    if config.auth_token is not None:
+        chain.append(BearerTokenInterceptor(config.auth_token.get_secret_value()))
+    if config.lb_mutual_tls:
+        chain.append(LoadBalancerSubjectInterceptor(ClientSubjects(config.client_subjects)))
+    elif config.tls_client_ca_file is not None:
+        chain.append(TlsSubjectInterceptor(ClientSubjects(config.client_subjects)))
+    return chain
+
+
+def warn_if_open(config: BridgeConfig) -> bool:
+    """A WARNING at start when nothing authenticates pushes (no token, no client certificates); True if so."""
+    if config.authentication:
+        return False
+    logger.warning(
+        "no authentication: anyone who can reach this port may push events",
+        remedy=(
+            f"set {BridgeEnv.AUTH_TOKEN}, or {BridgeEnv.TLS_CLIENT_CA_FILE} (mutual TLS here), or "
+            f"{BridgeEnv.LB_MUTUAL_TLS}=true behind a load balancer that verifies client certificates"
+        ),
+    )
+    return True
 
 
 class BridgeServer:
@@ -184,10 +210,7 @@ class BridgeServer:
             entry_builder=eventsv2.entry_builder_for(config),
         )
 
-        interceptors = []
-        if config.auth_token is not None:
-            interceptors.append(BearerTokenInterceptor(config.auth_token.get_secret_value()))
-        server = grpc.aio.server(options=server_options(config, self._reuse_port), interceptors=interceptors)
+        server = grpc.aio.server(options=server_options(config, self._reuse_port), interceptors=interceptors(config))
         server.add_generic_rpc_handlers((service.handler(),))
         self._health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
@@ -214,6 +237,7 @@ class BridgeServer:
         await self._health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self._health.set(served.service_name, health_pb2.HealthCheckResponse.SERVING)
         self._metrics_task = asyncio.get_running_loop().create_task(self.metrics.run(config.metrics_interval_s))
+        warn_if_open(config)
         logger.info(
             "bridge worker ready" if self._reuse_port else "bridge ready",
             port=self.port,
@@ -221,6 +245,7 @@ class BridgeServer:
             tls=config.tls,
             mutual_tls=config.tls_client_ca_file is not None,
             auth=config.auth_token is not None,
+            authentication=config.authentication or None,
             event_bus=config.event_bus_arn or config.event_bus_name,
             event_bus_kind=str(config.event_bus_kind),
             publisher="async" if self._async_client is not None else "threads",

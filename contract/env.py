@@ -68,6 +68,10 @@ class BridgeEnv:
     TLS_CERT_FILE = "BRIDGE_TLS_CERT_FILE"
     TLS_KEY_FILE = "BRIDGE_TLS_KEY_FILE"
     TLS_CLIENT_CA_FILE = "BRIDGE_TLS_CLIENT_CA_FILE"
+    # "true": a load balancer in front does mutual TLS (verify mode) and forwards x-amzn-mtls-clientcert-subject
+    LB_MUTUAL_TLS = "BRIDGE_LB_MUTUAL_TLS"
+    # verified client certificate subjects (RFC 2253) allowed to push: a JSON list, or one subject
+    CLIENT_SUBJECTS = "BRIDGE_CLIENT_SUBJECTS"
     BATCH_MAX_ENTRIES = "BRIDGE_BATCH_MAX_ENTRIES"
     LINGER_MS = "BRIDGE_LINGER_MS"
     MAX_IN_FLIGHT = "BRIDGE_MAX_IN_FLIGHT"

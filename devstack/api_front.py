@@ -4,13 +4,18 @@ Each HTTP request becomes a v1 proxy event (``resource``/``path``/``httpMethod``
 ``multiValueHeaders``/``queryStringParameters``/``pathParameters``/``body``/``isBase64Encoded``/
 ``requestContext``), and the function's ``{statusCode, headers, multiValueHeaders, body, isBase64Encoded}``
 becomes the HTTP reply. A function error becomes 502, as API Gateway answers.
+
+The deployed API takes only SigV4-signed requests and puts the signer in ``requestContext.identity``;
+locally nothing is verified, but the identity is filled in as API Gateway would: an IAM user named after
+the access key of a SigV4 ``Authorization`` header when there is one, else ``devstack`` (so that
+per-caller behaviour, such as Idempotency-Keys scoped to the caller, works the same locally).
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -21,12 +26,40 @@ from urllib.parse import parse_qs, urlsplit
 
 from devstack.config import LOCAL_AWS_ACCOUNT
 from devstack.functions import Invoker, LocalFunction
+from lambdas.api.problems import PROBLEM_JSON, ProblemType, problem
+from lambdas.api.problems import body as problem_body
 
 log = logging.getLogger("devstack.api")
 
 STAGE = "local"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 _TEXT_TYPES = ("application/json", "text/", "application/xml", "application/problem+json", "application/yaml")
+#: The access key of a SigV4 ``Authorization`` header (``AWS4-HMAC-SHA256 Credential=AKID/date/region/...``).
+_SIGV4_KEY = re.compile(r"^AWS4-HMAC-SHA256\s+Credential=([A-Za-z0-9]{1,128})/")
+#: Who an unsigned local request is (an IAM user of the local account).
+LOCAL_CALLER = "devstack"
+
+
+def caller_identity(headers: dict[str, str], source_ip: str) -> dict[str, Any]:
+    """``requestContext.identity`` as API Gateway's IAM authorization fills it for an IAM user."""
+    authorization = headers.get("Authorization") or headers.get("authorization") or ""
+    match = _SIGV4_KEY.match(authorization.strip())
+    access_key = match.group(1) if match else None
+    user = access_key or LOCAL_CALLER
+    return {
+        "sourceIp": source_ip,
+        "userAgent": headers.get("User-Agent"),
+        "accountId": LOCAL_AWS_ACCOUNT,
+        "caller": f"AIDA{user.upper()}",
+        "user": f"AIDA{user.upper()}",
+        "userArn": f"arn:aws:iam::{LOCAL_AWS_ACCOUNT}:user/{user}",
+        "apiKey": None,
+        "accessKey": access_key,
+        "cognitoIdentityId": None,
+        "cognitoIdentityPoolId": None,
+        "cognitoAuthenticationType": None,
+        "cognitoAuthenticationProvider": None,
+    }
 
 
 def build_proxy_event(
@@ -69,20 +102,7 @@ def build_proxy_event(
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "requestTimeEpoch": int(now * 1000),
             "domainName": single_headers.get("Host", "localhost"),
-            "identity": {
-                "sourceIp": source_ip,
-                "userAgent": single_headers.get("User-Agent"),
-                "accountId": None,
-                "caller": None,
-                "user": None,
-                "userArn": None,
-                "apiKey": None,
-                "accessKey": None,
-                "cognitoIdentityId": None,
-                "cognitoIdentityPoolId": None,
-                "cognitoAuthenticationType": None,
-                "cognitoAuthenticationProvider": None,
-            },
+            "identity": caller_identity(single_headers, source_ip),
         },
         "body": (body.decode("utf-8", errors="replace") if is_text else base64.b64encode(body).decode())
         if body
@@ -163,8 +183,13 @@ class ApiFront:
         )  # fmt: skip
 
     def refuse(self, request: BaseHTTPRequestHandler, status: int, message: str) -> None:
+        """What API Gateway answers itself, in the API's problem format (the deployment's gateway responses)."""
         request.close_connection = True
-        self._reply(request, status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode())
+        kind = ProblemType.TOO_LARGE if status == 413 else ProblemType.REFUSED
+        value = problem(
+            kind, message, status=status, instance=urlsplit(request.path).path, request_id=str(uuid.uuid4())
+        )
+        self._reply(request, status, {"Content-Type": PROBLEM_JSON}, problem_body(value).encode())
         log.info("%s %s -> %d (%s)", request.command, request.path, status, message, extra={"source": "api-front"})
 
     @staticmethod
@@ -180,7 +205,8 @@ class ApiFront:
 
     @staticmethod
     def _to_http(result: Any, error: BaseException | None) -> tuple[int, dict[str, list[str]], bytes]:
-        internal = (502, {"Content-Type": ["application/json"]}, b'{"message": "Internal server error"}')
+        failed = problem(ProblemType.GATEWAY_ERROR, "Internal server error", status=502)
+        internal = (502, {"Content-Type": [PROBLEM_JSON]}, problem_body(failed).encode())
         if error is not None or not isinstance(result, dict) or "statusCode" not in result:
             if error is None:
                 log.error("api returned %r, not a proxy response: API Gateway answers 502", type(result).__name__)

@@ -104,6 +104,16 @@ class DeployConfig(SourcedSettings):
     # ALB requests (= pushed events) per task per minute that trigger a scale-out; 0: derived (bridge_scale_requests)
     bridge_requests_per_target: int = Field(default=0, ge=0)
     bridge_auth_token: bool = Field(default=False, description="Require a shared token (Secrets Manager)")
+    # mutual TLS at the load balancer (docs/DEPLOY.md "Who may push events")
+    client_ca_bundle: str = Field(
+        default="", description="PEM file of the CA(s) client certificates must chain to: the ALB verifies them"
+    )
+    client_subjects: tuple[str, ...] = Field(
+        default=(), description="Verified client subjects (RFC 2253) the bridge accepts; empty = any the CA signed"
+    )
+    allow_unauthenticated_push: bool = Field(
+        default=False, description="Open source_cidrs without mutual TLS or token: the CIDRs are the only control"
+    )
     bridge_metrics_namespace: str = Field(default=NAMESPACE, min_length=1)
     bridge_service_name: str = Field(default=BRIDGE_SERVICE, min_length=1)
     bridge_proto: str = Field(
@@ -141,6 +151,36 @@ class DeployConfig(SourcedSettings):
         for cidr in value:
             ipaddress.ip_network(str(cidr).strip(), strict=True)  # raises ValueError with the reason
         return tuple(str(c).strip() for c in value)
+
+    @field_validator("client_subjects", mode="before")
+    @classmethod
+    def _subjects(cls, value: Any) -> Any:
+        if isinstance(value, str):  # -c client_subjects='["CN=a,O=Exotel"]' (a subject has commas: JSON only)
+            text = value.strip()
+            if not text:
+                return ()
+            if not text.startswith("["):
+                return (text,)  # one subject
+            value = json.loads(text)
+        subjects = tuple(str(s).strip() for s in value)
+        if any(not s for s in subjects):
+            raise ValueError("a client subject must not be empty")
+        return subjects
+
+    @field_validator("client_ca_bundle")
+    @classmethod
+    def _ca_bundle(cls, value: str) -> str:
+        if not value:
+            return value
+        path = ca_bundle_path(value)
+        if not path.is_file():
+            raise ValueError(f"no file at {value} (a path relative to the repository root, or absolute)")
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if PEM_CERTIFICATE not in text:
+            raise ValueError(f"{value} holds no PEM certificate ({PEM_CERTIFICATE}...)")
+        if "PRIVATE KEY-----" in text:
+            raise ValueError(f"{value} holds a private key: the trust store needs the CA certificates only")
+        return value
 
     @field_validator("certificate_arn")
     @classmethod
@@ -187,6 +227,13 @@ class DeployConfig(SourcedSettings):
             raise ValueError("bridge_max_tasks must be >= bridge_min_tasks")
         if self.bridge_rpc and not self.bridge_proto:
             raise ValueError("bridge_rpc names a method in bridge_proto, which is not set")
+        if self.client_subjects and not self.client_ca_bundle:
+            raise ValueError(
+                "client_subjects pins verified client certificates: it needs client_ca_bundle (mutual TLS at the ALB)"
+            )
+        refusal = push_guard(self)
+        if refusal:
+            raise ValueError(refusal)
         return self
 
     @property
@@ -207,6 +254,16 @@ class DeployConfig(SourcedSettings):
         per_second = self.bridge_events_per_vcpu * self.bridge_vcpus * self.bridge_target_cpu_percent / 100
         return max(1, int(per_second * 60))
 
+    @property
+    def mutual_tls(self) -> bool:
+        """The ALB verifies client certificates against ``client_ca_bundle`` (trust store, verify mode)."""
+        return bool(self.client_ca_bundle)
+
+    @property
+    def push_authenticated(self) -> bool:
+        """Something other than the source CIDRs decides who may push: mutual TLS or the shared token."""
+        return self.mutual_tls or self.bridge_auth_token
+
     def reactor_concurrency(self, callers: int) -> int:
         """Reserved concurrency of each of ``callers`` event-driven functions that call Exotel.
 
@@ -226,6 +283,44 @@ class DeployConfig(SourcedSettings):
     def from_context(cls, node: Any) -> DeployConfig:
         """Read every field from the node's context (absent keys keep their defaults); or ``ConfigError``."""
         return cls.load(lambda settings_cls: CdkContextSource(settings_cls, node))
+
+
+#: What a PEM certificate starts with.
+PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
+#: CIDRs that let the whole Internet reach the listener.
+WORLD_OPEN = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
+
+
+def ca_bundle_path(value: str) -> Path:
+    """``client_ca_bundle`` as a path: relative to the repository root (where cdk.json is), or absolute."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def push_guard(config: DeployConfig) -> str | None:
+    """Why this deployment would accept unauthenticated pushes by accident (None: it would not).
+
+    Closed (no ``source_cidrs``) is always fine. Open to some CIDRs needs mutual TLS, the token, or an
+    explicit ``allow_unauthenticated_push``; open to the whole Internet needs mutual TLS or the token.
+    """
+    if not config.source_cidrs or config.push_authenticated:
+        return None
+    world = [c for c in config.source_cidrs if ipaddress.ip_network(c) in WORLD_OPEN]
+    if world:
+        return (
+            f"source_cidrs opens the gRPC listener to the whole Internet ({', '.join(world)}) with no authentication: "
+            "set client_ca_bundle (mutual TLS at the load balancer, Exotel's client CA) or bridge_auth_token=true "
+            "(a shared token, only for senders that can send it); allow_unauthenticated_push does not cover a "
+            "world-open CIDR"
+        )
+    if config.allow_unauthenticated_push:
+        return None
+    return (
+        "source_cidrs opens the gRPC listener but nothing authenticates the pushes; choose one of: "
+        "(1) client_ca_bundle=<PEM file of Exotel's client CA> (mutual TLS at the load balancer, recommended); "
+        "(2) bridge_auth_token=true (a shared token in Secrets Manager, for senders that can send it); "
+        "(3) allow_unauthenticated_push=true (the source CIDRs are the only control; docs/DEPLOY.md)"
+    )
 
 
 def cdk_json_context() -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contract.catalogue import BRIDGE_EVENTS, LEG_EVENTS, MACHINE_ANSWERS, EventName
+from contract.catalogue import ACTION_EVENTS, BRIDGE_EVENTS, LEG_EVENTS, MACHINE_ANSWERS, EventName
 from lambdas.domain.plan_ref import PLAN_PARAM_PREFIX
 from legs.json_types import JsonObject
 
@@ -53,8 +53,8 @@ _ENDS = (EventName.LEG_TERMINATED.value, EventName.LEG_FAILED_TO_CREATE.value)
 _TABLE: tuple[_Entry, ...] = (
     _Entry(
         "leg_state",
-        "Records every leg and bridge event: current state per leg plus its timeline",
-        (*LEG_EVENTS, *BRIDGE_EVENTS),
+        "Records every leg, action and bridge event: current state per leg plus its timeline",
+        (*LEG_EVENTS, *ACTION_EVENTS, *BRIDGE_EVENTS),
         plan_legs_only=False,
     ),
     _Entry(

@@ -11,10 +11,11 @@ dicts (``{"sqs": (QueueDef, ...), "env": (...), "timeout_seconds": ..., ...}``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TypedDict
 
 from contract.env import Env, PowertoolsEnv
-from contract.resources import FALLBACK_QUEUE, RETRY_QUEUE, QueueDef
+from contract.resources import FALLBACK_QUEUE, QUEUES, RETRY_QUEUE, TABLES, QueueDef
 from lambdas.routing import ROUTED_FUNCTIONS
 
 #: Variables every function may read besides its Env names (all optional).
@@ -26,6 +27,19 @@ OPTIONAL_ENV = (
     PowertoolsEnv.IDEMPOTENCY_DISABLED,  # tests only
 )
 _EXOTEL = (Env.EXOTEL_SECRET_NAME, Env.EXOTEL_BASE_URL)
+_TABLE_ENVS = frozenset(t.env for t in TABLES)
+
+
+class Access(StrEnum):
+    """What a function may do with a table or a queue; ``infra/constructs/wired_function.py`` turns it into IAM.
+
+    A table: ``read`` (get, query) or ``read_write``. A queue: ``read`` (consume: an SQS trigger),
+    ``write`` (send) or ``read_write`` (both).
+    """
+
+    READ = "read"
+    WRITE = "write"
+    READ_WRITE = "read_write"
 
 
 class WiringDict(TypedDict):
@@ -40,6 +54,8 @@ class WiringDict(TypedDict):
     api: bool
     rule: bool
     calls_exotel: bool
+    tables: dict[str, str]
+    queues: dict[str, str]
     timeout_seconds: int
     memory_mb: int
     batch_size: int
@@ -55,6 +71,7 @@ class FunctionWiring:
     api: bool = False  # fronted by API Gateway (REST proxy)
     rule: bool = False  # has an EventBridge rule in lambdas/routing.py
     calls_exotel: bool = False  # reads the Exotel secret and calls the Legs API
+    read_only: tuple[str, ...] = ()  # Env names of tables in ``env`` it reads and never writes (least privilege)
     timeout_seconds: int = 30
     memory_mb: int = 256
     batch_size: int = 10  # for the SQS triggers
@@ -71,6 +88,25 @@ class FunctionWiring:
         """Dotted path relative to the asset root (which holds ``lambdas/`` and ``legs/``)."""
         return f"lambdas.{self.function}.handler.handler"
 
+    def table_access(self) -> dict[str, Access]:
+        """Each table it uses (``TableDef.id``): ``read`` when its Env name is in ``read_only``, else ``read_write``."""
+        return {
+            table.id: Access.READ if table.env in self.read_only else Access.READ_WRITE
+            for table in TABLES
+            if table.env in self.env
+        }
+
+    def queue_access(self) -> dict[str, Access]:
+        """Each queue it consumes (``sqs_triggers``: read) or sends to (``sends_to``: write), by ``QueueDef.id``."""
+        access: dict[str, Access] = {}
+        for queue in QUEUES:
+            consumes, sends = queue in self.sqs_triggers, queue in self.sends_to
+            if consumes and sends:
+                access[queue.id] = Access.READ_WRITE
+            elif consumes or sends:
+                access[queue.id] = Access.READ if consumes else Access.WRITE
+        return access
+
     def as_dict(self) -> WiringDict:
         return {
             "function": self.function,
@@ -82,6 +118,8 @@ class FunctionWiring:
             "api": self.api,
             "rule": self.rule,
             "calls_exotel": self.calls_exotel,
+            "tables": {k: str(v) for k, v in self.table_access().items()},
+            "queues": {k: str(v) for k, v in self.queue_access().items()},
             "timeout_seconds": self.timeout_seconds,
             "memory_mb": self.memory_mb,
             "batch_size": self.batch_size,
@@ -97,6 +135,7 @@ WIRING: dict[str, FunctionWiring] = {
             function="api",
             description="REST API: create legs and two-party calls, read leg state and events, act on legs",
             env=(Env.LEG_STATE_TABLE, Env.CALL_PLANS_TABLE, Env.IDEMPOTENCY_TABLE, *_EXOTEL, Env.BRIDGE_ENDPOINT),
+            read_only=(Env.LEG_STATE_TABLE,),  # legs' state and timelines are leg_state's to write
             api=True,
             calls_exotel=True,
             timeout_seconds=29,  # API Gateway's integration limit
@@ -142,6 +181,7 @@ WIRING: dict[str, FunctionWiring] = {
 }
 
 assert set(WIRING) >= _ROUTED, f"routed functions without wiring: {_ROUTED - set(WIRING)}"
+assert all(set(w.read_only) <= set(w.env) & _TABLE_ENVS for w in WIRING.values()), "read_only names a table it reads"
 assert all(WIRING[name].rule for name in _ROUTED)
 
 

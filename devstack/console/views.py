@@ -1,9 +1,9 @@
 """What the console shows, as JSON: legs and calls (from the LegState and CallPlans tables), their timelines,
 and the queues (counts, and a look at the messages of the queues no function drains).
 
-A leg's timeline is what the ``leg_state`` function recorded, plus what the console's own bus feed saw
-for that leg and the record lacks (today: action events such as ``say_started``, which no rule routes to
-``leg_state``). Each entry says where it came from (``origin``: ``recorded`` or ``bus``).
+A leg's timeline is what the ``leg_state`` function recorded (life cycle, action and bridge events), plus
+what the console's own bus feed saw for that leg and the record does not have yet (the recorder lags the
+bus by a moment). Each entry says where it came from (``origin``: ``recorded`` or ``bus``).
 """
 
 from __future__ import annotations

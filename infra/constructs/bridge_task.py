@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from aws_cdk import Duration, IgnoreMode, Stack
@@ -42,6 +43,17 @@ def proto_environment(config: DeployConfig) -> dict[str, str]:
         env[BridgeEnv.PROTO] = config.bridge_proto_in_image
         if config.bridge_rpc:
             env[BridgeEnv.RPC] = config.bridge_rpc
+    return env
+
+
+def auth_environment(config: DeployConfig) -> dict[str, str]:
+    """Mutual TLS at the load balancer (``client_ca_bundle``): the bridge trusts the subject header the ALB sets,
+    refuses a call without it, and accepts only the pinned ``client_subjects`` when there are any."""
+    env: dict[str, str] = {}
+    if config.mutual_tls:
+        env[BridgeEnv.LB_MUTUAL_TLS] = "true"
+        if config.client_subjects:
+            env[BridgeEnv.CLIENT_SUBJECTS] = json.dumps(list(config.client_subjects))
     return env
 
 
@@ -111,6 +123,7 @@ class BridgeTask(Grouping):
                 PowertoolsEnv.METRICS_NAMESPACE: config.bridge_metrics_namespace,
                 PowertoolsEnv.LOG_LEVEL: config.powertools_log_level,
                 **proto_environment(config),
+                **auth_environment(config),
             },
             secrets=secrets or None,
             logging=ecs.LogDrivers.aws_logs(stream_prefix="bridge", log_group=self.log_group),

@@ -5,6 +5,10 @@ NLB would pin a long-lived Exotel connection to one task; it health-checks with 
 health service (``grpc.health.v1.Health/Check`` must answer status code 0); and its
 ``RequestCountPerTarget`` drives autoscaling. TLS ends at the listener (ACM certificate); the
 tasks speak h2c inside the VPC, reachable only from the load balancer's security group.
+
+With ``client_ca_bundle`` the listener does mutual TLS in verify mode: the PEM file travels as an S3
+asset into an ELB trust store, a client without a certificate that chains to it never gets past the
+handshake, and the ALB tells the bridge who it verified in ``X-Amzn-Mtls-Clientcert-Subject``.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from infra.config import DeployConfig
+from infra.config import DeployConfig, ca_bundle_path
 from infra.logical_ids import Grouping
 from infra.nag import acknowledge
 
@@ -42,8 +47,9 @@ class LoadBalancer(Grouping):
             drop_invalid_header_fields=True,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC),
         )
-        self._access_logs()
+        self._access_logs(config)
         self.target_group = self._target_group(config, vpc)
+        self.trust_store = self._trust_store(config) if config.mutual_tls else None
         self.listener = self.load_balancer.add_listener(
             "GrpcTls",
             port=config.listener_port,
@@ -52,6 +58,22 @@ class LoadBalancer(Grouping):
             ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
             default_target_groups=[self.target_group],
             open=False,
+            mutual_authentication=self._mutual_authentication(),
+        )
+
+    def _trust_store(self, config: DeployConfig) -> elbv2.TrustStore:
+        """The CA bundle as an S3 asset (a new object when the file changes), read by ELB into a trust store."""
+        bundle = s3_assets.Asset(self, "ClientCaBundle", path=str(ca_bundle_path(config.client_ca_bundle)))
+        return elbv2.TrustStore(self, "ClientTrustStore", bucket=bundle.bucket, key=bundle.s3_object_key)
+
+    def _mutual_authentication(self) -> elbv2.MutualAuthentication | None:
+        if self.trust_store is None:
+            return None
+        return elbv2.MutualAuthentication(
+            mutual_authentication_mode=elbv2.MutualAuthenticationMode.VERIFY,
+            trust_store=self.trust_store,
+            ignore_client_certificate_expiry=False,
+            advertise_trust_store_ca_names=True,  # the client picks the certificate our CA signed
         )
 
     def _security_group(self, config: DeployConfig, vpc: ec2.IVpc) -> ec2.SecurityGroup:
@@ -72,7 +94,7 @@ class LoadBalancer(Grouping):
             )
         return group
 
-    def _access_logs(self) -> None:
+    def _access_logs(self, config: DeployConfig) -> None:
         bucket = s3.Bucket(
             self,
             "AccessLogs",
@@ -90,6 +112,8 @@ class LoadBalancer(Grouping):
         )
         if not Token.is_unresolved(Stack.of(self).region):
             self.load_balancer.log_access_logs(bucket, prefix="bridge-alb")
+            if config.mutual_tls:  # who presented which certificate, and every refused handshake
+                self.load_balancer.log_connection_logs(bucket, prefix="bridge-alb-connections")
             return
         # Region-agnostic synthesis (aws_region: ""): ELB's log-delivery account depends on the region.
         acknowledge(

@@ -1,4 +1,9 @@
-"""API Gateway (REST, regional, IAM auth) in front of the ``api`` function."""
+"""API Gateway (REST, regional, IAM auth) in front of the ``api`` function.
+
+What API Gateway answers itself (an unsigned request, a stage throttle, a body over 10 MB, a function
+that failed) comes in the function's error format too: RFC 9457 problems (``lambdas/api/problems.py``),
+through gateway responses.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,26 @@ from infra.constructs.wired_function import WiredFunction
 from infra.function_specs import FunctionSpec
 from infra.logical_ids import Grouping
 from infra.nag import acknowledge
+from lambdas.api.problems import PROBLEM_JSON, ProblemType, gateway_template
 
 if TYPE_CHECKING:
     from infra.stateful import StatefulStack
+
+_R = apigw.ResponseType
+#: API Gateway's own answers -> (problem type, status; None: the template serves several statuses).
+GATEWAY_RESPONSES: dict[str, tuple[apigw.ResponseType, ProblemType, int | None]] = {
+    "MissingSignature": (_R.MISSING_AUTHENTICATION_TOKEN, ProblemType.ACCESS_DENIED, 403),
+    "AccessDenied": (_R.ACCESS_DENIED, ProblemType.ACCESS_DENIED, 403),
+    "InvalidSignature": (_R.INVALID_SIGNATURE, ProblemType.ACCESS_DENIED, 403),
+    "ExpiredToken": (_R.EXPIRED_TOKEN, ProblemType.ACCESS_DENIED, 403),
+    "InvalidApiKey": (_R.INVALID_API_KEY, ProblemType.ACCESS_DENIED, 403),
+    "Throttled": (_R.THROTTLED, ProblemType.RATE_LIMITED, 429),
+    "QuotaExceeded": (_R.QUOTA_EXCEEDED, ProblemType.RATE_LIMITED, 429),
+    "TooLarge": (_R.REQUEST_TOO_LARGE, ProblemType.TOO_LARGE, 413),
+    "IntegrationTimeout": (_R.INTEGRATION_TIMEOUT, ProblemType.GATEWAY_ERROR, 504),
+    "Default4xx": (_R.DEFAULT_4_XX, ProblemType.REFUSED, None),
+    "Default5xx": (_R.DEFAULT_5_XX, ProblemType.GATEWAY_ERROR, None),
+}
 
 
 class RestApi(Grouping):
@@ -50,6 +72,14 @@ class RestApi(Grouping):
         )
         self.function = wired.function
         self.api = self._api(config)
+        for name, (response_type, kind, status) in GATEWAY_RESPONSES.items():
+            self.api.add_gateway_response(
+                f"Problem{name}",
+                type=response_type,
+                status_code=str(status) if status is not None else None,
+                response_headers={"Content-Type": f"'{PROBLEM_JSON}'"},
+                templates={"application/json": gateway_template(kind, status)},
+            )
         if config.api_keys:
             self._usage_plan(config)
         self._acknowledge()

@@ -1,7 +1,8 @@
 """One Lambda function as ``lambdas/wiring.py`` describes it, with IAM written from what it reads.
 
-A table's name in its env -> read/write on that table; the Exotel secret's name -> read that secret;
-``sends_to`` -> send to those queues; ``puts_events`` -> put on the bus. Nothing else (plus X-Ray).
+A table's name in its env -> read (``read_only``) or read/write on that table; the Exotel secret's name ->
+read that secret; ``sends_to`` -> send to those queues (an SQS trigger's receive/delete is CDK's grant);
+``puts_events`` -> put on the bus. Nothing else (plus X-Ray).
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ from infra.constructs.log_groups import log_group
 from infra.function_specs import FunctionSpec, construct_prefix
 from infra.logical_ids import Grouping
 from infra.nag import acknowledge
+from lambdas.wiring import Access
 
 if TYPE_CHECKING:
     from infra.stateful import StatefulStack
 
+#: What a function that only reads a table may do with it (no Scan: no function scans).
+TABLE_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"]
 TABLE_ACTIONS = [
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -37,6 +41,7 @@ TABLE_ACTIONS = [
     "dynamodb:BatchGetItem",
     "dynamodb:BatchWriteItem",
 ]
+TABLE_ACCESS_ACTIONS = {Access.READ: TABLE_READ_ACTIONS, Access.READ_WRITE: TABLE_ACTIONS}
 
 
 def deployment_values(config: DeployConfig, data: StatefulStack, bridge_endpoint: str) -> dict[str, str]:
@@ -130,11 +135,15 @@ class WiredFunction(Grouping):
         return environment
 
     def _grant(self, spec: FunctionSpec, data: StatefulStack) -> None:
-        """Least privilege from what the function reads."""
+        """Least privilege from what the function reads, and how (``lambdas.wiring.FunctionWiring.table_access``)."""
         wiring, role = spec.wiring, self.role
-        table_arns = [data.tables[t.id].table_arn for t in TABLES if t.env in wiring.env]
-        if table_arns:
-            role.add_to_principal_policy(iam.PolicyStatement(sid="Tables", actions=TABLE_ACTIONS, resources=table_arns))
+        access = wiring.table_access()
+        for level, sid in ((Access.READ_WRITE, "Tables"), (Access.READ, "ReadOnlyTables")):
+            table_arns = [data.tables[t.id].table_arn for t in TABLES if access.get(t.id) is level]
+            if table_arns:
+                role.add_to_principal_policy(
+                    iam.PolicyStatement(sid=sid, actions=TABLE_ACCESS_ACTIONS[level], resources=table_arns)
+                )
         if spec.reads_secret:
             role.add_to_principal_policy(
                 iam.PolicyStatement(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -11,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from contract.metrics import http_status_metric
 from lambdas.api.app import app
+from lambdas.api.problems import FieldProblem, ProblemType, problem, proxy_response
 from lambdas.shared.config import at_cold_start
 from lambdas.shared.observability import powertools
 from legs.json_types import JsonObject
@@ -28,14 +28,17 @@ def unsupported_media_type(event: JsonObject) -> JsonObject | None:
     media = headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if media == "application/json" or media.endswith("+json"):
         return None
-    body = {"error": {"code": "unsupported_media_type", "message": f"send JSON (application/json), not {media!r}"}}
-    return {
-        "statusCode": 415,
-        "headers": {"Content-Type": "application/json"},
-        "multiValueHeaders": {},
-        "body": json.dumps(body),
-        "isBase64Encoded": False,
-    }
+    reason = f"send JSON (application/json), not {media!r}"
+    path, context = event.get("path"), event.get("requestContext")
+    request_id = context.get("requestId") if isinstance(context, Mapping) else None
+    value = problem(
+        ProblemType.UNSUPPORTED_MEDIA_TYPE,
+        reason,
+        instance=path if isinstance(path, str) else None,
+        request_id=request_id if isinstance(request_id, str) else None,
+        errors=[FieldProblem(field="header.Content-Type", reason=reason)],
+    )
+    return proxy_response(value, {"Accept": "application/json"})
 
 
 @metrics.log_metrics

@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 from lambdas.domain.call_plan import AmdPolicy, Attempt, RetryPolicy
+from lambdas.domain.plan_ref import PLAN_PARAM_PREFIX
+from legs.events import EventTimestamp
 from legs.leg import LegFields, required
 from legs.models import PLAY_MAX_LOOP, ActionRequest, Contact, CreateLegRequest, GrpcEndpoint, LegCreated
+
+
+def as_rfc3339(value: str | None) -> str | None:
+    """Every time in this API is RFC 3339 (UTC, nanoseconds): Exotel's create-leg reply says
+    ``2023-05-31 08:02:32.608752571 +0000 UTC``, its events ``2023-05-31T08:02:32.608752571Z``.
+    Text that is neither is passed on as Exotel sent it."""
+    if not value:
+        return value
+    try:
+        return EventTimestamp.model_validate(value).rfc3339()
+    except ValueError:
+        return value
 
 
 # ---- legs ---------------------------------------------------------------------------------
@@ -21,9 +35,26 @@ class CreateLegBody(CreateLegRequest):
         description="grpc://host[:port] (port 443 when left out) that receives the leg's events; default: the bridge",
     )
 
+    @field_validator("custom_param")
+    @classmethod
+    def _not_a_plans(cls, value: str | None) -> str | None:
+        # The reactors would take a leg whose custom_param looks like a plan's for one of that plan's dials.
+        if value is not None and value.startswith(PLAN_PARAM_PREFIX):
+            raise ValueError(
+                f"custom_param may not start with {PLAN_PARAM_PREFIX!r}: that prefix marks the legs of two-party "
+                "calls (POST /calls)"
+            )
+        return value
 
-#: Exotel's ``data`` for a created leg (extra fields Exotel sends are passed through).
-LegCreatedView = LegCreated
+
+class LegCreatedView(LegCreated):
+    """Exotel's ``data`` for a created leg (extra fields Exotel sends are passed through); ``created_at`` in
+    RFC 3339, as in ``GET /legs/{leg_sid}``."""
+
+    @field_validator("created_at")
+    @classmethod
+    def _created_rfc3339(cls, value: str | None) -> str | None:
+        return as_rfc3339(value)
 
 
 class LegView(LegFields):
@@ -35,11 +66,18 @@ class LegView(LegFields):
 
     leg_sid: str = required("leg_sid")
     bridge_sid: str | None = Field(default=None, description="the bridge the leg joined")
-    created_at: str | None = Field(default=None, description="when Exotel created the leg (else its first event)")
+    created_at: str | None = Field(
+        default=None, description="when Exotel created the leg (else its first event), RFC 3339"
+    )
     answered_at: str | None = Field(default=None, description="time of the first answered event")
     ended_at: str | None = Field(default=None, description="time of the first terminated / failed-to-create event")
     updated_at: str | None = Field(default=None, description="time of the event that set the current state")
     last_event: str | None = Field(default=None, description="the event that set the current state")
+
+    @field_validator("created_at")
+    @classmethod
+    def _created_rfc3339(cls, value: str | None) -> str | None:
+        return as_rfc3339(value)
 
 
 class TimelineEvent(BaseModel):
@@ -53,6 +91,7 @@ class TimelineEvent(BaseModel):
     terminal_status: str | None = None
     answered_by: str | None = None
     bridge_sid: str | None = None
+    action_sid: str | None = Field(default=None, description="the action (say, play, …) an action event is about")
     detail: dict[str, Any] = Field(default_factory=dict, description="the event as Exotel sent it")
 
 
@@ -109,6 +148,9 @@ def _action_kind(value: object) -> str:
         return str(value.get("action", "exoml"))
     return str(getattr(value, "action", "exoml"))
 
+
+#: The ``action`` values (the union's tags: pydantic puts the tag in a field's path; the API leaves it out).
+ACTION_TAGS = ("exoml", "hangup", "say", "play", "stream")
 
 LegActionBody = Annotated[
     Annotated[ExomlAction, Tag("exoml")]
@@ -179,22 +221,3 @@ class CallView(BaseModel):
     bridge_sid: str | None = None
     created_at: str
     updated_at: str
-
-
-# ---- errors -------------------------------------------------------------------------------
-class FieldError(BaseModel):
-    field: str
-    reason: str
-    type: str | None = None
-
-
-class ErrorDetail(BaseModel):
-    code: str | int | None = None
-    message: str
-    description: str | None = None
-    fields: list[FieldError] | None = None
-    request_id: str | None = Field(default=None, description="Exotel's request id, when Exotel answered")
-
-
-class ErrorBody(BaseModel):
-    error: ErrorDetail

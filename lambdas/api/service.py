@@ -26,7 +26,9 @@ from lambdas.api.models import (
     PlayAction,
     SayAction,
     StreamAction,
+    as_rfc3339,
 )
+from lambdas.api.problems import ProblemType
 from lambdas.dal.call_plans import PlanStore
 from lambdas.dal.exotel import LegsApi, legs_client
 from lambdas.dal.idempotency import REQUEST_TTL_SECONDS, once
@@ -41,36 +43,48 @@ from legs.models import CreateLegRequest
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
 
 class KeyedRequest(TypedDict):
-    """What a request is made idempotent on: the ``Idempotency-Key`` (when given) and the body."""
+    """What a request is made idempotent on: the signed caller and its ``Idempotency-Key`` (when given), the body."""
 
+    caller: NotRequired[str]
     key: NotRequired[str]
     body: JsonObject
 
 
 class RequestWork(Protocol):
-    """A request's work, run once per ``Idempotency-Key``; it returns the response body as JSON."""
+    """A request's work, run once per caller and ``Idempotency-Key``; it returns the response body as JSON."""
 
     def __call__(self, request: KeyedRequest) -> JsonObject: ...
 
 
-class ApiProblem(Exception):
-    """A request we refuse with a clear status, code and (optionally) the field at fault."""
+def latest(*times: str | None) -> str:
+    """The latest of RFC 3339 times (any precision), as RFC 3339 with nanoseconds."""
+    from legs.events import EventTimestamp
 
-    def __init__(self, status: int, message: str, *, code: str = "bad_request", field: str | None = None) -> None:
+    stamps = [EventTimestamp.model_validate(t) for t in times if t]
+    return max(stamps, key=lambda stamp: stamp.sort_key).rfc3339() if stamps else (as_rfc3339(times[0]) or "")
+
+
+class ApiProblem(Exception):
+    """A request we refuse: which kind of problem (its status follows), why, and the field at fault if any."""
+
+    def __init__(self, kind: ProblemType, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
-        self.status, self.message, self.code, self.field = status, message, code, field
+        self.kind, self.message, self.field = kind, message, field
 
 
 @dataclass
 class CallService:
     conf: Settings
     lambda_context: LambdaContext | None = None  # for Powertools idempotency's timeout handling
+    caller: str = "anonymous"  # the signed caller's IAM identity: Idempotency-Keys are scoped to it
 
     @classmethod
-    def from_env(cls, lambda_context: LambdaContext | None = None) -> CallService:
-        return cls(settings(), lambda_context)
+    def from_env(cls, lambda_context: LambdaContext | None = None, caller: str = "anonymous") -> CallService:
+        return cls(settings(), lambda_context, caller)
 
     # ---- data access ----------------------------------------------------------------------
     def legs(self) -> LegsApi:
@@ -100,6 +114,13 @@ class CallService:
             return None
         data = plan.model_dump(mode="json")
         data["legs"] = data.pop("attempts")
+        store = self.legs_store() if any(leg.get("leg_sid") for leg in data["legs"]) else None
+        for leg in data["legs"]:
+            # The plan changes a dial when a reactor decides something; the leg moves with every event. A dial's
+            # updated_at is the later of the two, so it moves with the leg's events (ringing, answered, ended).
+            recorded = store.get_leg(leg["leg_sid"]) if store is not None and leg.get("leg_sid") else None
+            moved = (recorded or {}).get("updated_at")
+            leg["updated_at"] = latest(leg["updated_at"], moved if isinstance(moved, str) else None)
         return CallView.model_validate(data)
 
     # ---- POST /legs/{sid}/actions ---------------------------------------------------------
@@ -149,9 +170,8 @@ class CallService:
         endpoint = given or self.conf.bridge_endpoint
         if not endpoint:
             raise ApiProblem(
-                400,
-                "leg_event_endpoint is required: no default bridge endpoint (BRIDGE_ENDPOINT) is configured",
-                code="validation_error",
+                ProblemType.VALIDATION,
+                "leg_event_endpoint is required: this deployment has no default bridge endpoint",
                 field="body.leg_event_endpoint",
             )
         return endpoint
@@ -169,18 +189,20 @@ class CallService:
             function,
             key_prefix=prefix,
             data_keyword_argument="request",
-            event_key_jmespath="key",
+            event_key_jmespath="[caller, key]",  # one caller's key never answers another's request
             payload_validation_jmespath="body",
             expires_after_seconds=REQUEST_TTL_SECONDS,
             lambda_context=self.lambda_context,
         )
         try:
-            return wrapped(request={"key": key, "body": body})
+            return wrapped(request={"caller": self.caller, "key": key, "body": body})
         except IdempotencyValidationError as exc:
             raise ApiProblem(
-                422, "Idempotency-Key was already used with a different body", code="idempotency_key_reused"
+                ProblemType.IDEMPOTENCY_KEY_REUSED,
+                "this Idempotency-Key was already used with a different body",
+                field=f"header.{IDEMPOTENCY_HEADER}",
             ) from exc
         except IdempotencyAlreadyInProgressError as exc:
             raise ApiProblem(
-                409, "a request with this Idempotency-Key is still in progress", code="in_progress"
+                ProblemType.IN_PROGRESS, "a request with this Idempotency-Key is still in progress; retry shortly"
             ) from exc

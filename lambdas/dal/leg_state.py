@@ -13,7 +13,8 @@ pk                          sk                                   what
 Every write is idempotent, so a redelivered event changes nothing: descriptive fields are set
 only if absent, the state moves only forward by rank (connecting < ringing < connected <
 terminal; terminal is final; at equal rank the later event wins), and a timeline item is put only
-if its key does not exist. A late event that cannot move the state still joins the timeline.
+if its key does not exist. A late event that cannot move the state still joins the timeline, and so does an action event
+(``say_started``, ``play_*``, ``recording_*``, ``stream_*``), which never moves it.
 Which state an event says its leg is in is the domain's (``lambdas.domain.leg_state``).
 """
 
@@ -26,7 +27,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, TypedDict
 
 from contract.catalogue import ANSWERED, ENDED, TERMINAL_RANK, EventName
-from lambdas.domain.leg_state import RECORDED_LEG_FIELDS, StateChange, bridge_state_change, leg_state_change
+from lambdas.domain.leg_state import (
+    RECORDED_LEG_FIELDS,
+    StateChange,
+    bridge_state_change,
+    is_action,
+    leg_state_change,
+)
 from legs.events import LegEvent
 
 if TYPE_CHECKING:  # boto3-stubs (a development dependency)
@@ -102,7 +109,9 @@ class LegStateStore:
         """Apply one event; returns what happened (for logs and tests)."""
         expires = int(time.time()) + self.retention_seconds
         result: Recorded = {"event_sid": event.event_sid, "event_name": event.event_name}
-        if event.leg is not None and event.leg_sid:
+        if event.leg is not None and event.leg_sid and is_action(event):  # the leg's timeline only
+            result["timeline"] = [self._add_timeline(leg_pk(event.leg_sid), event, expires)]
+        elif event.leg is not None and event.leg_sid:
             result["leg_state_moved"] = self._record_leg(event, expires)
             result["timeline"] = [self._add_timeline(leg_pk(event.leg_sid), event, expires)]
         elif event.bridge_resource is not None and event.bridge_sid:
@@ -243,6 +252,7 @@ class LegStateStore:
             ("terminal_status", event.terminal_status),
             ("answered_by", event.answered_by),
             ("bridge_sid", event.bridge_sid),
+            ("action_sid", event.action_sid),
         ):
             if value:
                 item[name] = value

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contract.catalogue import BRIDGE_RANK, ENDED, LEG_RANK, BridgeState, LegState, implied_state
+from contract.catalogue import BRIDGE_RANK, ENDED, LEG_RANK, BridgeState, EventKind, LegState, implied_state, spec
 from legs.events import LegEvent
 
 #: Descriptive fields of a leg copied from its events the first time they are seen.
@@ -36,7 +36,7 @@ class StateChange:
 def leg_state_change(event: LegEvent) -> StateChange | None:
     """The leg's state per the event (its ``data.state``, else the state its name implies); None: no move."""
     leg = event.leg
-    if leg is None:
+    if leg is None or is_action(event):
         return None
     state = leg.state if leg.state in LEG_RANK else implied_state(event.event_name)
     if state is None:
@@ -44,6 +44,13 @@ def leg_state_change(event: LegEvent) -> StateChange | None:
     if event.event_name in ENDED:
         state = LegState.TERMINAL
     return StateChange(state, LEG_RANK[state], leg.terminal_status)
+
+
+def is_action(event: LegEvent) -> bool:
+    """An action on the leg (say, play, stream, recording): it joins the leg's timeline, it never moves its state
+    (its ``data.state`` only repeats the state the leg is in)."""
+    found = spec(event.event_name)
+    return found is not None and found.kind is EventKind.ACTION
 
 
 def bridge_state_change(event: LegEvent) -> StateChange | None:

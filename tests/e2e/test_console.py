@@ -73,19 +73,21 @@ def test_the_page_and_its_files_are_served_and_nothing_else(console: str) -> Non
         assert json.loads(body)["status"] == 404
 
 
-def test_the_feed_sees_a_leg_and_the_timeline_adds_the_action_events_it_saw(api: Api, console: str) -> None:
-    """A leg placed through the API shows in the console's feed, list and timeline, with its say_* events."""
+def test_the_feed_sees_a_leg_and_the_timeline_records_its_action_events(api: Api, console: str) -> None:
+    """A leg placed through the API shows in the console's feed, list and timeline, with its say_* events recorded
+    by leg_state (not only seen on the bus) and served by GET /legs/{sid}/events."""
     sid = _leg_that_says(api, console, "hello from the console test")
 
     def timeline() -> list[dict[str, Any]] | None:
         entries = _json(f"{console}/api/legs/{sid}")["timeline"]
-        names = [e["event_name"] for e in entries]
         recorded = [e["event_name"] for e in entries if e["origin"] == "recorded"]
-        return entries if "say_started" in names and {"leg_connecting", "leg_answered"} <= set(recorded) else None
+        return entries if {"leg_connecting", "leg_answered", "say_started"} <= set(recorded) else None
 
     entries = wait_until(timeline, timeout=TIMEOUT, what="say_started and the recorded events in the leg's timeline")
     say = next(e for e in entries if e["event_name"] == "say_started")
-    assert say["kind"] == "action" and say["origin"] in ("bus", "recorded") and say["t"] > 0
+    assert say["kind"] == "action" and say["origin"] == "recorded" and say["t"] > 0
+    status, api_timeline = api.get(f"/legs/{sid}/events")
+    assert status == 200 and "say_started" in [e["event_name"] for e in api_timeline["events"]]
     assert say["detail"]["event_data"]["data"]["text"] == "hello from the console test"
     assert [e["t"] for e in entries] == sorted(e["t"] for e in entries)
     assert entries[0]["event_name"] == "leg_connecting" and entries[0]["origin"] == "recorded"

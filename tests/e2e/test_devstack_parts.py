@@ -22,7 +22,7 @@ from contract.bus import DEFAULT_SOURCE
 from contract.deployment import EXOTEL_SECRET_NAME
 from contract.resources import RETRY_QUEUE, TABLES
 from devstack.api_front import ApiFront, build_proxy_event
-from devstack.config import DevstackConfig, check_ports_free
+from devstack.config import LOCAL_AWS_ACCOUNT, DevstackConfig, check_ports_free
 from devstack.emulator import AwsEmulator
 from devstack.functions import Invoker, LocalFunction
 from devstack.logs import Printer, ThreadStdout, condense
@@ -256,10 +256,42 @@ def test_api_front_builds_rest_proxy_events_and_returns_the_function_reply(
     assert event["isBase64Encoded"] is False
     context = event["requestContext"]
     assert context["requestId"] and context["stage"] and context["identity"]["sourceIp"] == "127.0.0.1"
+    # unsigned: the local IAM user, as API Gateway's IAM authorization would fill it in
+    assert context["identity"]["userArn"] == f"arn:aws:iam::{LOCAL_AWS_ACCOUNT}:user/devstack"
+    assert context["identity"]["accountId"] == LOCAL_AWS_ACCOUNT and context["identity"]["caller"]
 
     with pytest.raises(urllib.error.HTTPError) as failed:
         urllib.request.urlopen(f"http://127.0.0.1:{front.port}/boom", timeout=10)
     assert failed.value.code == 502  # what API Gateway answers when the function raises
+    assert failed.value.headers["Content-Type"] == "application/problem+json"
+    assert json.loads(failed.value.read())["type"].endswith(":gateway-error")
+
+
+def test_api_front_names_the_sigv4_signer_and_refuses_in_the_problem_format(
+    api_front: tuple[ApiFront, list[dict[str, Any]]],
+) -> None:
+    front, events = api_front
+    signature = (
+        "AWS4-HMAC-SHA256 Credential=AKIAALICE0001/20250101/ap-south-1/execute-api/aws4_request, SignedHeaders=host"
+    )
+    req = urllib.request.Request(f"http://127.0.0.1:{front.port}/legs/x", headers={"Authorization": signature})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.status == 201
+    identity = events[-1]["requestContext"]["identity"]
+    assert identity["userArn"] == f"arn:aws:iam::{LOCAL_AWS_ACCOUNT}:user/AKIAALICE0001"
+    assert identity["accessKey"] == "AKIAALICE0001"
+
+    chunked = urllib.request.Request(
+        f"http://127.0.0.1:{front.port}/legs",
+        data=iter([b"{}"]),
+        method="POST",
+        headers={"Transfer-Encoding": "chunked"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(chunked, timeout=10)
+    assert refused.value.code == 411 and refused.value.headers["Content-Type"] == "application/problem+json"
+    body = json.loads(refused.value.read())
+    assert body["status"] == 411 and body["type"].endswith(":request-refused") and body["instance"] == "/legs"
 
 
 def test_binary_body_is_passed_base64_encoded() -> None:

@@ -1,7 +1,7 @@
 """Synthesize the CDK app once per session (synthesis is slow): two assemblies, checked by every test.
 
 - ``full``: in-process, with every optional feature on (certificate, domain, source CIDRs, bridge
-  token, API keys, alarm e-mail), so that the assertions see each resource;
+  token, mutual TLS with a pinned subject, API keys, alarm e-mail), so that the assertions see each resource;
 - ``default``: ``python app.py`` as a subprocess with cdk.json's defaults, exactly what ``make synth``
   runs (no certificate: the template takes it as a parameter), in a copy of the repository without
   ``CDK_OUTDIR`` or any jsii notice switch: it must leave its assembly in the copy's ``cdk.out/`` and
@@ -33,6 +33,9 @@ FULL_CONTEXT: dict[str, Any] = {
     "domain_name": "legs-events.example.com",
     "source_cidrs": ["203.0.113.0/24", "198.51.100.16/28"],
     "bridge_auth_token": True,
+    # mutual TLS at the load balancer: a test CA (public certificate only) and one pinned client subject
+    "client_ca_bundle": "tests/infra/client-ca.pem",
+    "client_subjects": ["CN=exotel-client,O=Exotel,C=IN"],
     "api_keys": True,
     "alarm_email": "oncall@example.com",
     "bridge_min_tasks": 3,
@@ -79,7 +82,9 @@ class FullSynth:
     error: str | None
 
 
-_NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "cdk.out", "__pycache__", "*.pyc", ".*_cache", ".hypothesis")
+_NOT_COPIED = shutil.ignore_patterns(
+    ".git", ".venv", ".checkov-venv", "cdk.out", "__pycache__", "*.pyc", ".*_cache", ".hypothesis"
+)
 
 
 def _start_default_synth(checkout: Path) -> subprocess.Popen[str]:

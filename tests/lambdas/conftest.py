@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 
@@ -45,3 +46,26 @@ def sqs(resources: Resources):  # type: ignore[no-untyped-def]
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+
+@pytest.fixture
+def api_logs() -> Iterator[list[str]]:
+    """The api function's log lines, formatted as Powertools writes them (JSON with the correlation id).
+
+    Powertools' handler writes to the stdout it found at import, which pytest may have swapped since: this
+    reads the records from the ``api`` logger itself.
+    """
+    lines: list[str] = []
+    target = logging.getLogger("api")
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            formatters = [h.formatter for h in target.handlers if h is not self and h.formatter is not None]
+            lines.append(formatters[0].format(record) if formatters else record.getMessage())
+
+    keep = Keep(level=logging.DEBUG)
+    target.addHandler(keep)
+    try:
+        yield lines
+    finally:
+        target.removeHandler(keep)

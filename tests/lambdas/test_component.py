@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from lambdas.api.handler import handler as api_handler
+from lambdas.api.problems import ProblemType
 from lambdas.dal.call_plans import PlanStore
 from lambdas.dal.exotel import legs_client, use_client
 from lambdas.domain.call_plan import CallPlan
@@ -229,6 +230,19 @@ def _fault(simulator: Any, **fault: Any) -> None:
         pass
 
 
+def test_exotel_unreachable_is_a_502_naming_no_host_or_port(lambda_env: Any) -> None:
+    """A real connection failure (urllib3 names the host, port and exception): none of it reaches the caller."""
+    from legs.client import LegsClient
+
+    unreachable = LegsClient(base_url="http://127.0.0.1:9", account_sid="AC1", api_key="k", api_token="t", timeout=2)
+    with use_client(unreachable):  # nothing listens on port 9
+        event = api_event("POST", "/legs", {"contact_uri": HUMAN_CUSTOMER, "exophone": EXOPHONE})
+        reply = api_handler(event, Context("api"))
+    body = reply["body"]
+    assert reply["statusCode"] == 502 and api_json(reply)["type"] == ProblemType.EXOTEL_UNAVAILABLE.uri
+    assert not [word for word in ("127.0.0.1", ":9", "Error", "urllib3", "EXOTEL_") if word in body], body
+
+
 def test_exotel_errors_surface_as_clear_api_errors(simulator: Any, legs: Counting) -> None:
     leg = {"contact_uri": HUMAN_CUSTOMER, "exophone": EXOPHONE}
     _fault(simulator, status=429, count=1, retry_after=30)
@@ -237,13 +251,16 @@ def test_exotel_errors_surface_as_clear_api_errors(simulator: Any, legs: Countin
     headers = {**(reply.get("headers") or {}), **{k: v[0] for k, v in (reply.get("multiValueHeaders") or {}).items()}}
     assert headers["Retry-After"] == "30"
 
+    assert api_json(reply)["type"] == ProblemType.THROTTLED.uri
+
     _fault(simulator, status=503, count=1)
     reply = api_handler(api_event("POST", "/legs", leg), Context("api"))
-    assert reply["statusCode"] == 502 and api_json(reply)["error"]["code"] == "exotel_unavailable"
+    assert reply["statusCode"] == 502 and api_json(reply)["type"] == ProblemType.EXOTEL_UNAVAILABLE.uri
 
     reply = api_handler(api_event("POST", "/legs/NoSuchLeg000/actions", {"action": "hangup"}), Context("api"))
     body = api_json(reply)
-    assert reply["statusCode"] == 404 and body["error"]["message"] and body["error"]["request_id"]
+    assert reply["statusCode"] == 404 and body["type"] == ProblemType.NOT_FOUND.uri
+    assert body["request_id"] and body["exotel"]["request_id"]  # ours, and Exotel's
 
     reply = api_handler(api_event("POST", "/legs", leg), Context("api"))  # no fault left: it works
     assert reply["statusCode"] == 202 and api_json(reply)["leg_sid"]

@@ -158,17 +158,22 @@ def test_every_function_starts_with_the_environment_it_is_given(lambda_env: Reso
     assert done.returncode != 0 and f"{Env.RETENTION_DAYS}: " in done.stderr
 
 
-def test_the_api_answers_503_naming_a_setting_missing_at_request_time(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_api_answers_503_and_logs_the_setting_missing_at_request_time(
+    monkeypatch: pytest.MonkeyPatch, api_logs: list[str]
+) -> None:
     from lambdas.api.handler import handler
+    from lambdas.api.problems import ProblemType
     from tests.lambdas.kit import Context
 
     table = os.environ[Env.LEG_STATE_TABLE]
     monkeypatch.delenv(Env.LEG_STATE_TABLE)
     response = handler(api_event("GET", "/legs/L123"), Context("api"))
     body = api_json(response)
-    assert response["statusCode"] == 503 and body["error"]["code"] == "not_configured"
-    assert f"{Env.LEG_STATE_TABLE}: not set" in body["error"]["message"]
+    assert response["statusCode"] == 503 and body["type"] == ProblemType.NOT_CONFIGURED.uri
+    assert Env.LEG_STATE_TABLE not in response["body"]  # the body names no variable: the logs do
+    assert f"{Env.LEG_STATE_TABLE}: not set" in "\n".join(api_logs)
     monkeypatch.setenv(Env.LEG_STATE_TABLE, table)
-    monkeypatch.setenv(Env.RETENTION_DAYS, "forever")  # malformed: the same 503, naming it
+    monkeypatch.setenv(Env.RETENTION_DAYS, "forever")  # malformed: the same 503, the logs naming it
     response = handler(api_event("GET", "/legs/L123"), Context("api"))
-    assert response["statusCode"] == 503 and Env.RETENTION_DAYS in api_json(response)["error"]["message"]
+    assert response["statusCode"] == 503 and Env.RETENTION_DAYS not in response["body"]
+    assert Env.RETENTION_DAYS in "\n".join(api_logs)

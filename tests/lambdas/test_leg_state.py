@@ -143,3 +143,45 @@ def test_invalid_event_is_rejected_loudly() -> None:
     del envelope["detail"]["event_sid"]
     with pytest.raises(ValidationError):
         handler(envelope, Context("leg_state"))
+
+
+def test_action_events_join_the_timeline_without_moving_the_state() -> None:
+    """The hold message's say_started / say_completed (and play, stream, recording) show on the leg's timeline."""
+    leg = sid("L")
+    connecting, ringing, answered, terminated = lifecycle(leg)
+    actions = []
+    for offset, name in ((2.3, "say_started"), (2.6, "say_completed"), (2.7, "recording_started")):
+        action = leg_event(name, leg, seconds=1_700_001_000 + int(offset), state="connected")
+        action["event_type"], action["action_sid"] = "leg_action_event", "A-hold-1"
+        action["event_timestamp"]["nanos"] = int((offset % 1) * 1e9)
+        actions.append(action)
+    for event in (connecting, ringing, answered, *actions):
+        result = send(event)
+    assert "leg_state_moved" not in result  # nothing to move, so not a late event either
+    store = LegStateStore.from_env()
+    state = store.get_leg(leg)
+    assert state is not None and state["last_event"] == "leg_answered"  # the answer set the state; the say did not
+    send(terminated)
+    timeline = store.events(leg)
+    assert [e["event_name"] for e in timeline] == [
+        "leg_connecting",
+        "leg_ringing",
+        "leg_answered",
+        "say_started",
+        "say_completed",
+        "recording_started",
+        "leg_terminated",
+    ]
+    said = timeline[3]
+    assert said["event_type"] == "leg_action_event" and said["action_sid"] == "A-hold-1"
+    send(actions[0])  # a repeat changes nothing
+    assert len(store.events(leg)) == 7
+
+
+def test_an_action_before_any_life_cycle_event_leaves_no_stateless_leg() -> None:
+    leg = sid("L")
+    early = leg_event("play_started", leg, state="connected")
+    early["event_type"] = "leg_action_event"
+    send(early)
+    store = LegStateStore.from_env()
+    assert store.get_leg(leg) is None and [e["event_name"] for e in store.events(leg)] == ["play_started"]

@@ -28,6 +28,8 @@ def test_an_unknown_state_falls_back_to_what_the_name_implies() -> None:
 def test_events_that_move_nothing() -> None:
     said = event(leg_event("say_started", "L1"))
     assert leg_state_change(said) is None  # an action event without a state
+    repeating = event(leg_event("play_completed", "L1", state="connected"))
+    assert leg_state_change(repeating) is None  # ... or repeating the leg's state: actions never move it
     bridge = event(bridge_event("bridge_created", "B1", ["L1", "L2"]))
     assert leg_state_change(bridge) is None and bridge_state_change(event(leg_event("leg_ringing", "L1"))) is None
 
