@@ -25,6 +25,15 @@ class Env:
     DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL"
     RETENTION_DAYS = "RETENTION_DAYS"  # TTL of leg-state and plan items, days
     DEPLOY_ENVIRONMENT = "DEPLOY_ENVIRONMENT"  # informational: the deployment's ``environment`` context
+    EXOTEL_TIMEOUT_S = "EXOTEL_TIMEOUT_S"  # seconds a Legs API request may take (connect + reply), default 10
+    # Deadlines of a call plan (seconds; lambdas/domain/deadlines.py): past one, the sweeper drives the plan on.
+    PLAN_PENDING_DEADLINE_S = "PLAN_PENDING_DEADLINE_S"  # an action neither confirmed nor refused: re-issue
+    PLAN_DIAL_DEADLINE_S = "PLAN_DIAL_DEADLINE_S"  # a dial neither answered nor ended: hang up, count it failed
+    PLAN_REDIAL_SLACK_S = "PLAN_REDIAL_SLACK_S"  # a re-dial whose message never came: dialled after delay + this
+    PLAN_BRIDGING_DEADLINE_S = "PLAN_BRIDGING_DEADLINE_S"  # a bridge asked for but never joined: end the call
+    PLAN_BRIDGED_DEADLINE_S = "PLAN_BRIDGED_DEADLINE_S"  # a bridged call longer than this is ended
+    PLAN_MESSAGE_DEADLINE_S = "PLAN_MESSAGE_DEADLINE_S"  # an end message whose say_completed never came: hang up
+    PLAN_MAX_TRIES = "PLAN_MAX_TRIES"  # times an unconfirmed action is issued before the sweeper gives up on it
 
 
 class AwsEnv:
@@ -119,6 +128,7 @@ class DevstackEnv:
     CONSOLE = "DEVSTACK_CONSOLE"  # "0" / "false": no /console and no bus feed rule
     BUS_MODE = "DEVSTACK_BUS_MODE"  # contract.bus.BusMode: "classic" (default) or "ordered" (local EventsV2)
     EVENTSV2_PORT = "DEVSTACK_EVENTSV2_PORT"  # the local EventsV2 endpoint (0 = any free port, the default)
+    SCHEDULE_SCALE = "DEVSTACK_SCHEDULE_SCALE"  # schedules and plan deadlines x this (default: SIM_TIME_SCALE)
 
 
 class EventsV2Env:

@@ -8,6 +8,7 @@ dials; a refusal comes back to the caller as Exotel's answer (and fails the plan
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from lambdas.api.models import (
     SayAction,
     StreamAction,
 )
-from lambdas.dal.call_plans import PlanStore
+from lambdas.dal.call_plans import PlanConflict, PlanStore
 from lambdas.dal.exotel import LegsApi, legs_client
 from lambdas.dal.idempotency import REQUEST_TTL_SECONDS, once
 from lambdas.dal.leg_state import LegStateStore
@@ -34,6 +35,14 @@ from lambdas.domain.decisions import decide_new_call
 from lambdas.executor import Executor
 from lambdas.shared.config import Settings, settings
 from legs.models import CreateLegRequest
+
+
+def plan_id_for(idempotency_key: str) -> str:
+    """The plan id a ``POST /calls`` with this Idempotency-Key gets (the same on every retry)."""
+    return uuid.uuid5(_PLAN_NAMESPACE, idempotency_key).hex
+
+
+_PLAN_NAMESPACE = uuid.UUID("6d3c1f7e-0b7a-4a53-9a59-2f8a7f1f4c11")
 
 
 class ApiProblem(Exception):
@@ -81,6 +90,7 @@ class CallService:
             return None
         data = plan.model_dump(mode="json")
         data["legs"] = data.pop("attempts")
+        data["pending"] = [{"key": p.key, "state": p.state, "tries": p.tries, "due_at": p.due_at} for p in plan.pending]
         return CallView.model_validate(data)
 
     # ---- POST /legs/{sid}/actions ---------------------------------------------------------
@@ -120,8 +130,27 @@ class CallService:
         return self._once(self._place_call, "api-create-call", idempotency_key, payload)
 
     def _place_call(self, request: dict[str, Any]) -> dict[str, Any]:
-        report = self.executor().create(decide_new_call(CallPlan.new_id(), dict(request["body"])))
+        """Store the plan and dial its first party.
+
+        Exotel refused (4xx) or throttled (429) the dial: the plan fails and the caller gets Exotel's answer
+        (nothing was dialled; a retry, with the same Idempotency-Key or not, places a new call). The reply was
+        lost or a 5xx (the leg may exist): 202 with ``leg_sid`` null; the dial is pending, its first event
+        binds it, the sweeper sees to it otherwise; a retry with the same key gets this same answer. With a
+        key, the plan's id is derived from it, so a retry after a crash finds the plan instead of dialling again.
+        """
+        key = request.get("key")
+        plan_id = plan_id_for(key) if key else CallPlan.new_id()
+        try:
+            report = self.executor().create(decide_new_call(plan_id, dict(request["body"])))
+        except PlanConflict:
+            existing = self.plans().get(plan_id)
+            if existing is None:
+                raise
+            first = existing.attempt(existing.first_role, 1)
+            return {"plan_id": plan_id, "status": existing.status, "leg_sid": first.leg_sid if first else None}
         if report.failures:
+            if key:  # nothing was dialled and the caller never learns this id: a retry with the key starts afresh
+                self.plans().discard(plan_id)
             raise report.failures[0].error  # Exotel's answer, as the caller should see it
         return {"plan_id": report.plan_id, "status": report.status, "leg_sid": report.created_leg_sid()}
 

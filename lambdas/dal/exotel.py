@@ -15,6 +15,15 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lambdas.shared.config import ConfigError, settings
+from legs.models import (
+    ActionAccepted,
+    BridgeCreated,
+    BridgeStopped,
+    CreateBridgeRequest,
+    CreateLegRequest,
+    Leg,
+    LegCreated,
+)
 
 SECRET_MAX_AGE = 300
 
@@ -30,14 +39,18 @@ class ExotelCredentials(BaseModel):
 class LegsApi(Protocol):
     """The part of ``legs.client.LegsClient`` the functions use (a test double implements it too)."""
 
-    def create_leg(self, request: Any) -> Any: ...
-    def get_leg(self, leg_sid: str, fields: list[str] | None = None) -> Any: ...
-    def leg_action(self, leg_sid: str, exoml: str, action_custom_param: str | None = None) -> Any: ...
-    def leg_shortcut(self, leg_sid: str, name: str, body: dict[str, Any] | None = None) -> Any: ...
-    def hangup(self, leg_sid: str) -> Any: ...
-    def say(self, leg_sid: str, text: str, loop: int = 1) -> Any: ...
-    def create_bridge(self, request: Any) -> Any: ...
-    def stop_bridge(self, bridge_sid: str) -> Any: ...
+    def create_leg(self, request: CreateLegRequest | dict[str, Any]) -> LegCreated: ...
+    def get_leg(self, leg_sid: str, fields: list[str] | None = None) -> Leg: ...
+    def leg_action(self, leg_sid: str, exoml: str, action_custom_param: str | None = None) -> ActionAccepted: ...
+    def leg_shortcut(self, leg_sid: str, name: str, body: dict[str, Any] | None = None) -> ActionAccepted: ...
+    def hangup(self, leg_sid: str) -> ActionAccepted: ...
+    def say(self, leg_sid: str, text: str, loop: int = 1, action_custom_param: str | None = None) -> ActionAccepted: ...
+    def play(self, leg_sid: str, url: str, loop: int = 1, action_custom_param: str | None = None) -> ActionAccepted: ...
+    def start_stream(
+        self, leg_sid: str, url: str, direction: str, content_type: str | None = None
+    ) -> ActionAccepted: ...
+    def create_bridge(self, request: CreateBridgeRequest | dict[str, Any]) -> BridgeCreated: ...
+    def stop_bridge(self, bridge_sid: str) -> BridgeStopped: ...
 
 
 _override: LegsApi | None = None
@@ -66,16 +79,17 @@ def credentials() -> ExotelCredentials:
 
 
 @lru_cache(maxsize=4)
-def _client(base_url: str, account_sid: str, api_key: str, api_token: str) -> LegsApi:
+def _client(base_url: str, account_sid: str, api_key: str, api_token: str, timeout: float) -> LegsApi:
     from legs.client import LegsClient
 
-    return LegsClient(base_url=base_url, account_sid=account_sid, api_key=api_key, api_token=api_token)
+    return LegsClient(base_url=base_url, account_sid=account_sid, api_key=api_key, api_token=api_token, timeout=timeout)
 
 
 def legs_client() -> LegsApi:
     """The client every function calls Exotel with."""
     if _override is not None:
         return _override
-    base_url = settings().require("exotel_base_url")
+    conf = settings()
+    base_url = conf.require("exotel_base_url")
     creds = credentials()
-    return _client(base_url, creds.account_sid, creds.api_key, creds.api_token)
+    return _client(base_url, creds.account_sid, creds.api_key, creds.api_token, conf.exotel_timeout_s)

@@ -73,13 +73,15 @@ def test_a_refused_dial_is_followed_up_in_the_same_run(fake_legs: FakeLegs) -> N
     fake_legs.fail["create_leg"] = [exotel_error(400, "bad number")]
     report = run.run(plan.plan_id, answered(plan))
     assert report.actions == ["create_leg"]
-    assert report.calls == ["create_leg", "leg_action"]
-    assert report.follow_ups == ["call over: failed"]
+    assert report.calls == ["create_leg", "say"]  # start_say; the hangup waits for say_completed
+    assert report.follow_ups[0] == "call over: failed"
     assert [f.action.kind for f in report.failures] == ["create_leg"]
     assert "bad number" in str(report.failures[0].error)
     final = stored(plan.plan_id)
     assert (final.status, final.outcome) == ("failed", "failed") and "bad number" in (final.reason or "")
     assert fake_legs.calls[-1][1][0] == plan.attempts[0].leg_sid  # the apology goes to the customer
+    [waiting] = final.pending
+    assert (waiting.key, waiting.state) == (f"end_with_message:{plan.attempts[0].leg_sid}", "awaiting_event")
 
 
 def test_a_refused_dial_with_dials_left_sends_the_retry_message(fake_legs: FakeLegs, sqs: Any, lambda_env: Any) -> None:
@@ -107,16 +109,17 @@ def test_the_same_decision_twice_acts_once(fake_legs: FakeLegs) -> None:
 def test_a_message_that_cannot_be_played_ends_the_leg_anyway(fake_legs: FakeLegs) -> None:
     run = executor(fake_legs)
     plan = stored(run.create(decide_new_call(CallPlan.new_id(), dict(BODY))).plan_id)
-    fake_legs.fail["leg_action"] = [exotel_error(409, "leg busy")]
+    fake_legs.fail["say"] = [exotel_error(400, "text refused")]
 
     def end(current: CallPlan) -> Decision:
         current.status, current.outcome = "failed", "abandoned"
         return Decision(current, after=[Action(kind="end_with_message", leg_sid="C9", text="bye")], note="ended")
 
     report = run.run(plan.plan_id, end)
-    assert report.calls == ["leg_action", "hangup"]
+    assert report.calls == ["say", "hangup"]
     assert fake_legs.calls[-1] == ("hangup", ("C9",))
-    assert report.follow_ups == []  # nothing for the plan to learn from a hangup
+    assert report.follow_ups == ["message refused: hang up", "hangup:C9: ok"]
+    assert stored(plan.plan_id).pending == [] and "C9" in stored(plan.plan_id).hung_up
 
 
 def test_the_loop_stops_at_its_bound(fake_legs: FakeLegs) -> None:

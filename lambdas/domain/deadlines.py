@@ -1,0 +1,37 @@
+"""How long a call plan may stay in each state before the sweeper drives it on (seconds, all settings).
+
+The defaults hold for Exotel's own time-outs: a leg is answered or ended within its ``timeout``
+(30 s by default), a function runs at most 30 s (so an action still unconfirmed after
+``pending`` cannot still be in flight), a bridged call ends at the leg's ``time_limit`` (4 h).
+The functions read overrides from ``PLAN_*`` variables (``lambdas.shared.config``); the devstack
+scales them with its simulator's clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    pending: float = 60.0  # an action neither confirmed nor refused: re-issued (or given up) after this
+    dial: float = 120.0  # a dial neither answered nor ended: hung up and counted as a failed dial
+    redial_slack: float = 60.0  # a re-dial whose retry message never came: dialled after its delay + this
+    bridging: float = 60.0  # the bridge asked for, the legs not joined: the call ends (bridge_failed)
+    bridged: float = 14_400.0 + 600.0  # a bridged call still going after this (time_limit + 10 min): ended
+    message: float = 60.0  # an end message whose say_completed never came: the leg is hung up
+    max_tries: int = 3  # times an unconfirmed action is issued before it is given up
+
+    @classmethod
+    def with_overrides(cls, **values: float | None) -> Deadlines:
+        """The defaults, with every value that is not None replaced (``max_tries`` is rounded down)."""
+        names = {f.name for f in fields(cls)}
+        chosen = {name: value for name, value in values.items() if value is not None and name in names}
+        if "max_tries" in chosen:
+            chosen["max_tries"] = int(chosen["max_tries"])
+        return replace(cls(), **chosen)
+
+    def scaled(self, factor: float) -> Deadlines:
+        """Every duration times ``factor`` (the devstack runs its simulator's clock faster)."""
+        durations = {f.name: getattr(self, f.name) * factor for f in fields(self) if f.name != "max_tries"}
+        return replace(self, **durations)
