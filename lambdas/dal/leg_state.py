@@ -14,7 +14,8 @@ Every write is idempotent, so a redelivered event changes nothing: descriptive f
 only if absent, the state moves only forward by rank (connecting < ringing < connected <
 terminal; terminal is final; at equal rank the later event wins), ``answered_by`` and
 ``bridge_sid`` are those of the latest event by event time (``<field>_ns``), whatever the order of
-arrival, and a timeline item is put only if its key does not exist. A late event that cannot move the state still joins the timeline.
+arrival, and a timeline item is put only if its key does not exist. A late event that cannot move
+the state still joins the timeline.
 Which state an event says its leg is in is the domain's (``lambdas.domain.leg_state``).
 """
 

@@ -348,9 +348,7 @@ class FakeLegs:
         self._record("play", leg_sid, url)
         return ActionAccepted(action_sid=sid("A"))
 
-    def start_stream(
-        self, leg_sid: str, url: str, direction: str, content_type: str | None = None
-    ) -> ActionAccepted:
+    def start_stream(self, leg_sid: str, url: str, direction: str, content_type: str | None = None) -> ActionAccepted:
         self._record("start_stream", leg_sid, url)
         return ActionAccepted(action_sid=sid("A"))
 

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lambdas.domain.call_plan import AmdPolicy, Attempt, CallPlan, RetryPolicy
+from lambdas.domain.deadlines import Deadlines
 from lambdas.domain.decisions import decide_amd, decide_connect, decide_retry
 from lambdas.domain.leg_requests import exoml_join_bridge
-from lambdas.domain.deadlines import Deadlines
 from lambdas.domain.pending import track
 from lambdas.domain.plan_ref import PlanRef
 from legs.events import LegEvent
