@@ -516,6 +516,20 @@ class Engine:
         scale = self.config.time_scale or 1.0
         return int((end - leg.answered_ns) / 1e6 / scale)
 
+    @staticmethod
+    def leg_summary(leg: LegState) -> dict[str, Any]:
+        """One leg for ``GET /_sim/legs`` (a test hook: who is on the line, in which bridge, for which plan)."""
+        return {
+            "leg_sid": leg.sid,
+            "contact_uri": leg.contact_uri,
+            "state": leg.state,
+            "terminal_status": leg.terminal_status,
+            "bridge_sid": leg.bridge_sid,
+            "custom_param": leg.custom_param,
+            "date_created": leg.date_created,
+            "end_time": leg.end_time,
+        }
+
     def leg_resource(self, leg: LegState, fields: list[str] | None = None) -> dict[str, Any]:
         resource: dict[str, Any] = {
             "leg_sid": leg.sid,

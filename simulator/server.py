@@ -67,6 +67,17 @@ class Fault:
     retry_after: float | None
     method: str | None
     delay: float
+    when: str = "before"
+    path: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method in (None, method) and (self.path is None or path.startswith(self.path))
+
+    def error(self) -> ApiError | None:
+        if self.status is None:
+            return None
+        headers = {"Retry-After": f"{self.retry_after:g}"} if self.retry_after is not None else {}
+        return ApiError(self.status, "Simulated fault", "injected by POST /_sim/faults", headers=headers)
 
 
 def validation_error(exc: ValidationError, what: str) -> ApiError:
@@ -131,16 +142,19 @@ class Simulator:
     # ---- faults ----------------------------------------------------------------------------
     def add_fault(self, fault: FaultRequest) -> None:
         with self._faults_lock:
-            self._faults.append(Fault(fault.status, fault.count, fault.retry_after, fault.method, fault.delay))
+            self._faults.append(
+                Fault(fault.status, fault.count, fault.retry_after, fault.method, fault.delay, fault.when, fault.path)
+            )
 
     def clear_faults(self) -> None:
         with self._faults_lock:
             self._faults.clear()
 
-    def take_fault(self, method: str) -> Fault | None:
+    def take_fault(self, method: str, path: str = "/") -> Fault | None:
+        """The first fault that applies to ``method`` on ``path`` (below the account), counted down."""
         with self._faults_lock:
             for fault in self._faults:
-                if fault.method in (None, method):
+                if fault.matches(method, path):
                     fault.count -= 1
                     if fault.count <= 0:
                         self._faults.remove(fault)
@@ -294,14 +308,26 @@ class _Handler(BaseHTTPRequestHandler):
         if match.group("account") != self.simulator.config.account_sid:
             raise ApiError(404, "Account not found", f"no account {match.group('account')!r} for these credentials")
         self._engine.count_request()
-        fault = self.simulator.take_fault(method)
-        if fault is not None:
+        rest = match.group("rest") or "/"
+        fault = self.simulator.take_fault(method, rest)
+        if fault is not None and fault.when == "before":
             if fault.delay:
                 time.sleep(fault.delay)
-            if fault.status is not None:
-                headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-                raise ApiError(fault.status, "Simulated fault", "injected by POST /_sim/faults", headers=headers)
-        rest = match.group("rest") or "/"
+            error = fault.error()
+            if error is not None:
+                raise error
+        reply = self._route(method, rest, body, query)
+        if fault is not None and fault.when == "after":  # done; now the reply is lost, late, or both
+            if fault.delay:
+                time.sleep(fault.delay)
+            error = fault.error()
+            if error is not None:
+                raise error
+        return reply
+
+    def _route(
+        self, method: str, rest: str, body: bytes, query: dict[str, list[str]]
+    ) -> tuple[int, Any, dict[str, str]]:
         allowed = []
         for route_method, pattern, name in ROUTES:
             found = pattern.match(rest)
@@ -431,6 +457,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/_sim/faults" and method == "DELETE":
             sim.clear_faults()
             return 200, {"cleared": True}, {}
+        if path == "/_sim/legs" and method == "GET":
+            with sim.engine.lock:
+                return 200, [sim.engine.leg_summary(leg) for leg in sim.engine.legs.values()], {}
         if path == "/_sim/inbound" and method == "POST":
             request = self._model(InboundRequest, body, "inbound call")
             endpoint = request.leg_event_endpoint or sim.config.inbound_endpoint
