@@ -133,6 +133,12 @@ class WiredFunction(Grouping):
         """Least privilege from what the function reads."""
         wiring, role = spec.wiring, self.role
         table_arns = [data.tables[t.id].table_arn for t in TABLES if t.env in wiring.env]
+        table_arns += [
+            f"{data.tables[t.id].table_arn}/index/{index.name}"
+            for t in TABLES
+            if t.env in wiring.env
+            for index in t.indexes
+        ]
         if table_arns:
             role.add_to_principal_policy(iam.PolicyStatement(sid="Tables", actions=TABLE_ACTIONS, resources=table_arns))
         if spec.reads_secret:
