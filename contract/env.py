@@ -128,7 +128,7 @@ class DevstackEnv:
     CONSOLE = "DEVSTACK_CONSOLE"  # "0" / "false": no /console and no bus feed rule
     BUS_MODE = "DEVSTACK_BUS_MODE"  # contract.bus.BusMode: "classic" (default) or "ordered" (local EventsV2)
     EVENTSV2_PORT = "DEVSTACK_EVENTSV2_PORT"  # the local EventsV2 endpoint (0 = any free port, the default)
-    SCHEDULE_SCALE = "DEVSTACK_SCHEDULE_SCALE"  # schedules and plan deadlines x this (default: SIM_TIME_SCALE)
+    SCHEDULE_SCALE = "DEVSTACK_SCHEDULE_SCALE"  # schedules and call-plan deadlines x this (default 0.25)
 
 
 class EventsV2Env:

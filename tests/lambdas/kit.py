@@ -16,7 +16,8 @@ import boto3
 
 from contract.catalogue import event_type_for
 from contract.env import Env
-from contract.resources import FALLBACK_QUEUE, RETRY_QUEUE, TABLES, TableDef
+from contract.resources import FALLBACK_QUEUE, RETRY_QUEUE, TABLES
+from devstack.resources import table_schema
 from legs.client import LegsApiError
 from legs.events import LegEvent
 from legs.models import ActionAccepted, BridgeCreated, BridgeStopped, ErrorData, LegCreated
@@ -55,33 +56,6 @@ class Resources:
 
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.url, **LOCAL_AWS)
-
-
-def table_schema(table: TableDef) -> dict[str, Any]:
-    """``create_table`` keys, attribute definitions and global secondary indexes of ``table``."""
-    keys = [(table.partition_key, "HASH")] + ([(table.sort_key, "RANGE")] if table.sort_key else [])
-    types = {name: "S" for name, _ in keys}
-    indexes = []
-    for index in table.indexes:
-        types.setdefault(index.partition_key, "S")
-        types[index.sort_key] = index.sort_key_type
-        indexes.append(
-            {
-                "IndexName": index.name,
-                "KeySchema": [
-                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
-                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            }
-        )
-    schema: dict[str, Any] = {
-        "AttributeDefinitions": [{"AttributeName": k, "AttributeType": t} for k, t in types.items()],
-        "KeySchema": [{"AttributeName": k, "KeyType": kind} for k, kind in keys],
-    }
-    if indexes:
-        schema["GlobalSecondaryIndexes"] = indexes
-    return schema
 
 
 def provision(url: str, credentials: dict[str, str]) -> Resources:
