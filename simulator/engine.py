@@ -471,6 +471,15 @@ class Engine:
         if leg.state == "connected":
             self._terminate(leg, "completed", CAUSE_NORMAL, reason="callee_hangup")
 
+    def person_hangs_up(self, sid: str) -> dict[str, Any]:
+        """The person on the line hangs up now (what ``talk_seconds`` does on its own), or rejects a ringing call."""
+        leg = self.get_leg(sid)
+        if leg.state == "connected":
+            self._remote_hangup(leg)
+        elif leg.state == "ringing":
+            self._terminate(leg, "no-answer", CAUSE_NO_ANSWER, reason="callee_rejected")
+        return self.leg_summary(leg)
+
     def _time_limit(self, leg: LegState, token: int) -> None:
         if leg.state == "connected" and token == leg.limit_token:
             self._terminate(leg, "completed", CAUSE_NORMAL, reason="time_limit")

@@ -57,6 +57,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(rf"^/bridges/{_SID}/actions$"), "bridge_action"),
     ("GET", re.compile(rf"^/bridges/{_SID}/external-events$"), "bridge_external_events"),
 ]
+_PERSON_HANGS_UP = re.compile(r"^/_sim/legs/(?P<sid>[^/]+)/hangup$")
 _ACCOUNT_PATH = re.compile(r"^/v2/accounts/(?P<account>[^/]+)(?P<rest>/.*)?$")
 
 
@@ -255,6 +256,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, envelope: dict[str, Any], headers: dict[str, str]) -> None:
         payload = json.dumps(envelope).encode("utf-8")
+        try:
+            self._write(status, payload, headers)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a stalled fault): nobody to tell
+            self.close_connection = True
+
+    def _write(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
@@ -460,6 +467,10 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/_sim/legs" and method == "GET":
             with sim.engine.lock:
                 return 200, [sim.engine.leg_summary(leg) for leg in sim.engine.legs.values()], {}
+        hangup = _PERSON_HANGS_UP.match(path)
+        if hangup and method == "POST":
+            with sim.engine.lock:
+                return 200, sim.engine.person_hangs_up(hangup.group("sid")), {}
         if path == "/_sim/inbound" and method == "POST":
             request = self._model(InboundRequest, body, "inbound call")
             endpoint = request.leg_event_endpoint or sim.config.inbound_endpoint

@@ -197,6 +197,7 @@ class CallView(BaseModel):
     )
     created_at: str
     updated_at: str
+    ended_at: str | None = None
 
 
 # ---- errors -------------------------------------------------------------------------------

@@ -33,6 +33,11 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def iso(epoch_seconds: float) -> str:
+    """Epoch seconds as the plan writes times (UTC, milliseconds)."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 class RetryPolicy(BaseModel):
     """How often a party is dialled when a dial ends busy / no-answer / failed."""
 
@@ -104,6 +109,7 @@ class CallPlan(BaseModel):
     due_at: float | None = Field(default=None, description="epoch seconds: still bridging / bridged then, swept")
     created_at: str = Field(default_factory=now_iso)
     updated_at: str = Field(default_factory=now_iso)
+    ended_at: str | None = Field(default=None, description="when the plan reached its final status")
 
     @staticmethod
     def new_id() -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from contract.catalogue import ENDED, EventName
 from lambdas.domain.actions import Decision, PendingAction
-from lambdas.domain.call_plan import Attempt, CallPlan
+from lambdas.domain.call_plan import Attempt, CallPlan, iso
 from lambdas.domain.deadlines import Deadlines
 from lambdas.domain.plan_ref import PlanRef
 from legs.events import LegEvent
@@ -63,6 +63,8 @@ def stamp(before: CallPlan | None, plan: CallPlan, now: float, deadlines: Deadli
             attempt.due_at = attempt_deadline(plan, attempt, now, deadlines)
     if before is None or before.status != plan.status:
         plan.due_at = {"bridging": now + deadlines.bridging, "bridged": now + deadlines.bridged}.get(plan.status)
+        if plan.final and plan.ended_at is None:
+            plan.ended_at = iso(now)
 
 
 def attempt_deadline(plan: CallPlan, attempt: Attempt, now: float, deadlines: Deadlines) -> float | None:

@@ -70,6 +70,17 @@ def test_the_path_decides_which_request_a_fault_hits(client: LegsClient, raw: Ra
     assert listed["state"] == "terminal"
 
 
+def test_the_person_on_a_leg_hangs_up(client: LegsClient, raw: Raw, recorder: EventRecorder) -> None:
+    sid = client.create_leg(leg_body(recorder)).leg_sid
+    recorder.wait_for(sid, "leg_answered")
+    status, envelope, _ = raw("POST", f"/_sim/legs/{sid}/hangup")
+    assert status == 200 and envelope["response"]["data"]["state"] == "terminal"
+    ended = recorder.wait_for(sid, "leg_terminated")[-1]
+    assert ended.terminal_status == "completed" and ended.event_data.data["hangup_reason"] == "callee_hangup"
+    status, _, _ = raw("POST", "/_sim/legs/NoSuchLeg/hangup")
+    assert status == 404
+
+
 def test_fault_requests_are_validated(raw: Raw) -> None:
     for bad in ({"when": "during"}, {"path": "legs"}, {"status": 200}):
         status, envelope, _ = raw("POST", "/_sim/faults", bad)
