@@ -27,7 +27,8 @@ class Env:
     DEPLOY_ENVIRONMENT = "DEPLOY_ENVIRONMENT"  # informational: the deployment's ``environment`` context
     EXOTEL_TIMEOUT_S = "EXOTEL_TIMEOUT_S"  # seconds a Legs API request may take (connect + reply), default 10
     # Deadlines of a call plan (seconds; lambdas/domain/deadlines.py): past one, the sweeper drives the plan on.
-    PLAN_PENDING_DEADLINE_S = "PLAN_PENDING_DEADLINE_S"  # an action neither confirmed nor refused: re-issue
+    PLAN_PENDING_DEADLINE_S = "PLAN_PENDING_DEADLINE_S"  # a dial or bridge neither confirmed nor refused: re-issue
+    PLAN_HANGUP_DEADLINE_S = "PLAN_HANGUP_DEADLINE_S"  # a hangup / stop / end message not confirmed: hang up again
     PLAN_DIAL_DEADLINE_S = "PLAN_DIAL_DEADLINE_S"  # a dial neither answered nor ended: hang up, count it failed
     PLAN_REDIAL_SLACK_S = "PLAN_REDIAL_SLACK_S"  # a re-dial whose message never came: dialled after delay + this
     PLAN_BRIDGING_DEADLINE_S = "PLAN_BRIDGING_DEADLINE_S"  # a bridge asked for but never joined: end the call

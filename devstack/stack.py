@@ -39,6 +39,7 @@ def deadline_env(scale: float) -> dict[str, str]:
     scaled = Deadlines().scaled(scale)
     return {
         Env.PLAN_PENDING_DEADLINE_S: f"{scaled.pending:g}",
+        Env.PLAN_HANGUP_DEADLINE_S: f"{scaled.hangup:g}",
         Env.PLAN_DIAL_DEADLINE_S: f"{scaled.dial:g}",
         Env.PLAN_REDIAL_SLACK_S: f"{scaled.redial_slack:g}",
         Env.PLAN_BRIDGING_DEADLINE_S: f"{scaled.bridging:g}",

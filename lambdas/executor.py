@@ -46,6 +46,9 @@ MAX_ROUNDS = 8
 ENDS_SOMETHING: frozenset[str] = frozenset({"hangup", "stop_bridge", "say", "end_with_message"})
 #: The Legs API's "not there / not in that state any more" answers.
 ALREADY_ENDED_CODES: frozenset[int] = frozenset({404, 409})
+#: Ending a leg or a bridge is safe to repeat: an unsettled try is repeated at once, after these pauses (seconds),
+#: before it is left to the sweeper (someone may be on the line).
+ENDING_RETRY_PAUSES: tuple[float, ...] = (0.2, 0.5)
 
 Decide = Callable[[CallPlan], Decision | None]
 Clock = Callable[[], float]
@@ -107,6 +110,7 @@ class Executor:
         max_rounds: int = MAX_ROUNDS,
         deadlines: Deadlines | None = None,
         clock: Clock = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.plans = plans
         self.legs = legs
@@ -115,6 +119,7 @@ class Executor:
         self.max_rounds = max_rounds
         self.deadlines = deadlines or Deadlines()
         self.clock = clock
+        self.sleep = sleep
 
     @classmethod
     def from_env(cls, logger: Any = None) -> Executor:
@@ -222,22 +227,32 @@ class Executor:
             assert action.role and action.attempt
             self.retry_queue.send(plan.plan_id, action.role, action.attempt, action.delay_seconds)
             return ActionResult(action=action, ok=True)
-        try:
-            result = self._call_legs_api(plan, action, report)
-        except LegsApiError as err:
-            outcome = self.classify(action, err)
-            self._log_error(plan, action, err, outcome)
-            if report is not None:
-                if outcome in ("refused", "throttled"):
-                    report.failures.append(Failure(action, err))
-                elif outcome == "unknown":
-                    report.unknown.append(action)
-            result = ActionResult(
-                action=action, ok=outcome == "gone", outcome=outcome, error=str(err), retry_after=err.retry_after
-            )
+        pauses = ENDING_RETRY_PAUSES if action.kind in ("hangup", "stop_bridge") else ()
+        for attempt in range(len(pauses) + 1):
+            try:
+                result = self._call_legs_api(plan, action, report)
+                break
+            except LegsApiError as err:
+                outcome = self.classify(action, err)
+                self._log_error(plan, action, err, outcome)
+                if outcome in ("unknown", "throttled") and attempt < len(pauses):
+                    self.sleep(max(pauses[attempt], min(err.retry_after or 0.0, 5.0)))
+                    continue
+                result = self._failed(action, err, outcome, report)
+                break
         if report is not None:
             report.results.append(result)
         return result
+
+    def _failed(self, action: Action, err: LegsApiError, outcome: Outcome, report: Report | None) -> ActionResult:
+        if report is not None:
+            if outcome in ("refused", "throttled"):
+                report.failures.append(Failure(action, err))
+            elif outcome == "unknown":
+                report.unknown.append(action)
+        return ActionResult(
+            action=action, ok=outcome == "gone", outcome=outcome, error=str(err), retry_after=err.retry_after
+        )
 
     @staticmethod
     def classify(action: Action, err: LegsApiError) -> Outcome:

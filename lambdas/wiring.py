@@ -27,6 +27,7 @@ OPTIONAL_ENV = (
     Env.EXOTEL_TIMEOUT_S,  # seconds a Legs API request may take (default 10)
     # Call-plan deadlines, seconds (defaults: lambdas/domain/deadlines.py); read by every function that writes plans
     Env.PLAN_PENDING_DEADLINE_S,
+    Env.PLAN_HANGUP_DEADLINE_S,
     Env.PLAN_DIAL_DEADLINE_S,
     Env.PLAN_REDIAL_SLACK_S,
     Env.PLAN_BRIDGING_DEADLINE_S,

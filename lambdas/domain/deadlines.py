@@ -1,8 +1,10 @@
 """How long a call plan may stay in each state before the sweeper drives it on (seconds, all settings).
 
 The defaults hold for Exotel's own time-outs: a leg is answered or ended within its ``timeout``
-(30 s by default), a function runs at most 30 s (so an action still unconfirmed after
-``pending`` cannot still be in flight), a bridged call ends at the leg's ``time_limit`` (4 h).
+(30 s by default), a function runs at most 30 s (so a dial still unconfirmed after ``pending``
+cannot still be in flight: re-issuing it cannot place a second call), a bridged call ends at the
+leg's ``time_limit`` (4 h). Ending a leg is safe to repeat, so ``hangup`` is short: whoever is left
+on the line is hung up again soon (the sweeper's own schedule adds to it).
 The functions read overrides from ``PLAN_*`` variables (``lambdas.shared.config``); the devstack
 scales them with its simulator's clock.
 """
@@ -14,7 +16,8 @@ from dataclasses import dataclass, fields, replace
 
 @dataclass(frozen=True)
 class Deadlines:
-    pending: float = 60.0  # an action neither confirmed nor refused: re-issued (or given up) after this
+    pending: float = 60.0  # a dial / bridge neither confirmed nor refused: re-issued (or given up) after this
+    hangup: float = 10.0  # a hangup / bridge stop / end message not confirmed: hung up (again) after this
     dial: float = 120.0  # a dial neither answered nor ended: hung up and counted as a failed dial
     redial_slack: float = 60.0  # a re-dial whose retry message never came: dialled after its delay + this
     bridging: float = 60.0  # the bridge asked for, the legs not joined: the call ends (bridge_failed)

@@ -114,7 +114,8 @@ def decide_connect(plan: CallPlan, event: LegEvent, ref: PlanRef) -> Decision | 
             attempt.terminal_status = attempt.terminal_status or terminal_of(event)
             return Decision(plan, note="end already handled")
         return end_call(plan, attempt, terminal_of(event), f"{attempt.role} leg {name}: {terminal_of(event)}")
-    if attempt.status in ("ended", "cancelled") and event.leg_sid and event.leg_sid not in plan.hung_up:
+    alive = attempt.terminal_status is None and bool(event.leg_sid) and event.leg_sid not in plan.hung_up
+    if attempt.status in ("ended", "cancelled") and alive:
         attempt.error = attempt.error or "alive after its dial was over"
         return Decision(plan, after=[Action(kind="hangup", leg_sid=event.leg_sid)], note="stray leg hung up")
     return Decision(plan, note="leg bound" if not done else "dial confirmed")

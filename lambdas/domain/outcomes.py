@@ -35,8 +35,9 @@ def end_everyone(plan: CallPlan, *, skip: Attempt | None = None, apologise: bool
 
     A first party who answered and was waiting for the second hears ``unavailable_message`` first
     (when ``apologise``); everyone else is hung up. A dial whose leg is not known yet (its reply was
-    lost) stays as it is: its first event finds the plan over and the leg is hung up at once
-    (``lambdas.domain.reconcile``), or the sweeper closes it at its deadline.
+    lost, or the function died before making it) is closed and its pending ``create_leg`` dropped (never
+    re-issued): if the leg exists, its first event or the late reply finds the dial closed and the leg
+    is hung up at once (``lambdas.domain.reconcile``).
     """
     together = bridged(plan)
     after: list[Action] = []
@@ -47,6 +48,9 @@ def end_everyone(plan: CallPlan, *, skip: Attempt | None = None, apologise: bool
             continue
         if attempt.status == "scheduled":
             attempt.status = "cancelled"
+        elif attempt.status == "dialing" and not attempt.leg_sid:
+            attempt.status, attempt.error = "ended", "the call ended before this dial was confirmed"
+            plan.drop_pending(Action(kind="create_leg", role=attempt.role, attempt=attempt.attempt).key)
         elif attempt.status in LIVE and attempt.leg_sid:
             if attempt.leg_sid not in plan.hung_up:
                 waiting = attempt.role == plan.first_role and attempt.status == "answered" and not together

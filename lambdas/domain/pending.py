@@ -28,6 +28,8 @@ MESSAGE_ENDS: frozenset[str] = frozenset(
 LEG_ACTIONS: frozenset[str] = frozenset({"say", "end_with_message", "hangup", "join_bridge"})
 #: Actions that end a leg: the plan remembers the leg so that it never ends it twice, nor adopts it.
 ENDING: frozenset[str] = frozenset({"hangup", "end_with_message"})
+#: Actions that end something (safe to repeat, or followed by a hangup): their deadline is ``Deadlines.hangup``.
+ENDS: frozenset[str] = frozenset({"hangup", "end_with_message", "stop_bridge"})
 
 
 def track(before: CallPlan | None, decision: Decision, now: float, deadlines: Deadlines) -> None:
@@ -46,7 +48,9 @@ def track(before: CallPlan | None, decision: Decision, now: float, deadlines: De
         if key in current:
             continue
         tries = previous[key].tries + 1 if key in previous else 1
-        plan.pending.append(PendingAction(action=action, tries=tries, due_at=now + deadlines.pending))
+        # ending a leg is confirmed (or done again) soon; a re-issued dial or bridge waits longer each time
+        wait = deadlines.hangup if action.kind in ENDS else deadlines.pending * min(tries, 4)
+        plan.pending.append(PendingAction(action=action, tries=tries, due_at=now + wait))
         current.add(key)
         kept.append(action)
         if action.kind in ENDING and action.leg_sid and action.leg_sid not in plan.hung_up:

@@ -6,7 +6,9 @@
 * ``refused`` (a 4xx): a refused dial is a failed dial (re-dialled per the plan, or the end of the
   call); a refused bridge or join fails the bridge; a message that cannot be played becomes a hangup.
 * ``unknown`` (no reply, a 5xx) or ``throttled`` (429): *not* a failure. The action stays pending
-  until an event confirms it or its deadline passes; then the sweeper re-issues it or gives up.
+  until an event confirms it or its deadline passes; then the sweeper re-issues it or gives up. The
+  exception is an end message: whether it plays is then not known, and the leg is hung up at once
+  (nobody waits on a line for a message that may never come).
 
 ``interactive``: a caller is waiting for the answer (``POST /calls``): a refused or throttled first dial
 fails the plan at once, and the caller gets Exotel's answer to retry on.
@@ -19,6 +21,7 @@ from lambdas.domain.call_plan import CallPlan
 from lambdas.domain.deadlines import Deadlines
 from lambdas.domain.decisions import decide_bridge_created, decide_dial_failed
 from lambdas.domain.outcomes import bridge_failed, first_dial_refused
+from lambdas.domain.pending import ENDS
 from lambdas.domain.reconcile import waiting_for
 
 
@@ -54,12 +57,15 @@ def _settle_one(
     key = action.key
     pending = plan.pending_for(key)
     outcome = "refused" if (result.outcome == "throttled" and interactive) else result.outcome
+    if action.kind == "end_with_message" and outcome in ("unknown", "throttled"):
+        outcome = "refused"  # whether the message plays is not known: hang up now rather than leave the leg up
     if outcome in ("unknown", "throttled"):
         if pending is None:
             return None  # an event confirmed it meanwhile
         pending.state = "unknown" if outcome == "unknown" else "throttled"
         pending.error = result.error
-        pending.due_at = now + max(deadlines.pending, result.retry_after or 0.0)
+        wait = deadlines.hangup if action.kind in ENDS else deadlines.pending
+        pending.due_at = now + max(wait, result.retry_after or 0.0)
         return Decision(plan, note=f"{key}: {outcome}, left for its confirmation or the sweeper")
     if action.kind == "end_with_message" and outcome == "ok":
         if pending is None or pending.state == "awaiting_event":

@@ -6,8 +6,9 @@ In order, on one plan:
    reply was lost and no event confirmed it): re-issued while ``tries < max_tries``, then given up.
    Giving up means: a dial counts as failed (re-dialled per the plan, or the end of the call), a
    bridge or a join fails the bridge (everyone is ended), an end message becomes a hangup (an end
-   message is never played twice), a hold message is dropped. A hangup or a stop is re-issued
-   until it is confirmed or ``max_tries`` is reached.
+   message is never played twice), a hold message is dropped. A hangup or a bridge stop is never
+   given up (that would leave someone on the line): it is re-issued, each time a little later,
+   until a reply or the leg's end confirms it.
 2. **Dials past their deadline**: a scheduled re-dial whose retry message never came is dialled;
    a dial neither answered nor ended is hung up and counts as failed; a leg answered by a machine
    that never ended ends the call (outcome ``machine``).
@@ -28,8 +29,11 @@ from lambdas.domain.deadlines import Deadlines
 from lambdas.domain.decisions import decide_dial_scheduled
 from lambdas.domain.outcomes import bridge_failed, dial_failed, end_call, end_everyone
 
-#: Re-issued until confirmed (ending a leg or a bridge is safe to repeat; a 404/409 means it is done).
-REPEATABLE: frozenset[str] = frozenset({"hangup", "stop_bridge", "create_bridge", "join_bridge", "create_leg"})
+#: Re-issued while ``tries < max_tries``, then given up.
+REPEATABLE: frozenset[str] = frozenset({"create_bridge", "join_bridge", "create_leg"})
+#: Re-issued until confirmed, never given up: giving up would leave a person on the line. Safe to repeat
+#: (a 404/409 means it is done); each re-issue waits longer (``lambdas.domain.pending.track``).
+ENDING: frozenset[str] = frozenset({"hangup", "stop_bridge"})
 
 
 def decide_sweep(plan: CallPlan, now: float, deadlines: Deadlines) -> Decision | None:
@@ -63,7 +67,7 @@ def _overdue_action(plan: CallPlan, pending: PendingAction, now: float, deadline
     plan.drop_pending(pending.key)
     if not _still_wanted(plan, action):
         return Decision(plan, note=f"{pending.key} no longer needed")
-    if action.kind in REPEATABLE and pending.tries < deadlines.max_tries:
+    if action.kind in ENDING or (action.kind in REPEATABLE and pending.tries < deadlines.max_tries):
         if action.kind == "create_leg":
             attempt = plan.attempt(action.role or "", action.attempt or 0)
             if attempt is not None:
@@ -74,9 +78,9 @@ def _overdue_action(plan: CallPlan, pending: PendingAction, now: float, deadline
 
 
 def _still_wanted(plan: CallPlan, action: Action) -> bool:
-    if action.kind == "create_leg":
+    if action.kind == "create_leg":  # never a dial for a call that is over
         attempt = plan.attempt(action.role or "", action.attempt or 0)
-        return attempt is not None and attempt.status == "dialing" and attempt.leg_sid is None
+        return not plan.final and attempt is not None and attempt.status == "dialing" and attempt.leg_sid is None
     if action.kind == "create_bridge":
         return plan.status == "bridging" and plan.bridge_sid is None
     if action.kind == "join_bridge":

@@ -76,6 +76,7 @@ class FunctionSettings(EnvSettings):
     exotel_timeout_s: float = Field(default=10.0, gt=0, le=60, validation_alias=Env.EXOTEL_TIMEOUT_S)
     # Call-plan deadlines (seconds); None: the domain's default (lambdas/domain/deadlines.py).
     plan_pending_deadline_s: float | None = Field(default=None, gt=0, validation_alias=Env.PLAN_PENDING_DEADLINE_S)
+    plan_hangup_deadline_s: float | None = Field(default=None, gt=0, validation_alias=Env.PLAN_HANGUP_DEADLINE_S)
     plan_dial_deadline_s: float | None = Field(default=None, gt=0, validation_alias=Env.PLAN_DIAL_DEADLINE_S)
     plan_redial_slack_s: float | None = Field(default=None, gt=0, validation_alias=Env.PLAN_REDIAL_SLACK_S)
     plan_bridging_deadline_s: float | None = Field(default=None, gt=0, validation_alias=Env.PLAN_BRIDGING_DEADLINE_S)
@@ -87,6 +88,7 @@ class FunctionSettings(EnvSettings):
         """The ``PLAN_*`` values by the name the domain's ``Deadlines`` gives them (None: its default)."""
         return {
             "pending": self.plan_pending_deadline_s,
+            "hangup": self.plan_hangup_deadline_s,
             "dial": self.plan_dial_deadline_s,
             "redial_slack": self.plan_redial_slack_s,
             "bridging": self.plan_bridging_deadline_s,
