@@ -9,16 +9,17 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION ?= 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv proto proto-check lint test test-full run run-ordered demo bench synth openapi schemas clean
+.PHONY: help venv proto proto-check lint typecheck test test-full run run-ordered demo bench synth openapi schemas clean
 
 help:
 	@echo "make run     - the whole adapter locally (AWS emulator, simulator, bridge, lambdas, API, console at /console)"
 	@echo "make run-ordered - the same in ordered mode (a local EventBridge EventsV2 bus, FIFO subscribers)"
-	@echo "make test    - lint, stub freshness, and the whole test suite"
+	@echo "make test    - lint, stub freshness, type check, and the whole test suite"
 	@echo "make demo    - the demo calls (two-party, busy then re-dialled, answering machine) on the local stack, checked"
 	@echo "make bench   - benchmarks; writes docs/PERFORMANCE.md"
 	@echo "make synth   - synthesize the CDK app (cdk-nag checked) into cdk.out/"
 	@echo "make lint    - ruff"
+	@echo "make typecheck - mypy, strict on contract/ legs/ bridge/ lambdas/ (config: pyproject.toml)"
 
 # Runs on the first `make` and when a requirements file changes (the stamp's name is their checksum);
 # says what it does and how long it took, and stays silent on every later run.
@@ -58,7 +59,11 @@ schemas: venv
 openapi: venv
 	$(BIN)/python -m lambdas.api.openapi
 
-test: venv proto-check lint
+# Strict on the core packages; what is checked and how is [tool.mypy] in pyproject.toml.
+typecheck: venv
+	$(BIN)/mypy
+
+test: venv proto-check lint typecheck
 	$(BIN)/python -m pytest
 
 test-full: venv
@@ -80,4 +85,4 @@ synth: venv
 	$(BIN)/python app.py
 
 clean:
-	rm -rf cdk.out .pytest_cache
+	rm -rf cdk.out .pytest_cache .mypy_cache

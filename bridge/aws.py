@@ -10,7 +10,7 @@ applies where no service-specific variable is set.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Literal, TypedDict, overload
 
 import boto3
 from botocore.config import Config
@@ -18,6 +18,14 @@ from botocore.exceptions import InvalidRegionError, NoRegionError
 
 from bridge.config import BridgeConfig, ConfigError
 from contract.env import AwsEnv
+
+if TYPE_CHECKING:  # boto3-stubs (a development dependency)
+    from mypy_boto3_eventbridgev2 import EventBridgeV2Client
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
+
+#: The publisher's services: the classic bus, or EventsV2 (``EVENT_BUS_KIND=v2``).
+EventsService = Literal["events", "eventbridgev2"]
 
 #: botocore's service-specific endpoint variables are named after the service id, not the client name.
 _SPECIFIC_ENDPOINT = {
@@ -27,8 +35,24 @@ _SPECIFIC_ENDPOINT = {
 }
 
 
-def _client(service: str, config: BridgeConfig, botocore_config: Config) -> Any:
-    kwargs: dict[str, Any] = {"config": botocore_config}
+class _ClientArgs(TypedDict, total=False):
+    config: Config
+    region_name: str
+    endpoint_url: str
+
+
+@overload
+def _client(service: Literal["events"], config: BridgeConfig, botocore_config: Config) -> EventBridgeClient: ...
+@overload
+def _client(
+    service: Literal["eventbridgev2"], config: BridgeConfig, botocore_config: Config
+) -> EventBridgeV2Client: ...
+@overload
+def _client(service: Literal["sqs"], config: BridgeConfig, botocore_config: Config) -> SQSClient: ...
+def _client(
+    service: Literal["events", "eventbridgev2", "sqs"], config: BridgeConfig, botocore_config: Config
+) -> EventBridgeClient | EventBridgeV2Client | SQSClient:
+    kwargs: _ClientArgs = {"config": botocore_config}
     if config.aws_region:
         kwargs["region_name"] = config.aws_region
     if config.aws_endpoint_url and not os.environ.get(_SPECIFIC_ENDPOINT[service]):
@@ -43,7 +67,13 @@ def _client(service: str, config: BridgeConfig, botocore_config: Config) -> Any:
         raise ConfigError.listing(BridgeConfig.subject, [f"{AwsEnv.REGION}: {exc}"]) from None
 
 
-def events_client(config: BridgeConfig, service: str = "events") -> Any:
+@overload
+def events_client(config: BridgeConfig, service: Literal["events"] = "events") -> EventBridgeClient: ...
+@overload
+def events_client(config: BridgeConfig, service: Literal["eventbridgev2"]) -> EventBridgeV2Client: ...
+@overload
+def events_client(config: BridgeConfig, service: EventsService) -> EventBridgeClient | EventBridgeV2Client: ...
+def events_client(config: BridgeConfig, service: EventsService = "events") -> EventBridgeClient | EventBridgeV2Client:
     """The publisher's client: ``events`` (classic bus) or ``eventbridgev2`` (EventsV2), same settings."""
     read_timeout = max(1.0, 2 * config.publish_deadline_ms / 1000)
     return _client(
@@ -59,7 +89,7 @@ def events_client(config: BridgeConfig, service: str = "events") -> Any:
     )
 
 
-def sqs_client(config: BridgeConfig) -> Any:
+def sqs_client(config: BridgeConfig) -> SQSClient:
     """For the fallback queue (no SDK retries) and the dead-letter queue."""
     return _client(
         "sqs",

@@ -14,7 +14,10 @@ import contextlib
 import random
 from abc import ABC, abstractmethod
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # boto3-stubs (a development dependency)
+    from legs.eventbridge import BusEntry
 
 
 class Unavailable(Exception):
@@ -27,7 +30,12 @@ class Item:
     __slots__ = ("attempts", "body", "deadline", "enqueued", "entry", "event_sid", "future", "last_error", "size")
 
     def __init__(
-        self, entry: dict[str, Any], size: int, deadline: float, future: asyncio.Future[str], event_sid: str = ""
+        self,
+        entry: BusEntry,
+        size: int,
+        deadline: float,
+        future: asyncio.Future[str],
+        event_sid: str = "",
     ) -> None:
         self.entry = entry
         self.size = size

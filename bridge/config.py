@@ -83,10 +83,6 @@ class BridgeConfig(EnvSettings):
     max_receive_message_bytes: int = 4 * 1024 * 1024  # not configurable: grpcio's own default
 
     # the served method: the customer's own .proto / descriptor set (None: protos/exotel_legs.proto)
-    proto: Path | None = None
-    rpc: str | None = None
-
-    # the served method: the customer's own .proto / descriptor set (None: protos/exotel_legs.proto)
     proto: Path | None = Field(default=None, validation_alias=BridgeEnv.PROTO)
     rpc: str | None = Field(default=None, validation_alias=BridgeEnv.RPC)
 

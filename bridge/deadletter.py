@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import Mapping
 from concurrent.futures import Executor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Protocol
 
 from bridge.log import logger
 
@@ -26,9 +27,12 @@ SQS_MAX_BYTES = 256 * 1024
 _HEADROOM = 2048  # reason, peer and the JSON around the raw bytes
 
 
-def dead_letter_record(reason: str, *, raw: bytes, event: dict[str, Any] | None = None, peer: str | None = None) -> str:
-    """The JSON body kept for rejected input (see module docstring)."""
-    record: dict[str, Any] = {
+def dead_letter_record(
+    reason: str, *, raw: bytes, event: Mapping[str, object] | None = None, peer: str | None = None
+) -> str:
+    """The JSON body kept for rejected input (see module docstring): ``event`` as decoded, JSON-dumped with
+    ``str`` for what JSON has no type for."""
+    record: dict[str, object] = {
         "reason": reason,
         "received_at": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z"),
         "peer": peer,
@@ -49,10 +53,18 @@ def dead_letter_record(reason: str, *, raw: bytes, event: dict[str, Any] | None 
     return json.dumps(record, ensure_ascii=False, default=str)
 
 
+class MessageSender(Protocol):
+    """What dead-lettering needs from an SQS client (boto3's, or a test double)."""
+
+    def send_message(self, *, QueueUrl: str, MessageBody: str) -> object: ...
+
+
 class DeadLetters:
     """Sends dead-letter records; logs loudly when there is no queue or it cannot be reached."""
 
-    def __init__(self, sqs_client: Any, queue_url: str | None, executor: Executor, timeout_s: float = 2.0) -> None:
+    def __init__(
+        self, sqs_client: MessageSender | None, queue_url: str | None, executor: Executor, timeout_s: float = 2.0
+    ) -> None:
         self._client = sqs_client
         self._queue_url = queue_url
         self._executor = executor
@@ -60,13 +72,14 @@ class DeadLetters:
 
     async def keep(self, body: str, reason: str) -> bool:
         """True when the record is in the dead-letter queue."""
-        if not self._queue_url or self._client is None:
+        client, queue_url = self._client, self._queue_url
+        if not queue_url or client is None:
             logger.error("rejected input NOT kept: no dead-letter queue configured", reason=reason, record=body[:4096])
             return False
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self._timeout_s):
-                await loop.run_in_executor(self._executor, self._send, body)
+                await loop.run_in_executor(self._executor, self._send, client, queue_url, body)
         except Exception as exc:
             logger.error(
                 "rejected input NOT kept: dead-letter queue unreachable",
@@ -77,5 +90,6 @@ class DeadLetters:
             return False
         return True
 
-    def _send(self, body: str) -> None:
-        self._client.send_message(QueueUrl=self._queue_url, MessageBody=body)
+    @staticmethod
+    def _send(client: MessageSender, queue_url: str, body: str) -> None:
+        client.send_message(QueueUrl=queue_url, MessageBody=body)

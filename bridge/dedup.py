@@ -22,7 +22,7 @@ class RecentEvents:
         self._max_size = max_size
         self._ttl = ttl_s
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, asyncio.Future[object]]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, asyncio.Future[str]]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -31,7 +31,7 @@ class RecentEvents:
     def enabled(self) -> bool:
         return self._max_size > 0
 
-    def get(self, key: str) -> asyncio.Future[object] | None:
+    def get(self, key: str) -> asyncio.Future[str] | None:
         """The first delivery's future for a recent ``key`` (pending or done OK), else ``None``."""
         item = self._entries.get(key)
         if item is None:
@@ -42,7 +42,7 @@ class RecentEvents:
             return None
         return future
 
-    def claim(self, key: str, future: asyncio.Future[object]) -> None:
+    def claim(self, key: str, future: asyncio.Future[str]) -> None:
         """Remember that ``future`` is the delivery of ``key``; evict what is old or over size."""
         if not self._max_size:
             return
@@ -59,7 +59,7 @@ class RecentEvents:
                 break
             entries.popitem(last=False)
 
-    def forget(self, key: str, future: asyncio.Future[object]) -> None:
+    def forget(self, key: str, future: asyncio.Future[str]) -> None:
         """Drop ``key`` if it still refers to ``future`` (a failed delivery must not suppress a retry)."""
         item = self._entries.get(key)
         if item is not None and item[1] is future:

@@ -1,6 +1,6 @@
 """The ordered path: PutEvents on an EventBridge EventsV2 bus (``EVENT_BUS_KIND=v2``).
 
-Everything that makes the classic path safe is shared (``bridge.publisher.EventBusPublisher``: batching,
+Everything that makes the classic path safe is shared (``bridge.publisher.BusPublisher``: batching,
 per-entry retries inside the deadline, the fallback queue, acknowledging only what is stored). What differs:
 
 - the call: ``eventbridgev2.put_events(EventBusArn=..., Entries=[...])``, each entry carrying
@@ -16,15 +16,24 @@ to the same process without a call.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Literal, Protocol, cast
 
-from bridge.config import BridgeConfig
-from bridge.publisher import PERMANENT_ERRORS, EventBusPublisher
+from bridge.batcher import Item
+from bridge.config import DEFAULT_LINGER_MS, BridgeConfig
+from bridge.metrics import BridgeMetrics
+from bridge.publisher import PERMANENT_ERRORS, BusPublisher, EventBusPublisher, EventsClient
 from bridge.service import EntryBuilder
-from contract.bus import V2_MAX_ENTRIES_PER_CALL, V2_MAX_REQUEST_BYTES, BusKind
+from contract.bus import MAX_ENTRIES_PER_CALL, V2_MAX_ENTRIES_PER_CALL, V2_MAX_REQUEST_BYTES, BusKind
 from legs.events import LegEvent
 from legs.eventsv2 import request_entry, to_v2_entry
+
+if TYPE_CHECKING:  # boto3-stubs (a development dependency): PutEvents as botocore defines it for eventbridgev2
+    from mypy_boto3_eventbridgev2.type_defs import PutEventsRequestEntryTypeDef, PutEventsResponseTypeDef
+
+    from legs.eventbridge import BusEntry
 
 #: EventsV2 errors (service model) that retrying within the deadline cannot fix: spill to the fallback queue.
 #: ``InvalidStateException`` (the bus is not ACTIVE: being created, updated or deleted) is among them:
@@ -37,38 +46,96 @@ PUBLISHED = "PUBLISHED"
 DEDUPLICATED = "DEDUPLICATED"
 
 
-class EventsV2Publisher(EventBusPublisher):
-    """``EventBusPublisher`` for ``eventbridgev2``: same batching and durability rule, another call."""
+class EventsV2Client(Protocol):
+    """What the EventsV2 publisher needs from an ``eventbridgev2`` client (boto3's, or a benchmark sink)."""
+
+    def put_events(
+        self, *, EventBusArn: str, Entries: Sequence[PutEventsRequestEntryTypeDef]
+    ) -> PutEventsResponseTypeDef: ...
+
+
+class EventsV2Publisher(BusPublisher):
+    """``BusPublisher`` for ``eventbridgev2``: same batching and durability rule, another call."""
 
     permanent_errors = V2_PERMANENT_ERRORS
     limit_entries = V2_MAX_ENTRIES_PER_CALL
     limit_bytes = V2_MAX_REQUEST_BYTES
     batcher_name = "eventbridgev2"
 
-    def __init__(self, client: Any, *, bus_arn: str, **kwargs: Any) -> None:
-        super().__init__(client, **kwargs)
+    def __init__(
+        self,
+        client: EventsV2Client,
+        *,
+        bus_arn: str,
+        executor: Executor,
+        spill: Callable[[Item], None],
+        metrics: BridgeMetrics,
+        max_entries: int = MAX_ENTRIES_PER_CALL,
+        linger_s: float = DEFAULT_LINGER_MS / 1000,
+        max_in_flight: int = 16,
+    ) -> None:
+        super().__init__(
+            executor=executor,
+            spill=spill,
+            metrics=metrics,
+            max_entries=max_entries,
+            linger_s=linger_s,
+            max_in_flight=max_in_flight,
+        )
+        self._client = client
         self.bus_arn = bus_arn
 
-    def put_events(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    def put_events(self, entries: list[BusEntry]) -> PutEventsResponseTypeDef:
         return self._client.put_events(EventBusArn=self.bus_arn, Entries=[request_entry(e) for e in entries])
 
-    def stored(self, result: dict[str, Any]) -> None:
+    def stored(self, result: Mapping[str, object]) -> None:
         if result.get("SuccessCode") == DEDUPLICATED:
             self._metrics.bus_deduplicated += 1
 
 
 # ---- selection by configuration (``bridge.server`` calls these) ------------------------------------
-def client_service(config: BridgeConfig) -> str:
+def client_service(config: BridgeConfig) -> Literal["events", "eventbridgev2"]:
     """The boto3 service the publisher talks to."""
     return "eventbridgev2" if config.event_bus_kind is BusKind.V2 else "events"
 
 
-def publisher_for(config: BridgeConfig, client: Any, **kwargs: Any) -> EventBusPublisher:
-    """The classic publisher, or the EventsV2 one when ``EVENT_BUS_KIND=v2`` (same keyword arguments)."""
+def publisher_for(
+    config: BridgeConfig,
+    client: EventsClient | EventsV2Client,
+    *,
+    executor: Executor,
+    spill: Callable[[Item], None],
+    metrics: BridgeMetrics,
+    max_entries: int = MAX_ENTRIES_PER_CALL,
+    linger_s: float = DEFAULT_LINGER_MS / 1000,
+    max_in_flight: int = 16,
+) -> BusPublisher:
+    """The classic publisher, or the EventsV2 one when ``EVENT_BUS_KIND=v2`` (same keyword arguments).
+
+    ``client`` answers the configured bus's call (:func:`client_service` made it, or the caller injected one
+    for that bus): the configuration, which the type checker cannot see, says which of the two it is.
+    """
     if config.event_bus_kind is BusKind.V2:
         assert config.event_bus_arn is not None  # BridgeConfig refuses v2 without it
-        return EventsV2Publisher(client, bus_arn=config.event_bus_arn, **kwargs)
-    return EventBusPublisher(client, **kwargs)
+        return EventsV2Publisher(
+            cast("EventsV2Client", client),
+            bus_arn=config.event_bus_arn,
+            executor=executor,
+            spill=spill,
+            metrics=metrics,
+            max_entries=max_entries,
+            linger_s=linger_s,
+            max_in_flight=max_in_flight,
+        )
+    return EventBusPublisher(
+        cast("EventsClient", client),
+        executor=executor,
+        spill=spill,
+        metrics=metrics,
+        max_entries=max_entries,
+        linger_s=linger_s,
+        max_in_flight=max_in_flight,
+    )
 
 
 def entry_builder_for(config: BridgeConfig) -> EntryBuilder | None:
@@ -77,7 +144,7 @@ def entry_builder_for(config: BridgeConfig) -> EntryBuilder | None:
         return None
     bus_arn, source = config.event_bus_arn or "", config.event_source
 
-    def build(event: LegEvent, received_at: datetime) -> dict[str, Any]:
+    def build(event: LegEvent, received_at: datetime) -> BusEntry:
         return to_v2_entry(event, bus_arn=bus_arn, source=source, received_at=received_at)
 
     return build

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bridge.batcher import Batcher, Item, Unavailable, backoff_delay
 from bridge.metrics import BridgeMetrics
+
+if TYPE_CHECKING:  # boto3-stubs (a development dependency)
+    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef, SendMessageBatchResultTypeDef
+
+    from legs.eventbridge import BusEntry
 
 #: SQS limits: 10 messages per SendMessageBatch, 256 KiB per message and per batch (body + attributes).
 SQS_MAX_BATCH = 10
@@ -26,7 +32,15 @@ SQS_MAX_BYTES = 256 * 1024
 _ATTRIBUTE_ALLOWANCE = 512  # names, types and values of the two message attributes, rounded up
 
 
-def fallback_body(entry: dict[str, Any]) -> str:
+class BatchSender(Protocol):
+    """What the fallback queue needs from an SQS client (boto3's, or a test double)."""
+
+    def send_message_batch(
+        self, *, QueueUrl: str, Entries: Sequence[SendMessageBatchRequestEntryTypeDef]
+    ) -> SendMessageBatchResultTypeDef: ...
+
+
+def fallback_body(entry: BusEntry) -> str:
     """The PutEvents entry as JSON text: what the redrive function replays."""
     time = entry.get("Time")
     record = {**entry, "Time": time.isoformat()} if isinstance(time, datetime) else entry
@@ -42,7 +56,7 @@ class FallbackQueue(Batcher):
 
     def __init__(
         self,
-        sqs_client: Any,
+        sqs_client: BatchSender,
         queue_url: str,
         *,
         executor: Executor,
@@ -86,10 +100,10 @@ class FallbackQueue(Batcher):
             item.fail(Unavailable(f"event bus and fallback queue both failed: {why}"))
 
     async def send(self, batch: list[Item]) -> None:
-        messages = [
+        messages: list[SendMessageBatchRequestEntryTypeDef] = [
             {
                 "Id": str(index),
-                "MessageBody": item.body,
+                "MessageBody": item.body if item.body is not None else fallback_body(item.entry),
                 "MessageAttributes": {
                     "event_sid": {"DataType": "String", "StringValue": item.event_sid or "-"},
                     "spill_reason": {"DataType": "String", "StringValue": (item.last_error or "-")[:200]},
@@ -120,7 +134,7 @@ class FallbackQueue(Batcher):
             else:
                 self._retry(item, f"SendMessageBatch entry: {failure.get('Code')}: {failure.get('Message', '')}")
 
-    def _send_batch(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    def _send_batch(self, messages: list[SendMessageBatchRequestEntryTypeDef]) -> SendMessageBatchResultTypeDef:
         return self._client.send_message_batch(QueueUrl=self._queue_url, Entries=messages)
 
     def _retry(self, item: Item, error: str) -> None:

@@ -66,7 +66,10 @@ def check(timeout: float = 3.0, config: HealthcheckConfig | None = None) -> bool
         channel = grpc.insecure_channel(config.target)
     with channel:
         try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(
+            stub = health_pb2_grpc.HealthStub(channel)
+            # types-grpcio-health-checking declares HealthStub without the methods its __init__ sets.
+            check_rpc = stub.Check  # type: ignore[attr-defined]
+            reply: health_pb2.HealthCheckResponse = check_rpc(
                 health_pb2.HealthCheckRequest(service=""), timeout=timeout
             )
         except grpc.RpcError as exc:

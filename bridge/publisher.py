@@ -11,9 +11,10 @@ entry, which the SDK cannot do for a partial failure).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from abc import abstractmethod
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -21,6 +22,19 @@ from bridge.batcher import Batcher, Item, Unavailable, backoff_delay
 from bridge.config import DEFAULT_LINGER_MS
 from bridge.metrics import BridgeMetrics
 from contract.bus import MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES
+
+if TYPE_CHECKING:  # boto3-stubs (a development dependency): PutEvents as botocore defines it
+    from mypy_boto3_eventbridgev2.type_defs import PutEventsResponseTypeDef as V2PutEventsResponseTypeDef
+    from mypy_boto3_events.type_defs import (
+        PutEventsRequestEntryTypeDef,
+        PutEventsResponseTypeDef,
+        PutEventsResultEntryTypeDef,
+    )
+
+    from legs.eventbridge import BusEntry
+
+    #: What one PutEvents call answers on either bus: ``FailedEntryCount`` and one result per entry, in order.
+    PutEventsReply: TypeAlias = PutEventsResponseTypeDef | V2PutEventsResponseTypeDef
 
 #: Errors where a retry within the deadline cannot help: spill to the fallback queue at once.
 PERMANENT_ERRORS = frozenset(
@@ -43,11 +57,15 @@ PERMANENT_ERRORS = frozenset(
 class EventsClient(Protocol):
     """What the publisher needs from an EventBridge client (boto3's, or a benchmark sink)."""
 
-    def put_events(self, *, Entries: list[dict[str, Any]]) -> dict[str, Any]: ...
+    def put_events(self, *, Entries: Sequence[PutEventsRequestEntryTypeDef]) -> PutEventsResponseTypeDef: ...
 
 
-class EventBusPublisher(Batcher):
-    """Batches entries into PutEvents calls; hands what it cannot publish in time to ``spill``."""
+class BusPublisher(Batcher):
+    """Batches entries into PutEvents calls; hands what it cannot publish in time to ``spill``.
+
+    The durability rule for both buses; a subclass makes the call (:meth:`put_events`): the classic bus's
+    (:class:`EventBusPublisher`) or EventsV2's (``bridge.eventsv2.EventsV2Publisher``).
+    """
 
     #: Error codes that no retry within the deadline fixes (a subclass for another API has its own).
     permanent_errors: frozenset[str] = PERMANENT_ERRORS
@@ -58,7 +76,6 @@ class EventBusPublisher(Batcher):
 
     def __init__(
         self,
-        client: EventsClient,
         *,
         executor: Executor,
         spill: Callable[[Item], None],
@@ -74,7 +91,6 @@ class EventBusPublisher(Batcher):
             linger_s=linger_s,
             max_in_flight=max_in_flight,
         )
-        self._client = client
         self._executor = executor
         self._spill = spill
         self._metrics = metrics
@@ -116,20 +132,21 @@ class EventBusPublisher(Batcher):
             metrics.published += len(batch)
             return
         for index, item in enumerate(batch):
-            result = results[index] if index < len(results) else {"ErrorCode": "MissingResult"}
-            code = result.get("ErrorCode")
-            if not code:
+            missing: PutEventsResultEntryTypeDef = {"ErrorCode": "MissingResult"}
+            result = results[index] if index < len(results) else missing
+            error_code = result.get("ErrorCode")
+            if not error_code:
                 item.resolve("bus")
                 self.stored(result)
                 metrics.published += 1
             else:
-                self._retry(item, code, f"{code}: {result.get('ErrorMessage', '')}")
+                self._retry(item, error_code, f"{error_code}: {result.get('ErrorMessage', '')}")
 
-    def put_events(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
-        """One PutEvents call (runs in the executor): the classic bus takes the entries as they are."""
-        return self._client.put_events(Entries=entries)
+    @abstractmethod
+    def put_events(self, entries: list[BusEntry]) -> PutEventsReply:
+        """One PutEvents call (runs in the executor)."""
 
-    def stored(self, result: dict[str, Any]) -> None:
+    def stored(self, result: Mapping[str, object]) -> None:
         """An entry the bus accepted (its per-entry result); a subclass may count what the result says."""
 
     def _retry_all(self, batch: list[Item], code: str, error: str) -> None:
@@ -150,6 +167,34 @@ class EventBusPublisher(Batcher):
             return
         self._metrics.retries += 1
         self.retry_later(item, delay)
+
+
+class EventBusPublisher(BusPublisher):
+    """The classic bus (``events``): the entries go as they are, each naming its bus (``EventBusName``)."""
+
+    def __init__(
+        self,
+        client: EventsClient,
+        *,
+        executor: Executor,
+        spill: Callable[[Item], None],
+        metrics: BridgeMetrics,
+        max_entries: int = MAX_ENTRIES_PER_CALL,
+        linger_s: float = DEFAULT_LINGER_MS / 1000,
+        max_in_flight: int = 16,
+    ) -> None:
+        super().__init__(
+            executor=executor,
+            spill=spill,
+            metrics=metrics,
+            max_entries=max_entries,
+            linger_s=linger_s,
+            max_in_flight=max_in_flight,
+        )
+        self._client = client
+
+    def put_events(self, entries: list[BusEntry]) -> PutEventsResponseTypeDef:
+        return self._client.put_events(Entries=entries)
 
 
 def spill_nowhere(metrics: BridgeMetrics) -> Callable[[Item], None]:

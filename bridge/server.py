@@ -4,16 +4,18 @@
     await server.start(); server.port; await server.stop(grace=5)
 
 ``events_client`` may be anything with boto3's ``put_events(Entries=[...])`` (benchmarks inject a
-sink; with ``EVENT_BUS_KIND=v2``: ``put_events(EventBusArn=..., Entries=[...])``); ``sqs_client``
-anything with ``send_message_batch`` and ``send_message``.
+sink: :class:`~bridge.publisher.EventsClient`; with ``EVENT_BUS_KIND=v2``: ``put_events(EventBusArn=...,
+Entries=[...])``, :class:`~bridge.eventsv2.EventsV2Client`); ``sqs_client`` anything with
+``send_message_batch`` and ``send_message`` (:class:`SqsClient`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Protocol
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -22,13 +24,14 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from bridge import aws, eventsv2
 from bridge.auth import BearerTokenInterceptor
+from bridge.batcher import Item
 from bridge.config import BridgeConfig, ConfigError
-from bridge.deadletter import DeadLetters
+from bridge.deadletter import DeadLetters, MessageSender
 from bridge.dedup import RecentEvents
-from bridge.fallback import FallbackQueue
+from bridge.fallback import BatchSender, FallbackQueue
 from bridge.log import logger
 from bridge.metrics import BridgeMetrics
-from bridge.publisher import EventBusPublisher, spill_nowhere
+from bridge.publisher import BusPublisher, EventsClient, spill_nowhere
 from bridge.service import LegEventService
 from contract.env import BridgeEnv
 from legs.proto_service import ProtoError, describe
@@ -44,11 +47,15 @@ def event_wire(config: BridgeConfig) -> EventWire:
         raise ConfigError(f"invalid bridge configuration: {names}: {exc}") from None
 
 
-def server_options(config: BridgeConfig) -> list[tuple[str, Any]]:
+class SqsClient(BatchSender, MessageSender, Protocol):
+    """The fallback queue's and the dead-letter queue's client (one boto3 SQS client serves both)."""
+
+
+def server_options(config: BridgeConfig) -> list[tuple[str, int]]:
     """Keepalive below a load balancer's idle time-out (ALB 60 s, NLB 350 s); bounded connection age
     so that long-lived HTTP/2 connections rebalance over new tasks; no SO_REUSEPORT (a second
     bridge on the same port must fail, not share it silently)."""
-    options: list[tuple[str, Any]] = [
+    options: list[tuple[str, int]] = [
         ("grpc.keepalive_time_ms", int(config.keepalive_time_s * 1000)),
         ("grpc.keepalive_timeout_ms", int(config.keepalive_timeout_s * 1000)),
         ("grpc.keepalive_permit_without_calls", 1),
@@ -79,7 +86,11 @@ class BridgeServer:
     """Owns every moving part of one bridge process."""
 
     def __init__(
-        self, config: BridgeConfig, events_client: Any = None, sqs_client: Any = None, wire: EventWire | None = None
+        self,
+        config: BridgeConfig,
+        events_client: EventsClient | eventsv2.EventsV2Client | None = None,
+        sqs_client: SqsClient | None = None,
+        wire: EventWire | None = None,
     ) -> None:
         self.config = config
         self.wire = wire or event_wire(config)  # first: a customer proto that cannot work stops the start here
@@ -89,7 +100,7 @@ class BridgeServer:
         self.metrics = BridgeMetrics(config.metrics_namespace, config.service_name)
         self._server: grpc.aio.Server | None = None
         self._health: health_aio.HealthServicer | None = None
-        self._publisher: EventBusPublisher | None = None
+        self._publisher: BusPublisher | None = None
         self._fallback: FallbackQueue | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._metrics_task: asyncio.Task[None] | None = None
@@ -103,7 +114,9 @@ class BridgeServer:
             self._sqs_client = aws.sqs_client(config)
         self._executor = ThreadPoolExecutor(max_workers=config.max_in_flight + 8, thread_name_prefix="bridge-aws")
 
+        spill: Callable[[Item], None]
         if config.fallback_queue_url:
+            assert self._sqs_client is not None  # made above whenever a queue is configured
             self._fallback = FallbackQueue(
                 self._sqs_client,
                 config.fallback_queue_url,

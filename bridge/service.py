@@ -9,9 +9,9 @@ before any handler runs). Replies, in the method's own response type, are serial
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -22,14 +22,17 @@ from bridge.deadletter import DeadLetters, dead_letter_record
 from bridge.dedup import RecentEvents
 from bridge.log import logger
 from bridge.metrics import BridgeMetrics
-from bridge.publisher import EventBusPublisher
+from bridge.publisher import BusPublisher
 from legs.eventbridge import entry_size, to_put_events_entry
 from legs.events import LegEvent
 from legs.wire import EventWire, builtin_wire
 
+if TYPE_CHECKING:  # boto3-stubs (a development dependency)
+    from legs.eventbridge import BusEntry
+
 _MAX_REASON = 900
 #: Builds the PutEvents entry of a valid event (with the time the bridge received it).
-EntryBuilder = Callable[[LegEvent, datetime], dict[str, Any]]
+EntryBuilder = Callable[[LegEvent, datetime], "BusEntry"]
 
 
 def validation_reason(exc: ValidationError) -> str:
@@ -48,7 +51,7 @@ class LegEventService:
     def __init__(
         self,
         *,
-        publisher: EventBusPublisher,
+        publisher: BusPublisher,
         dead_letters: DeadLetters,
         recent: RecentEvents,
         metrics: BridgeMetrics,
@@ -75,10 +78,12 @@ class LegEventService:
         self._entry = entry_builder or self._classic_entry
 
     def handler(self) -> grpc.GenericRpcHandler:
-        method = grpc.unary_unary_rpc_method_handler(self.trigger_callback_event)  # bytes in, bytes out
+        method: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(
+            self.trigger_callback_event  # bytes in, bytes out
+        )
         return grpc.method_handlers_generic_handler(self.wire.service_name, {self.wire.method_name: method})
 
-    async def trigger_callback_event(self, raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
+    async def trigger_callback_event(self, raw: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
         loop = asyncio.get_running_loop()
         started = loop.time()
         metrics = self._metrics
@@ -109,7 +114,8 @@ class LegEventService:
                 try:
                     await asyncio.shield(prior)  # a repeat while the first is in flight: share its outcome
                 except (Unavailable, asyncio.CancelledError):
-                    if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
                         raise
                     continue  # the first delivery failed and was forgotten: deliver this one
             elif prior.cancelled() or prior.exception() is not None:
@@ -131,15 +137,19 @@ class LegEventService:
         metrics.latency_ms.add((loop.time() - started) * 1000.0)
         return self._accepted
 
-    def _classic_entry(self, event: LegEvent, received_at: datetime) -> dict[str, Any]:
+    def _classic_entry(self, event: LegEvent, received_at: datetime) -> BusEntry:
         return to_put_events_entry(event, bus_name=self._bus_name, source=self._source, received_at=received_at)
 
-    def _settled(self, sid: str, future: asyncio.Future[Any]) -> None:
+    def _settled(self, sid: str, future: asyncio.Future[str]) -> None:
         if future.cancelled() or future.exception() is not None:
             self._recent.forget(sid, future)
 
     async def _reject(
-        self, context: grpc.aio.ServicerContext, reason: str, raw: bytes, event: dict[str, Any] | None
+        self,
+        context: grpc.aio.ServicerContext[bytes, bytes],
+        reason: str,
+        raw: bytes,
+        event: Mapping[str, object] | None,
     ) -> bytes:
         self._metrics.rejected += 1
         record = dead_letter_record(reason, raw=raw, event=event, peer=context.peer())

@@ -15,7 +15,9 @@ __all__ = ["AGENT", "BUSY", "EXOPHONE", "HUMAN", "MACHINE", "NO_ANSWER", "SECOND
 
 
 def subscribe_command(aws_endpoint_url: str) -> str:
-    """Another team's subscription, with what the project installs (boto3 in .venv): see devstack/subscribe.py."""
+    """Another team's subscription, with what the project installs (boto3 in .venv): see devstack/subscribe.py.
+
+    The same in both bus modes: the helper asks the devstack (at the emulator's address) which mode it runs in."""
     command = f".venv/bin/python -m devstack.subscribe --detail-type {EventName.LEG_ANSWERED}"
     return f"AWS_ENDPOINT_URL={aws_endpoint_url} {command}"
 
@@ -25,7 +27,7 @@ def _ordered(info: ReadyInfo) -> str:
         return ""
     return (
         f"\n   EventsV2 (ordered mode)   {info.eventsv2_url}   bus {info.bus_arn}"
-        "\n                             (AWS_ENDPOINT_URL_EVENTBRIDGEV2=... aws eventbridgev2 create-subscriber ...)"
+        "\n                             (the subscribe command below makes an UNORDERED subscriber there; --fifo: FIFO)"
     )
 
 
@@ -60,7 +62,8 @@ def banner(info: ReadyInfo, time_scale: float) -> str:
 
  Outcomes by the dialled number's last four digits: 1002 busy, 1003 no answer, 1004 machine,
  1005 failed to create, 1006 never rings; anything else: a human answers.
- Subscribe like another team would (a rule on the bus -> a queue; prints each event):
+ Subscribe like another team would (a rule on the bus, or in ordered mode an EventsV2 subscriber -> a queue;
+ prints each event):
    {subscribe_command(info.aws_endpoint_url)}
  Ctrl-C stops everything.
 {rule}"""

@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 from contract.env import AwsEnv
 from devstack.config import DevstackConfig
 from devstack.moto_tuning import speed_up_moto
+from devstack.ready import READY_PATH
 
 log = logging.getLogger("devstack.emulator")
 
@@ -55,16 +56,42 @@ class _AtomicDynamoDB:
             return list(self._app(environ, start_response))
 
 
+class _ReadyRoute:
+    """WSGI middleware: ``GET /_devstack/ready`` answers the devstack's READY record (``devstack.ready``).
+
+    503 until the devstack has published it; every other request goes to moto.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self.ready_json: bytes | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") != READY_PATH:
+            return self._app(environ, start_response)
+        body = self.ready_json
+        if environ.get("REQUEST_METHOD") != "GET":
+            body, status = b'{"message": "GET only"}', "405 Method Not Allowed"
+        elif body is None:
+            body, status = b'{"ready": false, "message": "the devstack is still starting"}', "503 Service Unavailable"
+        else:
+            status = "200 OK"
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
 class _MotoServer(ThreadedMotoServer):
-    """moto's server, with atomic DynamoDB requests, and a bind failure reported instead of hanging ``start()``."""
+    """moto's server, with atomic DynamoDB requests, the READY route, and a bind failure reported instead of
+    hanging ``start()``."""
 
     def __init__(self, ip_address: str, port: int) -> None:
         super().__init__(ip_address=ip_address, port=port, verbose=False)
         self.error: BaseException | None = None
+        self.ready = _ReadyRoute(_AtomicDynamoDB(DomainDispatcherApplication(create_backend_app)))
 
     def _server_entry(self) -> None:  # moto's own, plus the middleware and the error report
         try:
-            app = _AtomicDynamoDB(DomainDispatcherApplication(create_backend_app))
+            app = self.ready
             self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         except BaseException as exc:  # reported by start()
             self.error = exc
@@ -99,6 +126,10 @@ class AwsEmulator:
         if self.port:
             self._server.stop()
             self.port = 0
+
+    def publish_ready(self, ready_json: str) -> None:
+        """Serve the devstack's READY record at ``READY_PATH`` (``python -m devstack.subscribe`` reads it)."""
+        self._server.ready.ready_json = ready_json.encode("utf-8")
 
     @property
     def endpoint_url(self) -> str:

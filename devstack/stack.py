@@ -9,8 +9,6 @@ import time
 import warnings
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from contract.bus import BusMode
 from contract.env import AwsEnv, BridgeEnv, Env, PowertoolsEnv, SimulatorEnv
 from devstack.api_front import ApiFront
@@ -21,6 +19,7 @@ from devstack.emulator import AwsEmulator, scrub_aws_settings
 from devstack.functions import HandlerMissing, Invoker, LocalFunction
 from devstack.logs import Printer, PrinterHandler, ThreadStdout
 from devstack.ordered import OrderedBus, OrderedBusRef
+from devstack.ready import ReadyInfo
 from devstack.resources import Provisioned, Provisioner
 from devstack.runner import LambdaRunner, QueueTrigger, ScheduleTrigger
 from devstack.wiring import api_function, functions, module_of, trigger_queue_ids
@@ -46,29 +45,6 @@ def deadline_env(scale: float) -> dict[str, str]:
         Env.PLAN_BRIDGED_DEADLINE_S: f"{scaled.bridged:g}",
         Env.PLAN_MESSAGE_DEADLINE_S: f"{scaled.message:g}",
     }
-
-
-class ReadyInfo(BaseModel):
-    """What the READY line and ``--ready-file`` carry: enough for a test to talk to every part."""
-
-    pid: int
-    api_url: str
-    sim_url: str
-    bridge_endpoint: str
-    aws_endpoint_url: str
-    aws_region: str
-    bus_name: str
-    api_port: int
-    sim_port: int
-    bridge_port: int
-    aws_emulator_port: int
-    account_sid: str = LOCAL_ACCOUNT_SID
-    functions: list[str]
-    child_pids: dict[str, int]
-    console_url: str | None = None  # the local console (None when DEVSTACK_CONSOLE=0)
-    bus_mode: str = BusMode.CLASSIC.value
-    bus_arn: str | None = None  # ordered mode: the local EventsV2 bus
-    eventsv2_url: str | None = None  # ordered mode: the local EventsV2 endpoint (AWS_ENDPOINT_URL_EVENTBRIDGEV2)
 
 
 class Devstack:
@@ -134,7 +110,9 @@ class Devstack:
             method = self.config.bridge_rpc or "its one unary method"
             log.info("bridge and simulator speak %s (%s)", self.config.bridge_proto, method)
         log.info("everything accepts connections after %.1fs", time.monotonic() - started)
-        return self.ready_info()
+        info = self.ready_info()
+        self.emulator.publish_ready(info.model_dump_json())
+        return info
 
     def ready_info(self) -> ReadyInfo:
         assert self.api is not None and self.provisioned is not None
@@ -160,7 +138,8 @@ class Devstack:
         )
 
     def _start_console(self, api: ApiFront) -> None:
-        """The local console on the API's port (``/console``), fed by its own rule on the bus."""
+        """The local console on the API's port (``/console``), fed by its own rule on the bus (ordered mode: its
+        own UNORDERED subscriber on the local EventsV2 bus)."""
         assert self.provisioned is not None
         api_url = f"http://{self.config.host}:{api.port}"
         about = {
@@ -172,7 +151,13 @@ class Devstack:
             "functions": sorted(self.functions),
         }
         self.console = Console(
-            self.emulator, self.provisioned, event_source=self.config.event_source, api_url=api_url, about=about
+            self.emulator,
+            self.provisioned,
+            event_source=self.config.event_source,
+            api_url=api_url,
+            about=about,
+            ordered=self.ordered_ref,
+            v2_client=self.ordered.endpoint_client if self.ordered is not None else None,
         )
         self.console.start()
         api.mount("/console", self.console.handle)

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal, Protocol, TypedDict
 
 from lambdas.dal.call_plans import PlanStore
 from lambdas.dal.exotel import LegsApi
@@ -52,6 +52,28 @@ ENDING_RETRY_PAUSES: tuple[float, ...] = (0.2, 0.5)
 
 Decide = Callable[[CallPlan], Decision | None]
 Clock = Callable[[], float]
+
+
+class Log(Protocol):
+    """Where the executor reports what it did: Powertools' ``Logger`` (or a test's recorder)."""
+
+    def info(self, message: str, /, *, extra: Mapping[str, object]) -> None: ...
+    def warning(self, message: str, /, *, extra: Mapping[str, object]) -> None: ...
+    def error(self, message: str, /, *, extra: Mapping[str, object]) -> None: ...
+
+
+class Summary(TypedDict, total=False):
+    """What a reacting function returns (and its idempotency record keeps): :meth:`Report.summary`."""
+
+    plan_id: str
+    result: str
+    status: str
+    actions: list[str]
+    follow_ups: list[str]
+    unfinished: int
+    unknown: list[str]  # actions whose reply did not settle them (left pending)
+    legs_api_calls: list[str]
+    event_sid: str  # only when the event was not a plan's (nothing was looked up)
 
 
 @dataclass
@@ -81,9 +103,9 @@ class Report:
     def created_leg_sid(self) -> str | None:
         return next((r.leg_sid for r in self.results if r.action.kind == "create_leg" and r.leg_sid), None)
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Summary:
         """The function's return value (and its idempotency record)."""
-        out: dict[str, Any] = {"plan_id": self.plan_id, "result": self.result}
+        out: Summary = {"plan_id": self.plan_id, "result": self.result}
         if self.status is not None:
             out["status"] = self.status
         if self.actions is not None:
@@ -106,7 +128,7 @@ class Executor:
         plans: PlanStore,
         legs: LegsApi,
         retry_queue: RetryQueue,
-        logger: Any = None,
+        logger: Log | None = None,
         max_rounds: int = MAX_ROUNDS,
         deadlines: Deadlines | None = None,
         clock: Clock = time.time,
@@ -122,7 +144,7 @@ class Executor:
         self.sleep = sleep
 
     @classmethod
-    def from_env(cls, logger: Any = None) -> Executor:
+    def from_env(cls, logger: Log | None = None) -> Executor:
         from lambdas.dal.exotel import legs_client
         from lambdas.shared.config import settings
 
@@ -311,6 +333,8 @@ class Executor:
             raise ValueError(f"unknown action {action.kind!r}")
         return ActionResult(action=action, ok=True)
 
-    def _log(self, level: str, message: str, **extra: Any) -> None:
-        if self.logger is not None:
-            getattr(self.logger, level)(message, extra=extra)
+    def _log(self, level: Literal["info", "warning", "error"], message: str, **extra: object) -> None:
+        logger = self.logger
+        if logger is not None:
+            write = {"info": logger.info, "warning": logger.warning, "error": logger.error}[level]
+            write(message, extra=extra)

@@ -8,7 +8,7 @@ once per ``event_sid`` (Powertools idempotency) and records the metrics.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -17,13 +17,19 @@ from lambdas.dal.idempotency import once
 from lambdas.domain.actions import Decision
 from lambdas.domain.call_plan import CallPlan
 from lambdas.domain.plan_ref import PlanRef, parse_plan_param
-from lambdas.executor import Executor
+from lambdas.executor import Executor, Summary
 from legs.events import LegEvent
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 Decide = Callable[[CallPlan, LegEvent, PlanRef], Decision | None]
 
 
-def react(event: LegEvent, context: Any, *, service: str, decide: Decide, logger: Any, metrics: Any) -> dict[str, Any]:
+def react(
+    event: LegEvent, context: LambdaContext, *, service: str, decide: Decide, logger: Logger, metrics: Metrics
+) -> Summary:
     """Apply ``decide`` to the event's plan; a repeated ``event_sid`` returns the first answer."""
     ref = parse_plan_param(event.custom_param)
     if ref is None:
@@ -31,7 +37,7 @@ def react(event: LegEvent, context: Any, *, service: str, decide: Decide, logger
         return {"result": "not a call-plan leg", "event_sid": event.event_sid}
     logger.append_keys(plan_id=ref.plan_id, leg_sid=event.leg_sid, event_name=event.event_name)
 
-    def process(event: LegEvent) -> dict[str, Any]:
+    def process(event: LegEvent) -> Summary:
         report = Executor.from_env(logger).run(ref.plan_id, lambda plan: decide(plan, event, ref))
         metrics.add_metric(name=FunctionMetric.LEGS_API_CALLS, unit=MetricUnit.Count, value=len(report.calls))
         return report.summary()

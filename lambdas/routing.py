@@ -13,10 +13,10 @@ or UNORDERED (where order cannot matter: a function reacting to one event per le
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from contract.catalogue import BRIDGE_EVENTS, LEG_EVENTS, MACHINE_ANSWERS, EventName
 from lambdas.domain.plan_ref import PLAN_PARAM_PREFIX
+from legs.json_types import JsonObject
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Route:
 
     function: str  # package under lambdas/, e.g. "connect"
     description: str
-    pattern: dict[str, Any]
+    pattern: JsonObject  # an EventBridge event pattern
     fifo: bool = True  # ordered mode: a FIFO subscriber (per-leg order) rather than an UNORDERED one
 
 
@@ -38,10 +38,10 @@ class _Entry:
     data_filter: tuple[tuple[str, tuple[str, ...]], ...] = ()
     fifo: bool = True  # see Route.fifo
 
-    def pattern(self, source: str) -> dict[str, Any]:
-        pattern: dict[str, Any] = {"source": [source], "detail-type": list(self.detail_types)}
+    def pattern(self, source: str) -> JsonObject:
+        pattern: JsonObject = {"source": [source], "detail-type": list(self.detail_types)}
         if self.plan_legs_only:
-            data: dict[str, Any] = {"custom_param": [{"prefix": PLAN_PARAM_PREFIX}]}
+            data: JsonObject = {"custom_param": [{"prefix": PLAN_PARAM_PREFIX}]}
             data.update({key: list(values) for key, values in self.data_filter})
             pattern["detail"] = {"data": data}
         return pattern

@@ -11,7 +11,7 @@ dicts (``{"sqs": (QueueDef, ...), "env": (...), "timeout_seconds": ..., ...}``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 from contract.env import Env, PowertoolsEnv
 from contract.resources import FALLBACK_QUEUE, RETRY_QUEUE, QueueDef
@@ -38,6 +38,24 @@ OPTIONAL_ENV = (
 _EXOTEL = (Env.EXOTEL_SECRET_NAME, Env.EXOTEL_BASE_URL)
 
 
+class WiringDict(TypedDict):
+    """One function's wiring as a plain dict (:meth:`FunctionWiring.as_dict`)."""
+
+    function: str
+    handler: str
+    env: tuple[str, ...]
+    sqs: tuple[QueueDef, ...]
+    sends_to: tuple[QueueDef, ...]
+    puts_events: bool
+    api: bool
+    rule: bool
+    schedule_seconds: int | None
+    calls_exotel: bool
+    timeout_seconds: int
+    memory_mb: int
+    batch_size: int
+
+
 @dataclass(frozen=True)
 class FunctionWiring:
     function: str  # package under lambdas/
@@ -54,7 +72,7 @@ class FunctionWiring:
     batch_size: int = 10  # for the SQS triggers
     description: str = ""  # Lambda description; routed functions take theirs from lambdas/routing.py
     notes: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -65,7 +83,7 @@ class FunctionWiring:
         """Dotted path relative to the asset root (which holds ``lambdas/`` and ``legs/``)."""
         return f"lambdas.{self.function}.handler.handler"
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> WiringDict:
         return {
             "function": self.function,
             "handler": self.handler,
@@ -151,7 +169,7 @@ assert all(WIRING[name].rule for name in _ROUTED)
 assert all(w.schedule_seconds is None or w.schedule_seconds % 60 == 0 for w in WIRING.values()), "whole minutes"
 
 
-def as_dicts() -> dict[str, dict[str, Any]]:
+def as_dicts() -> dict[str, WiringDict]:
     """``WIRING`` as plain dicts (``sqs`` = the trigger QueueDefs)."""
     return {name: wiring.as_dict() for name, wiring in WIRING.items()}
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 import json
 import random
 import time
-from typing import Any
+from typing import TypeVar
 from urllib.parse import quote, urlencode
 
 import urllib3
 from pydantic import BaseModel, ValidationError
 
+from legs.json_types import JsonObject, JsonValue
 from legs.models import (
     SHORTCUTS,
     ActionAccepted,
@@ -48,6 +49,8 @@ from legs.models import (
 MUMBAI_BASE_URL = "https://cpaas-api.in.exotel.com"
 SINGAPORE_BASE_URL = "https://cpaas-api.exotel.com"
 DEFAULT_BASE_URL = MUMBAI_BASE_URL
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 LEG_SHORTCUTS = frozenset(SHORTCUTS)
 _IDEMPOTENT = frozenset({"GET", "PUT", "HEAD", "DELETE"})
@@ -154,7 +157,7 @@ class LegsClient:
         self._sleep = time.sleep  # replaceable in unit tests
 
     # ---- legs ---------------------------------------------------------------------------
-    def create_leg(self, request: CreateLegRequest | dict[str, Any]) -> LegCreated:
+    def create_leg(self, request: CreateLegRequest | JsonObject) -> LegCreated:
         """Place a leg. A dict is sent as given (Exotel validates it); a model is sent without Nones."""
         body = request.model_dump(mode="json", exclude_none=True) if isinstance(request, BaseModel) else request
         return self._typed(LegCreated, self._call("POST", "/legs", body=body))
@@ -163,16 +166,16 @@ class LegsClient:
         query = {"fields": ",".join(fields)} if fields else None
         return self._typed(Leg, self._call("GET", f"/legs/{self._seg(leg_sid)}", query=query))
 
-    def update_leg(self, leg_sid: str, body: dict[str, Any]) -> dict[str, Any]:
+    def update_leg(self, leg_sid: str, body: JsonObject) -> JsonValue:
         return self._call("PUT", f"/legs/{self._seg(leg_sid)}", body=body) or {}
 
     def leg_action(self, leg_sid: str, exoml: str, action_custom_param: str | None = None) -> ActionAccepted:
-        body: dict[str, Any] = {"exoml": exoml}
+        body: JsonObject = {"exoml": exoml}
         if action_custom_param is not None:
             body["action_custom_param"] = action_custom_param
         return self._typed(ActionAccepted, self._call("POST", f"/legs/{self._seg(leg_sid)}/actions", body=body) or {})
 
-    def leg_shortcut(self, leg_sid: str, name: str, body: dict[str, Any] | None = None) -> ActionAccepted:
+    def leg_shortcut(self, leg_sid: str, name: str, body: JsonObject | None = None) -> ActionAccepted:
         """``POST /legs/{sid}/actions/{name}``; the body is checked against the shortcut's rules first
         (``ValueError`` naming the field: a request Exotel would refuse is not sent)."""
         model = SHORTCUTS.get(name)
@@ -216,7 +219,7 @@ class LegsClient:
         return self._typed(ExternalEvents, data or {})
 
     # ---- bridges ------------------------------------------------------------------------
-    def create_bridge(self, request: CreateBridgeRequest | dict[str, Any]) -> BridgeCreated:
+    def create_bridge(self, request: CreateBridgeRequest | JsonObject) -> BridgeCreated:
         """Either documented model: ``leg_sids`` now, or ``bridge_type``/``max_participants``/``recording`` and
         ``<JoinBridge>`` later. ``bridge_event_endpoint`` is required (``ValueError`` before sending without it)."""
         if not isinstance(request, CreateBridgeRequest):
@@ -239,7 +242,7 @@ class LegsClient:
         return self._typed(BridgeStopped, data if isinstance(data, dict) else {})
 
     def bridge_action(self, bridge_sid: str, exoml: str, action_custom_param: str | None = None) -> ActionAccepted:
-        body: dict[str, Any] = {"exoml": exoml}
+        body: JsonObject = {"exoml": exoml}
         if action_custom_param is not None:
             body["action_custom_param"] = action_custom_param
         path = f"/bridges/{self._seg(bridge_sid)}/actions"
@@ -261,7 +264,7 @@ class LegsClient:
             raise ValueError("sid must not be empty")
         return quote(value, safe="")
 
-    def _typed(self, model: type[BaseModel], data: Any) -> Any:
+    def _typed(self, model: type[_Model], data: JsonValue) -> _Model:
         try:
             return model.model_validate(data)
         except ValidationError as exc:
@@ -273,7 +276,9 @@ class LegsClient:
         """Full jitter: uniform in [0, min(max, base * 2**attempt)]."""
         return random.uniform(0, min(self.max_backoff, self.backoff_base * (2**attempt)))
 
-    def _call(self, method: str, path: str, *, body: Any = None, query: dict[str, str] | None = None) -> Any:
+    def _call(
+        self, method: str, path: str, *, body: JsonObject | None = None, query: dict[str, str] | None = None
+    ) -> JsonValue:
         url = f"{self.base_url}{self._prefix}{path}"
         if query:
             url = f"{url}?{urlencode(query)}"
@@ -301,12 +306,12 @@ class LegsClient:
             return self._backoff(attempt)
         return None
 
-    def _once(self, method: str, path: str, url: str, payload: bytes | None) -> Any:
+    def _once(self, method: str, path: str, url: str, payload: bytes | None) -> JsonValue:
         try:
             resp = self._pool.request(method, url, body=payload, headers=self._headers, timeout=self._timeout)
         except urllib3.exceptions.HTTPError as exc:  # connect/read time-outs, refused, protocol errors
             raise LegsApiError(http_code=0, method=method, path=path, detail=f"{type(exc).__name__}: {exc}") from exc
-        envelope: dict[str, Any] | None = None
+        envelope: JsonObject | None = None
         try:
             parsed = json.loads(resp.data.decode("utf-8")) if resp.data else None
             envelope = parsed if isinstance(parsed, dict) else None
@@ -332,7 +337,7 @@ class LegsClient:
             method=method,
             path=path,
             error_data=error_data,
-            request_id=request_id,
+            request_id=None if request_id is None else str(request_id),
             retry_after=retry_after,
             detail=detail,
         )

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE, SCHEMA_VERSION
 from legs.events import BridgeMeta, LegEvent
+
+if TYPE_CHECKING:  # boto3-stubs (a development dependency): the entry's shape as botocore defines it
+    from mypy_boto3_eventbridgev2.type_defs import PutEventsSystemMetadataTypeDef
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+
+    class BusEntry(PutEventsRequestEntryTypeDef, total=False):
+        """A PutEvents entry as the bridge carries it (and the fallback queue keeps it): the classic bus's,
+        or in ordered mode an EventsV2 one (``legs.eventsv2``: ``EventBusArn`` instead of ``EventBusName``,
+        and ``SystemMetadata``). A classic ``events`` client takes it as it is."""
+
+        EventBusArn: str
+        SystemMetadata: PutEventsSystemMetadataTypeDef
 
 
 def to_put_events_entry(
@@ -16,7 +29,7 @@ def to_put_events_entry(
     bus_name: str = DEFAULT_BUS_NAME,
     source: str = DEFAULT_SOURCE,
     received_at: datetime | None = None,
-) -> dict[str, Any]:
+) -> BusEntry:
     """``Source`` = configured source, ``DetailType`` = ``event_name`` verbatim, ``Time`` = event time."""
     received = (received_at or datetime.now(UTC)).astimezone(UTC)
     detail = event.to_detail()
@@ -33,11 +46,10 @@ def to_put_events_entry(
     }
 
 
-def entry_size(entry: dict[str, Any]) -> int:
+def entry_size(entry: BusEntry) -> int:
     """Size of one entry as EventBridge counts it (AWS docs, "Calculating PutEvents entry size")."""
     size = 14 if entry.get("Time") is not None else 0
-    for key in ("Source", "DetailType", "Detail"):
-        value = entry.get(key)
+    for value in (entry.get("Source"), entry.get("DetailType"), entry.get("Detail")):
         if value:
             size += len(value.encode("utf-8"))
     for resource in entry.get("Resources") or ():
@@ -45,6 +57,6 @@ def entry_size(entry: dict[str, Any]) -> int:
     return size
 
 
-def event_from_detail(detail: dict[str, Any]) -> LegEvent:
+def event_from_detail(detail: Mapping[str, object]) -> LegEvent:
     """What a subscriber (a Lambda) gets back from ``detail``."""
     return LegEvent.model_validate(detail)

@@ -11,10 +11,19 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from contract.bus import SCHEMA_VERSION
 from contract.catalogue import EventKind, kind_of
+from legs.json_types import JsonObject
 from legs.leg import ExotelLegFields
 
 #: Re-exported for readers of the event model; the catalogue itself lives in ``contract.catalogue``.
@@ -42,7 +51,7 @@ class EventTimestamp(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _from_text(cls, value: Any) -> Any:
+    def _from_text(cls, value: object) -> object:
         if isinstance(value, str):
             return cls.parse_rfc3339(value)
         if isinstance(value, datetime):
@@ -151,7 +160,7 @@ class LegEvent(_Open):
 
     @field_validator("data", mode="wrap")
     @classmethod
-    def _typed_data(cls, value: Any, handler: Any, info: Any) -> Any:
+    def _typed_data(cls, value: object, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> object:
         if isinstance(value, dict):
             if kind_of(info.data.get("event_type")) is EventKind.BRIDGE:
                 return BridgeData.model_validate(value)
@@ -197,7 +206,7 @@ class LegEvent(_Open):
     def error(self) -> EventError | None:
         return self.event_data.error if self.event_data else None
 
-    def to_detail(self) -> dict[str, Any]:
+    def to_detail(self) -> JsonObject:
         """Exotel's JSON with ``event_timestamp`` as RFC 3339 (nanoseconds kept)."""
         detail = self.model_dump(mode="json", exclude_unset=True)
         detail["event_timestamp"] = self.event_timestamp.rfc3339()

@@ -15,11 +15,17 @@ says where it belongs; the publisher sends it once per request, not per entry.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from legs.eventbridge import to_put_events_entry
 from legs.events import LegEvent
+
+if TYPE_CHECKING:  # boto3-stubs (a development dependency): the entry's shape as botocore defines it
+    from mypy_boto3_eventbridgev2.type_defs import PutEventsRequestEntryTypeDef as V2RequestEntry
+
+    from legs.eventbridge import BusEntry
 
 #: Entry keys PutEvents on ``eventbridgev2`` accepts per entry (``EventBusArn`` is per request).
 V2_ENTRY_KEYS = ("Source", "DetailType", "Detail", "Resources", "Time", "SystemMetadata")
@@ -33,7 +39,7 @@ def event_group_id(event: LegEvent) -> str:
     return _bounded(group)
 
 
-def to_v2_entry(event: LegEvent, *, bus_arn: str, source: str, received_at: datetime | None = None) -> dict[str, Any]:
+def to_v2_entry(event: LegEvent, *, bus_arn: str, source: str, received_at: datetime | None = None) -> BusEntry:
     """The classic entry (same Detail) with ``SystemMetadata`` and the bus's ARN instead of its name."""
     entry = to_put_events_entry(event, source=source, received_at=received_at)
     entry.pop("EventBusName", None)
@@ -42,14 +48,25 @@ def to_v2_entry(event: LegEvent, *, bus_arn: str, source: str, received_at: date
     return entry
 
 
-def is_v2_entry(entry: dict[str, Any]) -> bool:
+def is_v2_entry(entry: Mapping[str, object]) -> bool:
     """A fallback copy of a v2 entry (redrive replays it on ``eventbridgev2``, not on the classic bus)."""
     return "EventBusArn" in entry or "SystemMetadata" in entry
 
 
-def request_entry(entry: dict[str, Any]) -> dict[str, Any]:
-    """What goes into ``Entries`` of an ``eventbridgev2`` PutEvents call (``EventBusArn`` removed)."""
-    return {key: entry[key] for key in V2_ENTRY_KEYS if key in entry and entry[key] is not None}
+def request_entry(entry: BusEntry) -> V2RequestEntry:
+    """What goes into ``Entries`` of an ``eventbridgev2`` PutEvents call: the keys of :data:`V2_ENTRY_KEYS` that
+    are set (``EventBusArn``, ``EventBusName`` left out). ``Source`` and ``DetailType`` are always set: the
+    bridge's entries and the fallback copies redrive replays carry both."""
+    out: V2RequestEntry = {"Source": entry["Source"], "DetailType": entry["DetailType"]}
+    if (detail := entry.get("Detail")) is not None:
+        out["Detail"] = detail
+    if (resources := entry.get("Resources")) is not None:
+        out["Resources"] = resources
+    if (time := entry.get("Time")) is not None:
+        out["Time"] = time
+    if (metadata := entry.get("SystemMetadata")) is not None:
+        out["SystemMetadata"] = metadata
+    return out
 
 
 def _bounded(value: str) -> str:

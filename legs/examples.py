@@ -13,11 +13,11 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from contract.catalogue import BY_NAME, EventName, EventType
 from legs.eventbridge import to_put_events_entry
 from legs.events import LegEvent
+from legs.json_types import JsonObject, JsonValue
 
 LEG_SID = "2Qmm2j6Y9MfjJfQMNg61K8DaKxv00000"
 OTHER_LEG_SID = "2Qmm3Ab7kQ2cWcM8DfJ0Yx1Lh4p00000"
@@ -27,7 +27,7 @@ _START = 1_685_966_925  # 2023-06-05T12:08:45Z, the seed's leg_connecting
 _NSO = "9988fd96-ce41-11ed-9a09-0242ac110003"
 
 #: The seed's own events (``shared/seeds/000_*.txt``), verbatim.
-SEED_LEG_INCOMING: dict[str, Any] = {
+SEED_LEG_INCOMING: JsonObject = {
     "event_sid": "2K8DQQuKWiXhXdfpMnXJYKVoTdB",
     "event_type": str(EventType.LEG_LIFECYCLE),
     "event_name": str(EventName.LEG_INCOMING),
@@ -49,28 +49,30 @@ SEED_LEG_INCOMING: dict[str, Any] = {
         "time_limit": 14400,
     },
 }
-SEED_LEG_CONNECTING: dict[str, Any] = {
+#: The seed's leg_connecting ``data`` (the life-cycle of the example call starts from it).
+_CONNECTING_DATA: JsonObject = {
+    "account_sid": "exotel60",
+    "caller_id": "8030752501",
+    "contact_uri": "07417712343",
+    "custom_param": "MD_LEGS",
+    "date_created": "2023-06-05T12:08:45.521094309Z",
+    "date_updated": "2023-06-05T12:08:45.631124146Z",
+    "dc_code": "101",
+    "direction": "outbound",
+    "exophone": "08030752400",
+    "leg_sid": LEG_SID,
+    "network_type": "pstn",
+    "nso_code": _NSO,
+    "start_time": "2023-06-05T12:08:45.630677211Z",
+    "state": "connecting",
+    "time_limit": 14400,
+}
+SEED_LEG_CONNECTING: JsonObject = {
     "event_sid": "2Qmm2gI1sRmNkiGNyREGKHv2PnG00000",
     "event_type": str(EventType.LEG_LIFECYCLE),
     "event_name": str(EventName.LEG_CONNECTING),
     "event_timestamp": {"seconds": 1685966925, "nanos": 743609442},
-    "data": {
-        "account_sid": "exotel60",
-        "caller_id": "8030752501",
-        "contact_uri": "07417712343",
-        "custom_param": "MD_LEGS",
-        "date_created": "2023-06-05T12:08:45.521094309Z",
-        "date_updated": "2023-06-05T12:08:45.631124146Z",
-        "dc_code": "101",
-        "direction": "outbound",
-        "exophone": "08030752400",
-        "leg_sid": LEG_SID,
-        "network_type": "pstn",
-        "nso_code": _NSO,
-        "start_time": "2023-06-05T12:08:45.630677211Z",
-        "state": "connecting",
-        "time_limit": 14400,
-    },
+    "data": _CONNECTING_DATA,
 }
 
 
@@ -82,13 +84,13 @@ def _time(offset_s: float) -> tuple[dict[str, int], str]:
     return {"seconds": seconds, "nanos": nanos}, text
 
 
-def _leg(offset_s: float, state: str, **extra: Any) -> dict[str, Any]:
-    data = copy.deepcopy(SEED_LEG_CONNECTING["data"])
+def _leg(offset_s: float, state: str, **extra: JsonValue) -> JsonObject:
+    data = copy.deepcopy(_CONNECTING_DATA)
     data.update({"date_updated": _time(offset_s)[1], "state": state, **extra})
     return data
 
 
-def _bridge(offset_s: float, state: str, **extra: Any) -> dict[str, Any]:
+def _bridge(offset_s: float, state: str, **extra: JsonValue) -> JsonObject:
     created = _time(14.0)[1]
     return {
         "bridge_sid": BRIDGE_SID,
@@ -103,16 +105,16 @@ def _bridge(offset_s: float, state: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _error(code: int, message: str, description: str) -> dict[str, Any]:
+def _error(code: int, message: str, description: str) -> JsonObject:
     return {"error": {"error_code": code, "message": message, "description": description}}
 
 
-_ANSWERED = {"answered_by": "HUMAN", "start_time": SEED_LEG_CONNECTING["data"]["start_time"]}
-_SAY = {"data": {"text": "Please hold, we are connecting you to an agent", "loop": 1}}
-_PLAY = {"data": {"url": "https://example.com/hold-music.mp3", "loop": 1}}
+_ANSWERED: JsonObject = {"answered_by": "HUMAN", "start_time": _CONNECTING_DATA["start_time"]}
+_SAY: JsonObject = {"data": {"text": "Please hold, we are connecting you to an agent", "loop": 1}}
+_PLAY: JsonObject = {"data": {"url": "https://example.com/hold-music.mp3", "loop": 1}}
 
 #: name -> (seconds after the start, data, event_data, from an action)
-_STORY: dict[EventName, tuple[float, dict[str, Any], dict[str, Any] | None, bool]] = {
+_STORY: dict[EventName, tuple[float, JsonObject, JsonObject | None, bool]] = {
     EventName.LEG_RINGING: (0.8, _leg(0.8, "ringing"), None, False),
     EventName.LEG_ANSWERED: (4.2, _leg(4.2, "connected", **_ANSWERED), None, False),
     EventName.AMD_RESULT_SUCCESS: (5.1, _leg(5.1, "connected", **_ANSWERED), None, False),
@@ -179,7 +181,7 @@ _STORY: dict[EventName, tuple[float, dict[str, Any], dict[str, Any] | None, bool
 }
 
 
-def raw_example(name: str) -> dict[str, Any]:
+def raw_example(name: str) -> JsonObject:
     """One Exotel event of this name, as Exotel pushes it (before the bridge)."""
     event_name = EventName(name)
     if event_name in (EventName.LEG_INCOMING, EventName.INCOMING_LEG):
@@ -188,7 +190,7 @@ def raw_example(name: str) -> dict[str, Any]:
         return copy.deepcopy(SEED_LEG_CONNECTING)
     offset, data, event_data, action = _STORY[event_name]
     timestamp, _ = _time(offset)
-    event: dict[str, Any] = {
+    event: JsonObject = {
         "event_sid": f"2Qmm2gI1sRmNkiGNyREGKHv{list(EventName).index(event_name):04d}00000",
         "event_type": str(BY_NAME[event_name].event_type),
         "event_name": str(event_name),
@@ -203,7 +205,7 @@ def raw_example(name: str) -> dict[str, Any]:
     return event
 
 
-def bus_detail(name: str) -> dict[str, Any]:
+def bus_detail(name: str) -> JsonObject:
     """The bus ``Detail`` of :func:`raw_example` (what a subscriber's rule target receives as ``detail``)."""
     event = LegEvent.model_validate(raw_example(name))
     received = event.event_timestamp.to_datetime() + timedelta(milliseconds=3)

@@ -78,7 +78,7 @@ class CreateLegRequest(BaseModel):
 
     @field_validator("time_limit", "timeout", "setup_timeout", "ring_timeout", mode="before")
     @classmethod
-    def _seconds_not_bool(cls, value: Any, info: Any) -> Any:
+    def _seconds_not_bool(cls, value: object, info: ValidationInfo) -> object:
         # pydantic's lax mode would read true as 1 second; Exotel documents an integer.
         if isinstance(value, bool):
             raise ValueError(f"{info.field_name} must be an integer number of seconds, not a boolean")
@@ -86,7 +86,7 @@ class CreateLegRequest(BaseModel):
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> CreateLegRequest:
-        expected = "voip" if self.contact_uri.startswith("sip:") else "pstn"
+        expected: Literal["pstn", "voip"] = "voip" if self.contact_uri.startswith("sip:") else "pstn"
         if self.network_type is None:
             self.network_type = expected
         elif self.network_type != expected:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Protocol, TypedDict
 
 from google.protobuf import (
     any_pb2,
@@ -41,6 +42,17 @@ _WELL_KNOWN: tuple[FileDescriptor, ...] = (
     timestamp_pb2.DESCRIPTOR,
     wrappers_pb2.DESCRIPTOR,
 )
+
+
+class DescribedFile(Protocol):
+    """A file descriptor, as protobuf's Python classes and its upb (C) ones both describe it (the stubs of
+    ``grpc_health``/``grpc_reflection`` name the upb class, ours the Python one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def dependencies(self) -> Sequence[DescribedFile]: ...
+    def CopyToProto(self, proto: descriptor_pb2.FileDescriptorProto, /) -> None: ...
 
 
 class ProtoError(ValueError):
@@ -80,7 +92,7 @@ class EventService:
     def response_name(self) -> str:
         return self.method.output_type.full_name
 
-    def add_files(self, *files: FileDescriptor) -> None:
+    def add_files(self, *files: DescribedFile) -> None:
         """Make other services (health, reflection) describable by reflection from this pool too."""
         for file in files:
             _add_with_dependencies(self.pool, file)
@@ -132,9 +144,10 @@ def read_descriptor_set(path: Path) -> descriptor_pb2.FileDescriptorSet:
         try:
             files.ParseFromString(data)
         except DecodeError:
-            files = None
-        if files is not None and files.file and all(f.name for f in files.file):
-            return files
+            pass  # not a descriptor set: compiled as source below
+        else:
+            if files.file and all(f.name for f in files.file):
+                return files
     return compile_proto(path)
 
 
@@ -206,7 +219,7 @@ def _add_all(pool: descriptor_pool.DescriptorPool, files: descriptor_pb2.FileDes
             raise ProtoError(f"{path}: {what} (make it with protoc --include_imports)")
 
 
-def _add_with_dependencies(pool: descriptor_pool.DescriptorPool, file: FileDescriptor) -> None:
+def _add_with_dependencies(pool: descriptor_pool.DescriptorPool, file: DescribedFile) -> None:
     try:
         pool.FindFileByName(file.name)
         return
@@ -251,7 +264,16 @@ def _find_method(
     return method
 
 
-def describe(service: EventService) -> dict[str, Any]:
+class Described(TypedDict):
+    """The served method, as the bridge's start-up log line names it."""
+
+    rpc: str
+    request: str
+    response: str
+    proto: str
+
+
+def describe(service: EventService) -> Described:
     """What a log line says about the served method."""
     return {
         "rpc": service.method_path,

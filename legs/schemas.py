@@ -18,18 +18,20 @@ import copy
 import json
 import sys
 from pathlib import Path
-from typing import Any
+
+from pydantic.json_schema import JsonSchemaValue
 
 from contract.bus import DEFAULT_SOURCE
 from contract.catalogue import ALL_EVENTS, BY_NAME, EventKind
 from legs.events import LegEvent
 from legs.examples import bus_detail
+from legs.json_types import JsonObject
 from legs.models import CreateLegRequest
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "schemas"
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
 #: A ``POST /legs`` body, as a caller sends it.
-CREATE_LEG_EXAMPLE: dict[str, Any] = {
+CREATE_LEG_EXAMPLE: JsonObject = {
     "contact_uri": "09163810001",
     "exophone": "08030752400",
     "leg_event_endpoint": "grpc://legs-events.example.com:443",
@@ -39,14 +41,14 @@ CREATE_LEG_EXAMPLE: dict[str, Any] = {
 _DEFS = "definitions"
 
 
-def _base_event_schema() -> dict[str, Any]:
+def _base_event_schema() -> JsonSchemaValue:
     schema = LegEvent.model_json_schema(ref_template=f"#/{_DEFS}/{{model}}", mode="serialization")
     schema[_DEFS] = schema.pop("$defs", {})
     schema[_DEFS].pop("EventTimestamp", None)
     return schema
 
 
-def event_schema(name: str, base: dict[str, Any] | None = None) -> dict[str, Any]:
+def event_schema(name: str, base: JsonSchemaValue | None = None) -> JsonSchemaValue:
     """The bus ``Detail`` of one event name."""
     schema = copy.deepcopy(base or _base_event_schema())
     spec = BY_NAME[name]
@@ -71,10 +73,10 @@ def event_schema(name: str, base: dict[str, Any] | None = None) -> dict[str, Any
     return schema
 
 
-def all_schemas() -> dict[str, dict[str, Any]]:
+def all_schemas() -> dict[str, JsonSchemaValue]:
     """Relative path -> schema, for every event name in the catalogue plus CreateLegRequest."""
     base = _base_event_schema()
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, JsonSchemaValue] = {}
     for name in ALL_EVENTS:
         out[f"events/{name}.json"] = event_schema(name, base)
     request = CreateLegRequest.model_json_schema()
@@ -84,7 +86,7 @@ def all_schemas() -> dict[str, dict[str, Any]]:
     return out
 
 
-def render(schema: dict[str, Any]) -> str:
+def render(schema: JsonSchemaValue) -> str:
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
@@ -120,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         for path in stale:
             print(f"stale: {args.out / path}")
         return 1 if stale else 0
-    for path in write(args.out):
-        print(path)
+    for written in write(args.out):
+        print(written)
     return 0
 
 

@@ -72,7 +72,7 @@ class BlankIsUnsetEnvSource(EnvSettingsSource):
         super().__init__(settings_cls)
 
     def _load_env_vars(self) -> Mapping[str, str | None]:
-        source = os.environ if self._environ is None else self._environ
+        source: Mapping[str, str | None] = os.environ if self._environ is None else self._environ
         return {
             (name if self.case_sensitive else name.lower()): value.strip()
             for name, value in source.items()
@@ -134,7 +134,7 @@ class SourcedSettings(BaseSettings):
         return (init_settings,) if factory is None else (init_settings, factory(settings_cls))
 
     @classmethod
-    def load(cls, source: SourceFactory, **overrides: Any) -> Self:
+    def load(cls, source: SourceFactory, **overrides: object) -> Self:
         """Validate from ``source(cls)``, ``overrides`` winning; raise :class:`ConfigError`."""
         with _reading(source):
             return cls(**overrides)
@@ -172,7 +172,7 @@ class EnvSettings(SourcedSettings):
     """Settings read from environment variables by :meth:`from_env`."""
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Self:
         """From ``environ`` (default: ``os.environ``; blank = unset), ``overrides`` winning; or :class:`ConfigError`."""
         return cls.load(lambda settings_cls: BlankIsUnsetEnvSource(settings_cls, environ), **overrides)
 

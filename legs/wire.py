@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Protocol, TypeAlias
 
 from google.protobuf import json_format, struct_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -31,6 +31,7 @@ from google.protobuf.message import Message
 
 from contract.catalogue import event_type_for
 from legs.events import LegEvent
+from legs.json_types import JsonObject, JsonValue
 from legs.pb import exotel_legs_pb2 as pb
 from legs.proto_service import EventService, ProtoError, builtin_service
 
@@ -51,11 +52,40 @@ _WRAPPERS = frozenset(
     f"google.protobuf.{kind}Value"
     for kind in ("Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes")
 )
-_Convert = Callable[[Any], Any]
+#: Turns one field's value, as ``Message.ListFields()`` gives it, into JSON-like Python. protobuf types those
+#: values per field at run time (str, int, float, bool, bytes, a message, a repeated or map container), so the
+#: table of converters can only say "one value in"; each converter below is typed for the values of its field.
+_Convert: TypeAlias = Callable[..., object]
+#: The event as decoded, not yet validated: the request's field names (mapped onto the event's) and their
+#: values as JSON-like Python (a map field keeps protobuf's key type, so not every value is strict JSON).
+EventDict: TypeAlias = dict[str, object]
+
+
+class _SecondsNanos(Protocol):
+    """``google.protobuf.Timestamp``, or any message with ``seconds`` and ``nanos``."""
+
+    @property
+    def seconds(self) -> int: ...
+    @property
+    def nanos(self) -> int: ...
+
+
+class _Wrapper(Protocol):
+    """``google.protobuf.*Value``: one ``value`` field."""
+
+    @property
+    def value(self) -> object: ...
+
+
+class _BytesWrapper(Protocol):
+    """``google.protobuf.BytesValue``."""
+
+    @property
+    def value(self) -> bytes: ...
 
 
 # ---- protobuf values -> JSON-like Python ---------------------------------------------------------
-def _value_to_python(value: struct_pb2.Value) -> Any:
+def _value_to_python(value: struct_pb2.Value) -> JsonValue:
     kind = value.WhichOneof("kind")
     if kind == "string_value":
         return value.string_value
@@ -72,19 +102,19 @@ def _value_to_python(value: struct_pb2.Value) -> Any:
     return None
 
 
-def struct_to_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
+def struct_to_dict(struct: struct_pb2.Struct) -> JsonObject:
     return {key: _value_to_python(item) for key, item in struct.fields.items()}
 
 
-def _list_value(values: Any) -> list[Any]:
+def _list_value(values: struct_pb2.ListValue) -> list[JsonValue]:
     return [_value_to_python(item) for item in values.values]
 
 
-def _timestamp_pair(value: Any) -> dict[str, int]:
+def _timestamp_pair(value: _SecondsNanos) -> dict[str, int]:
     return {"seconds": value.seconds, "nanos": value.nanos}
 
 
-def _timestamp_text(value: Any) -> str:
+def _timestamp_text(value: _SecondsNanos) -> str:
     base = datetime.fromtimestamp(value.seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
     return f"{base}.{value.nanos:09d}Z"
 
@@ -93,8 +123,16 @@ def _bytes(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
-def _as_json(message: Message) -> Any:
+def _as_json(message: Message) -> EventDict:
     return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def _wrapped_bytes(wrapped: _BytesWrapper) -> str:
+    return _bytes(wrapped.value)
+
+
+def _wrapped(wrapped: _Wrapper) -> object:
+    return wrapped.value
 
 
 class _Compiler:
@@ -114,9 +152,9 @@ class _Compiler:
         if name == _TIMESTAMP:
             return _timestamp_text
         if name == "google.protobuf.BytesValue":
-            return lambda wrapped: _bytes(wrapped.value)
+            return _wrapped_bytes
         if name in _WRAPPERS:
-            return lambda wrapped: wrapped.value
+            return _wrapped
         if name.startswith("google.protobuf."):
             return _as_json
         known = self._messages.get(name)
@@ -124,8 +162,8 @@ class _Compiler:
             return known
         steps: dict[int, tuple[str, _Convert | None]] = {}
 
-        def convert(message: Message) -> dict[str, Any]:
-            out: dict[str, Any] = {}
+        def convert(message: Message) -> EventDict:
+            out: EventDict = {}
             for field, value in message.ListFields():
                 step = steps.get(field.number)
                 if step is None:  # an extension: not part of the declared type
@@ -142,15 +180,25 @@ class _Compiler:
         """The converter of one field's value as ``ListFields`` returns it (None: keep it as is)."""
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
             value_field = field.message_type.fields_by_name["value"]
-            single = self.single(value_field)
-            if single is None:
+            each_value = self.single(value_field)
+            if each_value is None:
                 return dict
-            return lambda mapping: {key: single(item) for key, item in mapping.items()}
+            convert_value = each_value
+
+            def map_of(mapping: Mapping[object, object]) -> dict[object, object]:
+                return {key: convert_value(item) for key, item in mapping.items()}
+
+            return map_of
         single = self.single(field)
         if _is_repeated(field):
             if single is None:
                 return list
-            return lambda items: [single(item) for item in items]
+            convert_item = single
+
+            def list_of(items: Iterable[object]) -> list[object]:
+                return [convert_item(item) for item in items]
+
+            return list_of
         return single
 
     def single(self, field: FieldDescriptor) -> _Convert | None:
@@ -158,18 +206,24 @@ class _Compiler:
             return self.message(field.message_type)
         if field.enum_type is not None:
             names = {value.number: value.name for value in field.enum_type.values}
-            return lambda number: names.get(number, number)
+
+            def enum_name(number: int) -> str | int:
+                return names.get(number, number)
+
+            return enum_name
         if field.type == FieldDescriptor.TYPE_BYTES:
             return _bytes
         return None
 
 
-def _is_repeated(field: FieldDescriptor) -> bool:
-    # ``is_repeated`` in newer protobuf, ``label`` in older.
-    repeated = getattr(field, "is_repeated", None)
+def _is_repeated(field: object) -> bool:
+    """A field descriptor (protobuf's Python one or its upb one) of a repeated field."""
+    # ``is_repeated`` in newer protobuf, ``label`` in older: looked up by name, whichever this protobuf has.
+    repeated: object = getattr(field, "is_repeated", None)
     if repeated is not None:
         return bool(repeated)
-    return field.label == FieldDescriptor.LABEL_REPEATED
+    label: object = getattr(field, "label", None)
+    return label == FieldDescriptor.LABEL_REPEATED
 
 
 def _key(name: str) -> str:
@@ -215,9 +269,9 @@ class EventWire:
                 f"(it has: {present}); the bridge maps fields onto Exotel's events by name"
             )
         for name in STRING_FIELDS:
-            field = self.fields.get(name)
-            if field is not None and (_kind(field) != "string" or _is_repeated(field)):
-                raise ProtoError(f"{request.full_name}.{field.name} must be a string field, it is {_kind(field)}")
+            carrier = self.fields.get(name)
+            if carrier is not None and (_kind(carrier) != "string" or _is_repeated(carrier)):
+                raise ProtoError(f"{request.full_name}.{carrier.name} must be a string field, it is {_kind(carrier)}")
         self._always: tuple[tuple[str, str], ...] = tuple(
             (self.fields[name].name, name) for name in ("event_sid", "event_type", "event_name") if name in self.fields
         )
@@ -270,19 +324,20 @@ class EventWire:
         return [name for name, on in (("event_type", self._derive_type), (TIMESTAMP_FIELD, self._stamp_now)) if on]
 
     # ---- decoding (the bridge's hot path) ------------------------------------------------------
-    def decode(self, raw: bytes) -> dict[str, Any]:
+    def decode(self, raw: bytes) -> EventDict:
         """The event as Exotel's JSON, unvalidated; raises ``google.protobuf.message.DecodeError``."""
         return self.to_event(self._parse(raw))
 
-    def to_event(self, message: Message) -> dict[str, Any]:
-        event = {name: getattr(message, attr) for attr, name in self._always}
+    def to_event(self, message: Message) -> EventDict:
+        event: EventDict = {name: getattr(message, attr) for attr, name in self._always}
         steps = self._steps
         for field, value in message.ListFields():
             step = steps.get(field.number)
             if step is not None:
                 event[step[0]] = value if step[1] is None else step[1](value)
         if self._derive_type:
-            event["event_type"] = event_type_for(event.get("event_name") or "")
+            event_name = event.get("event_name")  # a string field (checked when the wire was built)
+            event["event_type"] = event_type_for(event_name if isinstance(event_name, str) else "")
         if self._stamp_now:
             seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
             event[TIMESTAMP_FIELD] = {"seconds": seconds, "nanos": nanos}
@@ -293,22 +348,20 @@ class EventWire:
         return LegEvent.model_validate(self.decode(raw))
 
     # ---- encoding (the simulator, tests, benchmarks) -------------------------------------------
-    def to_message(self, event: LegEvent | dict[str, Any]) -> Message:
+    def to_message(self, event: LegEvent | Mapping[str, object]) -> Message:
         """The request Exotel would send for ``event`` (validated first)."""
         model = event if isinstance(event, LegEvent) else LegEvent.model_validate(event)
         if self._builtin:
             return event_to_proto(model)
         dumped = model.model_dump(mode="json", exclude_unset=True, exclude={"bridge"})
-        payload: dict[str, Any] = {}
+        payload: JsonObject = {}
         for name, value in dumped.items():
             field = self.fields.get(name)
             if field is None:
                 field = self.service.method.input_type.fields_by_name.get(name)
             if field is None or value is None:
                 continue
-            if name == TIMESTAMP_FIELD:
-                value = self._timestamp_value(field, model)
-            payload[field.name] = value
+            payload[field.name] = self._timestamp_value(field, model) if name == TIMESTAMP_FIELD else value
         message = self.service.request_class()
         try:
             json_format.ParseDict(payload, message, ignore_unknown_fields=True)
@@ -316,7 +369,7 @@ class EventWire:
             raise ValueError(f"event does not fit {self.service.request_name}: {exc}") from exc
         return message
 
-    def encode(self, event: LegEvent | dict[str, Any]) -> bytes:
+    def encode(self, event: LegEvent | Mapping[str, object]) -> bytes:
         return self.to_message(event).SerializeToString()
 
     # ---- replies -------------------------------------------------------------------------------
@@ -330,7 +383,7 @@ class EventWire:
                 setattr(message, name, value)
         return message.SerializeToString()
 
-    def read_reply(self, raw: bytes) -> dict[str, Any]:
+    def read_reply(self, raw: bytes) -> dict[str, object]:
         """A reply as JSON (every declared field shown): what the simulator records per delivery."""
         message = self.service.response_class.FromString(raw)
         return json_format.MessageToDict(
@@ -354,7 +407,7 @@ class EventWire:
         )
 
     @staticmethod
-    def _timestamp_value(field: FieldDescriptor, model: LegEvent) -> Any:
+    def _timestamp_value(field: FieldDescriptor, model: LegEvent) -> JsonValue:
         stamp = model.event_timestamp
         if field.message_type is not None and field.message_type.full_name != _TIMESTAMP:
             return {"seconds": stamp.seconds, "nanos": stamp.nanos}
@@ -384,7 +437,7 @@ def load_wire(proto: str | None, rpc: str | None = None) -> EventWire:
     return EventWire(load_service(proto, rpc))
 
 
-def event_dict_from_proto(message: pb.CallbackEvent) -> dict[str, Any]:
+def event_dict_from_proto(message: pb.CallbackEvent) -> EventDict:
     """The event as Exotel's JSON (unvalidated): what gets kept when validation fails."""
     return builtin_wire().to_event(message)
 
@@ -394,7 +447,7 @@ def event_from_proto(message: pb.CallbackEvent) -> LegEvent:
     return LegEvent.model_validate(event_dict_from_proto(message))
 
 
-def event_to_proto(event: LegEvent | dict[str, Any]) -> pb.CallbackEvent:
+def event_to_proto(event: LegEvent | Mapping[str, object]) -> pb.CallbackEvent:
     """Build the message Exotel would send (used by the simulator, tests and benchmarks)."""
     model = event if isinstance(event, LegEvent) else LegEvent.model_validate(event)
     message = pb.CallbackEvent(

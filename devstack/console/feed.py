@@ -1,7 +1,14 @@
-"""The console's view of the bus: a rule matching everything from the configured source, into a queue drained here.
+"""The console's view of the bus: a subscription to everything from the configured source, into a queue drained here.
 
-Another subscriber like any other (an EventBridge rule -> an SQS queue), so the console sees exactly what
-subscribers see, including events no function's rule routes (action events: ``say_started``, ``play_*``…).
+Another subscriber like any other, so the console sees exactly what subscribers see, including events no
+function's rule routes (action events: ``say_started``, ``play_*``…):
+
+- classic mode: an EventBridge rule on the bus -> the SQS queue;
+- ordered mode (``DEVSTACK_BUS_MODE=ordered``: the bridge publishes to the local EventsV2 bus): an UNORDERED
+  EventsV2 subscriber on that bus with the same pattern (scope ``DATA``, transformer ``RAW``: the delivered body
+  is the same EventBridge event) -> the same queue. UNORDERED because the feed shows events as they arrive and
+  orders nothing itself; a FIFO subscriber would hold every later event of a leg behind one slow delivery.
+
 The newest events are kept in memory (a ring buffer) and handed to the browser over Server-Sent Events.
 """
 
@@ -13,19 +20,33 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from contract.deployment import PROJECT_TAG
+from devstack.config import LOCAL_AWS_ACCOUNT
 from devstack.emulator import AwsEmulator
 
 log = logging.getLogger("devstack.console")
 
 RULE_NAME = f"{PROJECT_TAG}-console"
+#: Ordered mode: the feed's EventsV2 subscriber (the same name as the classic rule).
+SUBSCRIBER_NAME = RULE_NAME
 QUEUE_NAME = f"{PROJECT_TAG}-console-feed"
 TARGET_ID = "devstack-console"
+#: The role a subscriber would assume in AWS (the local endpoint does not check it).
+SUBSCRIBER_ROLE = f"arn:aws:iam::{LOCAL_AWS_ACCOUNT}:role/{PROJECT_TAG}-console"
 DEFAULT_CAPACITY = 2000
 LEGS_KEPT = 1000  # legs the feed remembers (newest first seen), for the console's list
 POLL_WAIT_SECONDS = 1
+
+
+@dataclass(frozen=True)
+class EventsV2Bus:
+    """Ordered mode: the local EventsV2 bus the feed subscribes to, and how to reach its endpoint."""
+
+    bus_arn: str
+    client: Callable[[], Any]  # an ``eventbridgev2`` client bound to the local endpoint
 
 
 class BusFeed:
@@ -37,11 +58,14 @@ class BusFeed:
         bus_name: str,
         source: str,
         *,
+        v2_bus: EventsV2Bus | None = None,
         capacity: int = DEFAULT_CAPACITY,
         on_event: Callable[[], None] = lambda: None,
     ) -> None:
         self._emulator = emulator
         self._bus = bus_name
+        self._v2_bus = v2_bus
+        self.subscriber_arn = ""
         self.pattern = {"source": [source]}
         self._items: deque[dict[str, Any]] = deque(maxlen=capacity)
         self._legs: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -55,12 +79,37 @@ class BusFeed:
         self.queue_url = ""
         self.received = 0
 
+    @property
+    def described(self) -> dict[str, Any]:
+        """What the console's info says about the feed: how it subscribes, with which pattern, into which queue."""
+        if self._v2_bus is not None:
+            return {
+                "subscriber": SUBSCRIBER_NAME,
+                "subscriber_type": "UNORDERED",
+                "bus_arn": self._v2_bus.bus_arn,
+                "queue": QUEUE_NAME,
+                "pattern": self.pattern,
+            }
+        return {"rule": RULE_NAME, "queue": QUEUE_NAME, "pattern": self.pattern}
+
     def start(self) -> None:
-        sqs, events = self._emulator.client("sqs"), self._emulator.client("events")
+        sqs = self._emulator.client("sqs")
         self.queue_url = sqs.create_queue(QueueName=QUEUE_NAME, Attributes={"MessageRetentionPeriod": "3600"})[
             "QueueUrl"
         ]
         arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        if self._v2_bus is not None:
+            self.subscriber_arn = self._subscribe_v2(self._v2_bus, arn)
+            how = f"UNORDERED subscriber {SUBSCRIBER_NAME} on EventsV2 bus {self._v2_bus.bus_arn}"
+        else:
+            self._subscribe_classic(arn)
+            how = f"rule {RULE_NAME}"
+        self._thread = threading.Thread(target=self._drain, args=(sqs,), name="console-feed", daemon=True)
+        self._thread.start()
+        log.info("console feed: %s (%s) -> %s", how, json.dumps(self.pattern), QUEUE_NAME)
+
+    def _subscribe_classic(self, queue_arn: str) -> None:
+        events = self._emulator.client("events")
         events.put_rule(
             Name=RULE_NAME,
             EventBusName=self._bus,
@@ -68,10 +117,26 @@ class BusFeed:
             State="ENABLED",
             Description="devstack console: every event from the configured source (local only)",
         )
-        events.put_targets(Rule=RULE_NAME, EventBusName=self._bus, Targets=[{"Id": TARGET_ID, "Arn": arn}])
-        self._thread = threading.Thread(target=self._drain, args=(sqs,), name="console-feed", daemon=True)
-        self._thread.start()
-        log.info("console feed: rule %s (%s) -> %s", RULE_NAME, json.dumps(self.pattern), QUEUE_NAME)
+        events.put_targets(Rule=RULE_NAME, EventBusName=self._bus, Targets=[{"Id": TARGET_ID, "Arn": queue_arn}])
+
+    def _subscribe_v2(self, v2_bus: EventsV2Bus, queue_arn: str) -> str:
+        """The feed's UNORDERED subscriber (the one already there, if the endpoint has it): its ARN."""
+        client = v2_bus.client()
+        listed = client.list_subscribers(EventBusArn=v2_bus.bus_arn, NamePrefix=SUBSCRIBER_NAME)["Subscribers"]
+        for existing in listed:
+            if existing["Name"] == SUBSCRIBER_NAME:
+                return str(existing["SubscriberArn"])
+        reply = client.create_subscriber(
+            Name=SUBSCRIBER_NAME,
+            EventBusArn=v2_bus.bus_arn,
+            Description="devstack console: every event from the configured source (local only)",
+            Type="UNORDERED",
+            InvokeConfiguration={"RoleArn": SUBSCRIBER_ROLE, "TargetArn": queue_arn},
+            FilterConfiguration={"Filters": [{"Pattern": json.dumps(self.pattern), "Scope": "DATA"}]},
+            Transformer={"Type": "RAW"},
+            StartingPosition="LATEST",
+        )
+        return str(reply["SubscriberArn"])
 
     def stop(self) -> None:
         self._stop.set()

@@ -16,6 +16,7 @@ from contract.catalogue import BY_NAME, EventKind
 from contract.resources import CALL_PLANS_TABLE, DEAD_LETTER_QUEUE, FALLBACK_QUEUE, LEG_STATE_TABLE, RETRY_QUEUE
 from devstack.console.feed import BusFeed
 from devstack.emulator import AwsEmulator
+from devstack.ordered import OrderedBusRef
 from devstack.resources import Provisioned, QueueRef
 from devstack.times import epoch_ms
 from lambdas.dal.call_plans import PlanStore
@@ -73,7 +74,14 @@ def timeline_entry(detail: dict[str, Any], origin: str) -> dict[str, Any]:
 class Views:
     """Reads for the console's JSON API. One lock: boto3 resources are not thread-safe, and traffic is tiny."""
 
-    def __init__(self, emulator: AwsEmulator, provisioned: Provisioned, feed: BusFeed | None) -> None:
+    def __init__(
+        self,
+        emulator: AwsEmulator,
+        provisioned: Provisioned,
+        feed: BusFeed | None,
+        *,
+        ordered: OrderedBusRef | None = None,
+    ) -> None:
         self._dynamodb = dynamodb = emulator.resource("dynamodb")
         self._leg_table = dynamodb.Table(provisioned.tables[LEG_STATE_TABLE.id])
         self._plan_table = dynamodb.Table(provisioned.tables[CALL_PLANS_TABLE.id])
@@ -81,6 +89,7 @@ class Views:
         self._plans = PlanStore(self._plan_table)
         self._sqs = emulator.client("sqs")
         self._provisioned = provisioned
+        self._ordered = ordered
         self._feed = feed
         self._lock = threading.Lock()
 
@@ -230,7 +239,8 @@ class Views:
 
     # ---- helpers --------------------------------------------------------------------------------
     def _queue_refs(self) -> list[tuple[QueueRef, str, bool]]:
-        """(queue, what it is, may it be peeked): the bridge's queues first, then each rule's queue and DLQ."""
+        """(queue, what it is, may it be peeked): the bridge's queues first, then each function's DLQ (its rule's;
+        in ordered mode its EventsV2 subscriber's)."""
         provisioned = self._provisioned
         refs: list[tuple[QueueRef, str, bool]] = []
         purposes = {
@@ -246,6 +256,14 @@ class Views:
             if ref.dlq_url:
                 dlq = QueueRef(name=ref.dlq_url.rsplit("/", 1)[-1], url=ref.dlq_url, arn=ref.dlq_arn or "")
                 refs.append((dlq, f"DLQ of {ref.name}: messages its function failed {ref.max_receive_count}x", True))
+        if self._ordered is not None:
+            # the subscriber's queue is the function's event source (drained by it): only its DLQ shows
+            for function, queue in sorted(self._ordered.queues.items()):
+                if queue.dlq_url:
+                    dlq = QueueRef(name=queue.dlq_url.rsplit("/", 1)[-1], url=queue.dlq_url, arn=queue.dlq_arn or "")
+                    failed = f"events it failed {queue.max_receive_count}x"
+                    refs.append((dlq, f"DLQ of {function}'s subscriber: {failed}", True))
+            return refs
         for function, rule in sorted(provisioned.rules.items()):
             # the rule's own queue is devstack plumbing (in AWS the rule invokes the function): only its DLQ shows
             if rule.queue.dlq_url:

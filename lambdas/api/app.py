@@ -8,13 +8,15 @@ the field and the reason, Exotel's 4xx as the same status with Exotel's message,
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from lambdas.api.models import (
     ActionAcceptedView,
@@ -31,6 +33,7 @@ from lambdas.api.models import (
 from lambdas.api.service import ApiProblem, CallService
 from lambdas.shared.config import ConfigError
 from legs.client import LegsApiError
+from legs.json_types import JsonObject, JsonValue
 
 TITLE = "Exotel Legs on AWS"
 VERSION = "1.0.0"
@@ -44,7 +47,7 @@ app = APIGatewayRestResolver(enable_validation=True)
 app.enable_swagger(path="/swagger", title=TITLE, version=VERSION, description=DESCRIPTION)
 
 
-def _responses(*codes: int) -> dict[int, dict[str, Any]]:
+def _responses(*codes: int) -> dict[int, OpenAPIResponse]:
     reasons = {
         400: "Invalid input (Exotel's or ours)",
         404: "Unknown resource",
@@ -63,14 +66,30 @@ def _responses(*codes: int) -> dict[int, dict[str, Any]]:
     }
 
 
+class ErrorExtra(TypedDict, total=False):
+    """What an error body may carry besides its code and message (see ``ErrorDetail``)."""
+
+    description: str
+    fields: list[dict[str, str | None]]
+    request_id: str | None
+
+
 def error(
-    status: int, message: str, *, code: str | int | None = None, headers: dict[str, str] | None = None, **extra: Any
-) -> Response:
-    body = {"error": {"code": code if code is not None else HTTPStatus(status).phrase, "message": message, **extra}}
+    status: int,
+    message: str,
+    *,
+    code: str | int | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: JsonValue,
+) -> Response[JsonObject]:
+    """``{"error": {"code", "message", **extra}}`` (``extra``: an :class:`ErrorExtra`, spread)."""
+    body: JsonObject = {
+        "error": {"code": code if code is not None else HTTPStatus(status).phrase, "message": message, **extra}
+    }
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
-def _ok(status: int, model: type, description: str) -> dict[int, dict[str, Any]]:
+def _ok(status: int, model: type, description: str) -> dict[int, OpenAPIResponse]:
     return {status: {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}}
 
 
@@ -80,9 +99,19 @@ def service() -> CallService:
 
 
 # ---- error mapping ------------------------------------------------------------------------
-@app.exception_handler(RequestValidationError)
-def _validation(exc: RequestValidationError) -> Response:
-    fields = []
+_E = TypeVar("_E", bound=Exception)
+ErrorHandler = Callable[[_E], Response[JsonObject]]
+
+
+def _handles(exc_class: type[_E]) -> Callable[[ErrorHandler[_E]], ErrorHandler[_E]]:
+    """``app.exception_handler``, typed (Powertools' decorator has no annotations)."""
+    register: Callable[[ErrorHandler[_E]], ErrorHandler[_E]] = app.exception_handler(exc_class)
+    return register
+
+
+@_handles(RequestValidationError)
+def _validation(exc: RequestValidationError) -> Response[JsonObject]:
+    fields: list[dict[str, str | None]] = []
     for item in exc.errors():
         loc = [str(part) for part in item.get("loc", ())]
         message = str(item.get("msg") or item.get("type"))
@@ -92,17 +121,17 @@ def _validation(exc: RequestValidationError) -> Response:
     return error(422, "request validation failed", code="validation_error", fields=fields)
 
 
-@app.exception_handler(ApiProblem)
-def _problem(exc: ApiProblem) -> Response:
-    extra = {"fields": [{"field": exc.field, "reason": exc.message}]} if exc.field else {}
+@_handles(ApiProblem)
+def _problem(exc: ApiProblem) -> Response[JsonObject]:
+    extra: ErrorExtra = {"fields": [{"field": exc.field, "reason": exc.message}]} if exc.field else {}
     return error(exc.status, exc.message, code=exc.code, **extra)
 
 
-@app.exception_handler(LegsApiError)
-def _exotel(exc: LegsApiError) -> Response:
+@_handles(LegsApiError)
+def _exotel(exc: LegsApiError) -> Response[JsonObject]:
     data = exc.error_data
     message = (data.message if data and data.message else None) or exc.detail or str(exc)
-    extra: dict[str, Any] = {"request_id": exc.request_id}
+    extra: ErrorExtra = {"request_id": exc.request_id}
     if data and data.description:
         extra["description"] = data.description
     code = data.code if data and data.code is not None else f"exotel_{exc.http_code}"
@@ -114,14 +143,14 @@ def _exotel(exc: LegsApiError) -> Response:
     return error(502, f"Exotel did not complete the request: {exc}", code="exotel_unavailable", **extra)
 
 
-@app.exception_handler(ConfigError)
-def _config(exc: ConfigError) -> Response:
+@_handles(ConfigError)
+def _config(exc: ConfigError) -> Response[JsonObject]:
     return error(503, f"the service is not configured: {exc}", code="not_configured")
 
 
-@app.exception_handler(NotFoundError)
-def _not_found(exc: NotFoundError) -> Response:
-    return error(404, exc.msg or "not found", code="not_found")
+@_handles(NotFoundError)
+def _not_found(exc: NotFoundError) -> Response[JsonObject]:
+    return error(404, str(exc.msg) if exc.msg else "not found", code="not_found")
 
 
 # ---- routes -------------------------------------------------------------------------------
@@ -226,7 +255,10 @@ def openapi_document() -> Response[Any]:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_schema())
 
 
-def openapi_schema() -> dict[str, Any]:
+def openapi_schema() -> JsonObject:
     import json
 
-    return json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION, description=DESCRIPTION))
+    document: JsonObject = json.loads(
+        app.get_openapi_json_schema(title=TITLE, version=VERSION, description=DESCRIPTION)
+    )
+    return document

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, NotRequired, Protocol, TypedDict
 
 from lambdas.api.models import (
+    ActionAcceptedView,
+    CallCreated,
     CallView,
     CreateCallBody,
     CreateLegBody,
@@ -34,7 +36,24 @@ from lambdas.domain.call_plan import CallPlan
 from lambdas.domain.decisions import decide_new_call
 from lambdas.executor import Executor
 from lambdas.shared.config import Settings, settings
+from legs.json_types import JsonObject
 from legs.models import CreateLegRequest
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+class KeyedRequest(TypedDict):
+    """What a request is made idempotent on: the ``Idempotency-Key`` (when given) and the body."""
+
+    key: NotRequired[str]
+    body: JsonObject
+
+
+class RequestWork(Protocol):
+    """A request's work, run once per ``Idempotency-Key``; it returns the response body as JSON."""
+
+    def __call__(self, request: KeyedRequest) -> JsonObject: ...
 
 
 def plan_id_for(idempotency_key: str) -> str:
@@ -56,10 +75,10 @@ class ApiProblem(Exception):
 @dataclass
 class CallService:
     conf: Settings
-    lambda_context: Any = None  # for Powertools idempotency's timeout handling
+    lambda_context: LambdaContext | None = None  # for Powertools idempotency's timeout handling
 
     @classmethod
-    def from_env(cls, lambda_context: Any = None) -> CallService:
+    def from_env(cls, lambda_context: LambdaContext | None = None) -> CallService:
         return cls(settings(), lambda_context)
 
     # ---- data access ----------------------------------------------------------------------
@@ -94,7 +113,7 @@ class CallService:
         return CallView.model_validate(data)
 
     # ---- POST /legs/{sid}/actions ---------------------------------------------------------
-    def act_on_leg(self, leg_sid: str, body: LegActionBody) -> dict[str, Any]:
+    def act_on_leg(self, leg_sid: str, body: LegActionBody) -> ActionAcceptedView:
         legs = self.legs()
         if isinstance(body, ExomlAction):
             accepted = legs.leg_action(leg_sid, body.exoml, body.action_custom_param)
@@ -108,28 +127,28 @@ class CallService:
         else:
             assert isinstance(body, PlayAction)
             accepted = legs.leg_shortcut(leg_sid, "start_play", {"url": body.url, "loop": body.loop})
-        return dict(accepted.model_dump(mode="json"))
+        return ActionAcceptedView.model_validate(accepted.model_dump(mode="json"))
 
     # ---- POST /legs -----------------------------------------------------------------------
-    def create_leg(self, body: CreateLegBody, idempotency_key: str | None) -> dict[str, Any]:
+    def create_leg(self, body: CreateLegBody, idempotency_key: str | None) -> LegCreatedView:
         data = body.model_dump(mode="json", exclude_none=True)
         data["leg_event_endpoint"] = self._endpoint(body.leg_event_endpoint)
         request = CreateLegRequest.model_validate(data)
         payload = request.model_dump(mode="json", exclude_none=True)
 
-        def create(request: dict[str, Any]) -> dict[str, Any]:
+        def create(request: KeyedRequest) -> JsonObject:
             created = self.legs().create_leg(CreateLegRequest.model_validate(request["body"]))
             return LegCreatedView.model_validate(created.model_dump(mode="json")).model_dump(mode="json")
 
-        return self._once(create, "api-create-leg", idempotency_key, payload)
+        return LegCreatedView.model_validate(self._once(create, "api-create-leg", idempotency_key, payload))
 
     # ---- POST /calls ----------------------------------------------------------------------
-    def create_call(self, body: CreateCallBody, idempotency_key: str | None) -> dict[str, Any]:
+    def create_call(self, body: CreateCallBody, idempotency_key: str | None) -> CallCreated:
         payload = body.model_dump(mode="json", exclude_none=True)
         payload["leg_event_endpoint"] = self._endpoint(body.leg_event_endpoint)
-        return self._once(self._place_call, "api-create-call", idempotency_key, payload)
+        return CallCreated.model_validate(self._once(self._place_call, "api-create-call", idempotency_key, payload))
 
-    def _place_call(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _place_call(self, request: KeyedRequest) -> JsonObject:
         """Store the plan and dial its first party.
 
         Exotel refused (4xx) or throttled (429) the dial: the plan fails and the caller gets Exotel's answer
@@ -166,7 +185,7 @@ class CallService:
             )
         return endpoint
 
-    def _once(self, function: Any, prefix: str, key: str | None, body: dict[str, Any]) -> dict[str, Any]:
+    def _once(self, function: RequestWork, prefix: str, key: str | None, body: JsonObject) -> JsonObject:
         if not key:
             return function(request={"body": body})
         # Imported here: the idempotency package pulls in boto3, which a cold start without a key skips.

@@ -17,10 +17,14 @@ import math
 import time
 import zlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from contract.resources import PLANS_BY_DUE
 from lambdas.domain.call_plan import CallPlan, now_iso
+
+if TYPE_CHECKING:  # boto3-stubs (a development dependency)
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_dynamodb.type_defs import QueryInputTableQueryTypeDef, TableAttributeValueTypeDef
 
 #: Partitions of the ``by_due`` index (spreads the writes of many plans; the sweeper queries each).
 SWEEP_SHARDS = 4
@@ -38,7 +42,7 @@ class PlanConflict(Exception):
 class PlanStore:
     """CallPlans table access; ``table`` is a boto3 ``Table`` resource."""
 
-    def __init__(self, table: Any, retention_days: int = 30) -> None:
+    def __init__(self, table: Table, retention_days: int = 30) -> None:
         self.table = table
         self.retention_seconds = retention_days * 86400
 
@@ -50,8 +54,8 @@ class PlanStore:
         conf = settings()
         return cls(aws.table(conf.require("call_plans_table")), conf.retention_days)
 
-    def _item(self, plan: CallPlan) -> dict[str, Any]:
-        item: dict[str, Any] = {
+    def _item(self, plan: CallPlan) -> dict[str, TableAttributeValueTypeDef]:
+        item: dict[str, TableAttributeValueTypeDef] = {
             "plan_id": plan.plan_id,
             "version": plan.version,
             "status": plan.status,
@@ -71,7 +75,7 @@ class PlanStore:
 
         found: list[str] = []
         for shard in range(SWEEP_SHARDS):
-            query: dict[str, Any] = {
+            query: QueryInputTableQueryTypeDef = {
                 "IndexName": PLANS_BY_DUE.name,
                 "KeyConditionExpression": Key(PLANS_BY_DUE.partition_key).eq(str(shard))
                 & Key(PLANS_BY_DUE.sort_key).lte(math.floor(now)),
@@ -114,7 +118,12 @@ class PlanStore:
 
     def get(self, plan_id: str) -> CallPlan | None:
         item = self.table.get_item(Key={"plan_id": plan_id}, ConsistentRead=True).get("Item")
-        return CallPlan.model_validate_json(item["doc"]) if item else None
+        if not item:
+            return None
+        doc = item["doc"]
+        if not isinstance(doc, str | bytes | bytearray):
+            raise ValueError(f"plan {plan_id}: the stored doc is not JSON text")
+        return CallPlan.model_validate_json(doc)
 
     def put(self, plan: CallPlan, expected_version: int) -> CallPlan:
         """Write ``plan`` if the stored version is still ``expected_version``; else :class:`PlanConflict`."""

@@ -10,20 +10,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lambdas.shared.config import ConfigError, settings
-from legs.models import (
-    ActionAccepted,
-    BridgeCreated,
-    BridgeStopped,
-    CreateBridgeRequest,
-    CreateLegRequest,
-    Leg,
-    LegCreated,
-)
+
+if TYPE_CHECKING:
+    from legs.json_types import JsonObject
+    from legs.models import (
+        ActionAccepted,
+        BridgeCreated,
+        BridgeStopped,
+        CreateBridgeRequest,
+        CreateLegRequest,
+        Leg,
+        LegCreated,
+    )
 
 SECRET_MAX_AGE = 300
 
@@ -39,17 +42,17 @@ class ExotelCredentials(BaseModel):
 class LegsApi(Protocol):
     """The part of ``legs.client.LegsClient`` the functions use (a test double implements it too)."""
 
-    def create_leg(self, request: CreateLegRequest | dict[str, Any]) -> LegCreated: ...
+    def create_leg(self, request: CreateLegRequest | JsonObject) -> LegCreated: ...
     def get_leg(self, leg_sid: str, fields: list[str] | None = None) -> Leg: ...
     def leg_action(self, leg_sid: str, exoml: str, action_custom_param: str | None = None) -> ActionAccepted: ...
-    def leg_shortcut(self, leg_sid: str, name: str, body: dict[str, Any] | None = None) -> ActionAccepted: ...
+    def leg_shortcut(self, leg_sid: str, name: str, body: JsonObject | None = None) -> ActionAccepted: ...
     def hangup(self, leg_sid: str) -> ActionAccepted: ...
     def say(self, leg_sid: str, text: str, loop: int = 1, action_custom_param: str | None = None) -> ActionAccepted: ...
     def play(self, leg_sid: str, url: str, loop: int = 1, action_custom_param: str | None = None) -> ActionAccepted: ...
     def start_stream(
         self, leg_sid: str, url: str, direction: str, content_type: str | None = None
     ) -> ActionAccepted: ...
-    def create_bridge(self, request: CreateBridgeRequest | dict[str, Any]) -> BridgeCreated: ...
+    def create_bridge(self, request: CreateBridgeRequest | JsonObject) -> BridgeCreated: ...
     def stop_bridge(self, bridge_sid: str) -> BridgeStopped: ...
 
 

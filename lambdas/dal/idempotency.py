@@ -11,10 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from contract.env import AwsEnv
 from lambdas.shared.config import settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 #: How long a processed event / API request is remembered.
 EVENT_TTL_SECONDS = 24 * 3600
@@ -22,7 +29,7 @@ REQUEST_TTL_SECONDS = 24 * 3600
 
 
 @lru_cache(maxsize=32)
-def _persistence(table_name: str, endpoint_key: str | None, key_prefix: str) -> Any:
+def _persistence(table_name: str, endpoint_key: str | None, key_prefix: str) -> DynamoDBPersistenceLayer:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     from lambdas.dal import aws
@@ -30,23 +37,26 @@ def _persistence(table_name: str, endpoint_key: str | None, key_prefix: str) -> 
     return DynamoDBPersistenceLayer(table_name=table_name, boto3_client=aws.client("dynamodb"))
 
 
-def persistence_store(key_prefix: str) -> Any:
+def persistence_store(key_prefix: str) -> DynamoDBPersistenceLayer:
     import os
 
     return _persistence(settings().require("idempotency_table"), os.environ.get(AwsEnv.ENDPOINT_URL), key_prefix)
 
 
 def once(
-    function: Callable[..., Any],
+    function: Callable[_P, _R],
     *,
     key_prefix: str,
     data_keyword_argument: str,
     event_key_jmespath: str,
-    payload_validation_jmespath: str | None = None,
+    payload_validation_jmespath: str = "",
     expires_after_seconds: int = EVENT_TTL_SECONDS,
-    lambda_context: Any = None,
-) -> Callable[..., Any]:
-    """``function`` wrapped with Powertools' ``idempotent_function`` (same result for a repeated key)."""
+    lambda_context: LambdaContext | None = None,
+) -> Callable[_P, _R]:
+    """``function`` wrapped with Powertools' ``idempotent_function`` (same result for a repeated key).
+
+    A repeat gets the first call's result back as stored (JSON), so ``_R`` should be JSON-shaped.
+    """
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
     config = IdempotencyConfig(
@@ -57,9 +67,10 @@ def once(
     )
     if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
         config.register_lambda_context(lambda_context)
-    return idempotent_function(
+    wrapped: Callable[_P, _R] = idempotent_function(
         data_keyword_argument=data_keyword_argument,
         persistence_store=persistence_store(key_prefix),
         config=config,
         key_prefix=key_prefix,
     )(function)
+    return wrapped

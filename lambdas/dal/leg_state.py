@@ -23,12 +23,23 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from contract.catalogue import ANSWERED, ENDED, TERMINAL_RANK, EventName
 from lambdas.domain.leg_state import RECORDED_LEG_FIELDS, StateChange, bridge_state_change, leg_state_change
 from legs.events import LegEvent
+
+if TYPE_CHECKING:  # boto3-stubs (a development dependency)
+    from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_dynamodb.type_defs import (
+        QueryInputTableQueryTypeDef,
+        TableAttributeValueTypeDef,
+        UpdateItemInputTableUpdateItemTypeDef,
+    )
+
+    Values = dict[str, TableAttributeValueTypeDef]
 
 STATE_SK = "STATE"
 EVENT_PREFIX = "EVENT#"
@@ -46,21 +57,37 @@ def event_sk(event: LegEvent) -> str:
     return f"{EVENT_PREFIX}{event.event_timestamp.sort_key:020d}#{event.event_sid}"
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> object:
     """DynamoDB numbers come back as Decimal: give JSON-friendly ints/floats back."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return _plain_item(value)
     if isinstance(value, list | set | tuple):
         return [_plain(v) for v in value]
     return value
 
 
+def _plain_item(item: Mapping[str, object]) -> dict[str, object]:
+    """A stored item with :func:`_plain` values."""
+    return {k: _plain(v) for k, v in item.items()}
+
+
+class Recorded(TypedDict, total=False):
+    """What :meth:`LegStateStore.record` did with one event (the ``leg_state`` function's result)."""
+
+    event_sid: str
+    event_name: str
+    leg_state_moved: bool  # a leg event: whether it moved the leg's state
+    bridge_state_moved: bool  # a bridge event: whether it moved the bridge's state
+    timeline: list[bool]  # per timeline item: False when it was there already (a repeat)
+    ignored: str  # why nothing was recorded
+
+
 class LegStateStore:
     """Reads and writes the LegState table (a boto3 ``Table`` resource or anything shaped like it)."""
 
-    def __init__(self, table: Any, retention_days: int = 30) -> None:
+    def __init__(self, table: Table, retention_days: int = 30) -> None:
         self.table = table
         self.retention_seconds = retention_days * 86400
 
@@ -73,10 +100,10 @@ class LegStateStore:
         return cls(aws.table(conf.require("leg_state_table")), conf.retention_days)
 
     # ---- writes -------------------------------------------------------------------------
-    def record(self, event: LegEvent) -> dict[str, Any]:
+    def record(self, event: LegEvent) -> Recorded:
         """Apply one event; returns what happened (for logs and tests)."""
         expires = int(time.time()) + self.retention_seconds
-        result: dict[str, Any] = {"event_sid": event.event_sid, "event_name": event.event_name}
+        result: Recorded = {"event_sid": event.event_sid, "event_name": event.event_name}
         if event.leg is not None and event.leg_sid:
             result["leg_state_moved"] = self._record_leg(event, expires)
             result["timeline"] = [self._add_timeline(leg_pk(event.leg_sid), event, expires)]
@@ -95,7 +122,7 @@ class LegStateStore:
         key = {"pk": leg_pk(leg.leg_sid), "sk": STATE_SK}
         when = event.event_timestamp.rfc3339()
         names: dict[str, str] = {}
-        values: dict[str, Any] = {":sid": leg.leg_sid, ":exp": expires, ":created": leg.date_created or when}
+        values: Values = {":sid": leg.leg_sid, ":exp": expires, ":created": leg.date_created or when}
         sets = ["leg_sid = :sid", "expires_at = :exp", "created_at = if_not_exists(created_at, :created)"]
         for name in RECORDED_LEG_FIELDS:
             value = getattr(leg, name, None)
@@ -115,7 +142,7 @@ class LegStateStore:
         if leg.end_time:
             values[":end_time"] = leg.end_time
             sets.append("end_time = if_not_exists(end_time, :end_time)")
-        update: dict[str, Any] = {
+        update: UpdateItemInputTableUpdateItemTypeDef = {
             "Key": key,
             "UpdateExpression": "SET " + ", ".join(sets),
             "ExpressionAttributeValues": values,
@@ -155,16 +182,21 @@ class LegStateStore:
         assert bridge is not None
         key = {"pk": bridge_pk(event.bridge_sid or ""), "sk": STATE_SK}
         sets = ["bridge_sid = :sid", "expires_at = :exp", "created_at = if_not_exists(created_at, :created)"]
-        values: dict[str, Any] = {
+        values: Values = {
             ":sid": event.bridge_sid,
             ":exp": expires,
             ":created": bridge.date_created or event.event_timestamp.rfc3339(),
         }
         if bridge.leg_sids:
             values[":legs"] = set(bridge.leg_sids)
-        update = {"Key": key, "UpdateExpression": "SET " + ", ".join(sets), "ExpressionAttributeValues": values}
+        expression = "SET " + ", ".join(sets)
         if bridge.leg_sids:
-            update["UpdateExpression"] += " ADD leg_sids :legs"
+            expression += " ADD leg_sids :legs"
+        update: UpdateItemInputTableUpdateItemTypeDef = {
+            "Key": key,
+            "UpdateExpression": expression,
+            "ExpressionAttributeValues": values,
+        }
         self.table.update_item(**update)
         change = bridge_state_change(event)
         return change is not None and self._move_state(key, event, change)
@@ -173,7 +205,7 @@ class LegStateStore:
         """Forward-only: a higher rank wins; at equal (non-terminal) rank the later event wins."""
         from botocore.exceptions import ClientError
 
-        values: dict[str, Any] = {
+        values: Values = {
             ":state": change.state,
             ":rank": change.rank,
             ":ns": event.event_timestamp.sort_key,
@@ -214,7 +246,7 @@ class LegStateStore:
         """Put the event's timeline item once; False when it was already there (a duplicate)."""
         from botocore.exceptions import ClientError
 
-        item: dict[str, Any] = {
+        item: Values = {
             "pk": pk,
             "sk": event_sk(event),
             "event_sid": event.event_sid,
@@ -241,20 +273,20 @@ class LegStateStore:
             raise
 
     # ---- reads --------------------------------------------------------------------------
-    def get_leg(self, leg_sid: str) -> dict[str, Any] | None:
+    def get_leg(self, leg_sid: str) -> dict[str, object] | None:
         item = self.table.get_item(Key={"pk": leg_pk(leg_sid), "sk": STATE_SK}, ConsistentRead=True).get("Item")
-        return _plain(item) if item else None
+        return _plain_item(item) if item else None
 
-    def get_bridge(self, bridge_sid: str) -> dict[str, Any] | None:
+    def get_bridge(self, bridge_sid: str) -> dict[str, object] | None:
         item = self.table.get_item(Key={"pk": bridge_pk(bridge_sid), "sk": STATE_SK}, ConsistentRead=True).get("Item")
-        return _plain(item) if item else None
+        return _plain_item(item) if item else None
 
-    def events(self, leg_sid: str, limit: int = 500) -> list[dict[str, Any]]:
+    def events(self, leg_sid: str, limit: int = 500) -> list[dict[str, object]]:
         """The leg's timeline in event-time order (the sort key starts with the event's nanoseconds)."""
         from boto3.dynamodb.conditions import Key
 
-        items: list[dict[str, Any]] = []
-        query: dict[str, Any] = {
+        items: list[dict[str, TableAttributeValueTypeDef]] = []
+        query: QueryInputTableQueryTypeDef = {
             "KeyConditionExpression": Key("pk").eq(leg_pk(leg_sid)) & Key("sk").begins_with(EVENT_PREFIX),
             "ConsistentRead": True,
         }
@@ -266,11 +298,12 @@ class LegStateStore:
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         out = []
         for item in items[:limit]:
-            plain = _plain(item)
+            plain = _plain_item(item)
             plain.pop("pk", None)
             plain.pop("sk", None)
             plain.pop("expires_at", None)
-            if isinstance(plain.get("detail"), str):
-                plain["detail"] = json.loads(plain["detail"])
+            detail = plain.get("detail")
+            if isinstance(detail, str):
+                plain["detail"] = json.loads(detail)
             out.append(plain)
         return out

@@ -12,9 +12,11 @@ and stored.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from lambdas.domain.plan_ref import Role
 
 if TYPE_CHECKING:
     from lambdas.domain.call_plan import CallPlan
@@ -49,7 +51,7 @@ class Action(BaseModel):
 
     kind: ActionKind
     leg_sid: str | None = None  # say / end_with_message / hangup / join_bridge: the leg acted on
-    role: str | None = None  # create_leg / schedule_retry: the party ...
+    role: Role | None = None  # create_leg / schedule_retry: the party ...
     attempt: int | None = None  # ... and which of its dials
     text: str | None = None  # say / end_with_message: the words
     leg_sids: tuple[str, ...] = ()  # create_bridge: the legs to bridge
@@ -88,7 +90,7 @@ class ActionResult(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _outcome_from_ok(cls, data: Any) -> Any:
+    def _outcome_from_ok(cls, data: object) -> object:
         """``ok=False`` without an outcome is a refusal (the common case of a 4xx)."""
         if isinstance(data, dict) and "outcome" not in data and data.get("ok") is False:
             return {**data, "outcome": "refused"}

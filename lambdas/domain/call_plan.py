@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lambdas.domain.actions import PendingAction
-from lambdas.domain.plan_ref import PlanRef
+from lambdas.domain.plan_ref import PlanRef, Role
+from legs.json_types import JsonObject
 from legs.models import Contact
 
-Role = Literal["customer", "agent"]
 PlanStatus = Literal["dialing_first", "dialing_second", "bridging", "bridged", "completed", "failed"]
 AttemptStatus = Literal["scheduled", "dialing", "answered", "machine", "ended", "cancelled"]
 #: How the two legs are bridged: ``legs_first`` (``POST /bridges`` with both ``leg_sids``; the bridge ends
@@ -173,5 +173,5 @@ class CallPlan(BaseModel):
     def ref(self, role: Role, attempt: int) -> PlanRef:
         return PlanRef(plan_id=self.plan_id, role=role, attempt=attempt)
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> JsonObject:
         return self.model_dump(mode="json")

@@ -28,11 +28,22 @@ class Deadlines:
     @classmethod
     def with_overrides(cls, **values: float | None) -> Deadlines:
         """The defaults, with every value that is not None replaced (``max_tries`` is rounded down)."""
-        names = {f.name for f in fields(cls)}
-        chosen = {name: value for name, value in values.items() if value is not None and name in names}
-        if "max_tries" in chosen:
-            chosen["max_tries"] = int(chosen["max_tries"])
-        return replace(cls(), **chosen)
+        d = cls()
+
+        def pick(name: str, default: float) -> float:
+            value = values.get(name)
+            return default if value is None else value
+
+        return cls(
+            pending=pick("pending", d.pending),
+            hangup=pick("hangup", d.hangup),
+            dial=pick("dial", d.dial),
+            redial_slack=pick("redial_slack", d.redial_slack),
+            bridging=pick("bridging", d.bridging),
+            bridged=pick("bridged", d.bridged),
+            message=pick("message", d.message),
+            max_tries=int(pick("max_tries", d.max_tries)),
+        )
 
     def scaled(self, factor: float) -> Deadlines:
         """Every duration times ``factor`` (the devstack runs its simulator's clock faster)."""

@@ -18,7 +18,7 @@ sweeper does with a plan past a deadline, ``lambdas.domain.sweep``.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from contract.catalogue import (
     ACTION_EVENTS,
@@ -40,7 +40,7 @@ from lambdas.domain.outcomes import (
     schedule_next,
 )
 from lambdas.domain.pending import MESSAGE_ENDS, confirm_by_event
-from lambdas.domain.plan_ref import PlanRef
+from lambdas.domain.plan_ref import PlanRef, Role
 from lambdas.domain.reconcile import attempt_for, reconcile
 from legs.events import LegEvent
 
@@ -216,7 +216,7 @@ def decide_amd(plan: CallPlan, event: LegEvent, ref: PlanRef) -> Decision | None
     return Decision(plan, after=[action], note=f"answered by {event.answered_by}: {plan.amd.behaviour}")
 
 
-def decide_dial_scheduled(plan: CallPlan, role: str, number: int) -> Decision | None:
+def decide_dial_scheduled(plan: CallPlan, role: Role, number: int) -> Decision | None:
     """The retry queue's message is due: dial the scheduled attempt (once)."""
     attempt = plan.attempt(role, number)
     if attempt is None or attempt.status != "scheduled" or plan.final or not plan.is_current(attempt):
@@ -243,7 +243,7 @@ def decide_bridge_failed(plan: CallPlan, error: str) -> Decision | None:
     return bridge_failed(plan, error)
 
 
-def decide_new_call(plan_id: str, body: dict[str, Any]) -> Decision:
+def decide_new_call(plan_id: str, body: Mapping[str, object]) -> Decision:
     """``POST /calls``: a new plan whose first party is being dialled."""
     plan = CallPlan.model_validate({"plan_id": plan_id, **body})
     first = plan.first_role

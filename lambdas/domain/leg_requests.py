@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
 from xml.sax.saxutils import quoteattr
 
-from lambdas.domain.call_plan import CallPlan, Role
+from lambdas.domain.call_plan import CallPlan
+from lambdas.domain.plan_ref import Role
+from legs.json_types import JsonObject
 from legs.models import CreateLegRequest
 
 
@@ -30,7 +31,7 @@ BRIDGE_TYPE = "audio"
 BRIDGE_PARTICIPANTS = 2
 
 
-def bridge_request(plan: CallPlan, leg_sids: tuple[str, ...]) -> dict[str, Any]:
+def bridge_request(plan: CallPlan, leg_sids: tuple[str, ...]) -> JsonObject:
     """The Create Bridge body: the bridge's events go where the plan's legs' events go.
 
     Legs first: the two legs (the bridge is up when the reply comes, and ends with a leg). Bridge

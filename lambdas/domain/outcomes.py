@@ -9,7 +9,7 @@ the bridge.
 from __future__ import annotations
 
 from contract.catalogue import TerminalStatus
-from lambdas.domain.actions import Action, Decision
+from lambdas.domain.actions import Action, ActionKind, Decision
 from lambdas.domain.call_plan import LIVE, Attempt, CallPlan
 
 
@@ -55,7 +55,7 @@ def end_everyone(plan: CallPlan, *, skip: Attempt | None = None, apologise: bool
             if attempt.leg_sid not in plan.hung_up:
                 waiting = attempt.role == plan.first_role and attempt.status == "answered" and not together
                 message = plan.unavailable_message if apologise and waiting else None
-                kind = "end_with_message" if message else "hangup"
+                kind: ActionKind = "end_with_message" if message else "hangup"
                 after.append(Action(kind=kind, leg_sid=attempt.leg_sid, text=message))
             attempt.status = "ended"
     return after

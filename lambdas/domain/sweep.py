@@ -28,6 +28,7 @@ from lambdas.domain.call_plan import LIVE, CallPlan
 from lambdas.domain.deadlines import Deadlines
 from lambdas.domain.decisions import decide_dial_scheduled
 from lambdas.domain.outcomes import bridge_failed, dial_failed, end_call, end_everyone
+from lambdas.domain.plan_ref import Role
 
 #: Re-issued while ``tries < max_tries``, then given up.
 REPEATABLE: frozenset[str] = frozenset({"create_bridge", "join_bridge", "create_leg"})
@@ -111,7 +112,7 @@ def _given_up(plan: CallPlan, action: Action, pending: PendingAction) -> Decisio
     return Decision(plan, note=why)
 
 
-def _overdue_dial(plan: CallPlan, role: str, number: int, now: float, deadlines: Deadlines) -> Decision:
+def _overdue_dial(plan: CallPlan, role: Role, number: int, now: float, deadlines: Deadlines) -> Decision:
     attempt = plan.attempt(role, number)
     if attempt is None or attempt.due_at is None or attempt.due_at > now:
         return Decision(plan)  # settled by an earlier step

@@ -6,37 +6,38 @@ itself conditional (see ``lambdas.dal.leg_state``), so a repeat that slips throu
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from contract.metrics import FunctionMetric
 from lambdas.dal.idempotency import once
-from lambdas.dal.leg_state import LegStateStore
+from lambdas.dal.leg_state import LegStateStore, Recorded
 from lambdas.shared.bus import LegBusEvent
 from lambdas.shared.config import at_cold_start
 from lambdas.shared.delivery import handle_bus_events
 from lambdas.shared.observability import powertools
 from legs.events import LegEvent
+from legs.json_types import JsonObject
 
 SERVICE = "leg_state"
 at_cold_start(SERVICE)  # in Lambda: a missing or malformed variable fails the init phase, named
 logger, tracer, metrics = powertools(SERVICE)
 
 
-def record(event: LegEvent) -> dict[str, Any]:
+def record(event: LegEvent) -> Recorded:
     return LegStateStore.from_env().record(event)
 
 
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: JsonObject, context: LambdaContext) -> Recorded | PartialItemFailureResponse:
     """One bus event (classic rule), or an SQS batch of them (ordered mode: ``lambdas.shared.delivery``)."""
     return handle_bus_events(event, context, handle, logger=logger)
 
 
-def handle(event: LegBusEvent, context: Any) -> dict[str, Any]:
+def handle(event: LegBusEvent, context: LambdaContext) -> Recorded:
     detail = event.detail
     logger.append_keys(leg_sid=detail.leg_sid, bridge_sid=detail.bridge_sid, event_name=detail.event_name)
     result = once(

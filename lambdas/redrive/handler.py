@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict, cast
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contract.env import Env
@@ -27,6 +29,12 @@ from lambdas.dal.idempotency import once
 from lambdas.shared.config import at_cold_start, settings
 from lambdas.shared.observability import powertools
 from legs.eventsv2 import is_v2_entry
+from legs.json_types import JsonObject
+
+if TYPE_CHECKING:  # boto3-stubs (a development dependency)
+    from mypy_boto3_eventbridgev2.type_defs import PutEventsSystemMetadataTypeDef
+
+    from legs.eventbridge import BusEntry
 
 SERVICE = "redrive"
 at_cold_start(SERVICE)  # in Lambda: a missing or malformed variable fails the init phase, named
@@ -58,19 +66,20 @@ class FallbackEntry(BaseModel):
         return str(json.loads(self.Detail).get("event_sid") or "")
 
     @property
-    def system_metadata(self) -> dict[str, Any] | None:
+    def system_metadata(self) -> PutEventsSystemMetadataTypeDef | None:
         """An EventsV2 entry's ``SystemMetadata`` (EventGroupId, DeduplicationId); None for a classic entry."""
         value = (self.model_extra or {}).get("SystemMetadata")
-        return dict(value) if isinstance(value, dict) else None
+        # Passed on as the bridge wrote it (legs.eventsv2.to_v2_entry); eventbridgev2 validates its keys.
+        return cast("PutEventsSystemMetadataTypeDef", dict(value)) if isinstance(value, dict) else None
 
-    def to_entry(self, default_bus: str, default_bus_arn: str | None = None) -> dict[str, Any]:
+    def to_entry(self, default_bus: str, default_bus_arn: str | None = None) -> BusEntry:
         """The entry to publish again: a classic one (``EventBusName``) or an EventsV2 one (``EventBusArn``)."""
         extra = self.model_extra or {}
         if is_v2_entry(extra):
             bus_arn = extra.get("EventBusArn") or default_bus_arn
             if not bus_arn:
                 raise EntryRefused(f"an EventsV2 entry without EventBusArn, and {Env.EVENT_BUS_ARN} is not set")
-            v2: dict[str, Any] = {"EventBusArn": bus_arn, "Source": self.Source, "DetailType": self.DetailType}
+            v2: BusEntry = {"EventBusArn": bus_arn, "Source": self.Source, "DetailType": self.DetailType}
             v2["Detail"] = self.Detail
             if self.Time is not None:
                 v2["Time"] = self.Time.isoformat()
@@ -79,7 +88,7 @@ class FallbackEntry(BaseModel):
             if self.system_metadata:
                 v2["SystemMetadata"] = self.system_metadata
             return v2
-        entry: dict[str, Any] = {
+        entry: BusEntry = {
             "Source": self.Source,
             "DetailType": self.DetailType,
             "Detail": self.Detail,
@@ -92,19 +101,33 @@ class FallbackEntry(BaseModel):
         return entry
 
 
-def publish(entry: dict[str, Any]) -> dict[str, Any]:
+class Replay(TypedDict):
+    """One entry to put back on the bus, made idempotent on its event's ``event_sid``."""
+
+    event_sid: str
+    entry: BusEntry
+
+
+class Replayed(TypedDict):
+    """The replay's result: EventBridge's id for the event."""
+
+    event_sid: str
+    event_id: str | None
+
+
+def publish(entry: Replay) -> Replayed:
     """Put the entry back on the bus; a refusal (``EntryRefused``) sends the record back to the queue."""
     return {"event_sid": entry["event_sid"], "event_id": put_entry(entry["entry"])}
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> dict[str, Any]:
+def record_handler(record: SQSRecord) -> Replayed:
     parsed = FallbackEntry.model_validate_json(record.body)
     config = settings()
     entry = parsed.to_entry(config.event_bus_name, config.event_bus_arn)
     event_sid = parsed.event_sid or record.message_id
     logger.append_keys(event_sid=event_sid)
-    data = {"event_sid": event_sid, "entry": entry}
+    data: Replay = {"event_sid": event_sid, "entry": entry}
     result = once(
         publish,
         key_prefix=SERVICE,
@@ -119,5 +142,5 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: JsonObject, context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

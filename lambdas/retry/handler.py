@@ -12,23 +12,26 @@ Two triggers, one function:
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal, TypedDict
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from contract.metrics import FunctionMetric
 from lambdas.dal.idempotency import once
 from lambdas.domain.decisions import decide_dial_scheduled, decide_retry
-from lambdas.executor import Executor
+from lambdas.executor import Executor, Summary
 from lambdas.reactor import react
 from lambdas.shared.bus import LegBusEvent
 from lambdas.shared.config import at_cold_start
 from lambdas.shared.delivery import bus_event_of
 from lambdas.shared.observability import powertools
+from legs.json_types import JsonObject
 
 SERVICE = "retry"
 at_cold_start(SERVICE)  # in Lambda: a missing or malformed variable fails the init phase, named
@@ -46,7 +49,14 @@ class RetryMessage(BaseModel):
     attempt: int = Field(ge=2)
 
 
-def dial_scheduled(job: dict[str, Any]) -> dict[str, Any]:
+class DialJob(TypedDict):
+    """What one scheduled dial is made idempotent on (``key``) and carries (the message)."""
+
+    key: str
+    message: JsonObject
+
+
+def dial_scheduled(job: DialJob) -> Summary:
     message = RetryMessage.model_validate(job["message"])
     report = Executor.from_env(logger).run(
         message.plan_id, lambda plan: decide_dial_scheduled(plan, message.role, message.attempt)
@@ -55,7 +65,7 @@ def dial_scheduled(job: dict[str, Any]) -> dict[str, Any]:
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> dict[str, Any]:
+def record_handler(record: SQSRecord) -> Summary:
     bus_event = bus_event_of(record)  # ordered mode: the UNORDERED subscriber's queue delivers bus events
     if bus_event is not None:
         logger.set_correlation_id(bus_event.detail.event_sid)
@@ -69,7 +79,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
         )
     message = RetryMessage.model_validate_json(record.body)
     logger.append_keys(plan_id=message.plan_id)
-    job = {"key": f"{message.plan_id}:{message.role}:{message.attempt}", "message": message.model_dump()}
+    job: DialJob = {"key": f"{message.plan_id}:{message.role}:{message.attempt}", "message": message.model_dump()}
     summary = once(
         dial_scheduled,
         key_prefix="retry-dial",
@@ -85,7 +95,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: JsonObject, context: LambdaContext) -> PartialItemFailureResponse | Summary:
     if "Records" in event:
         return process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context

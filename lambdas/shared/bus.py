@@ -10,4 +10,4 @@ from legs.events import LegEvent
 class LegBusEvent(EventBridgeModel):
     """``{"version", "id", "detail-type", "source", "time", ..., "detail": <Exotel event>}``."""
 
-    detail: LegEvent  # type: ignore[assignment]
+    detail: LegEvent

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -21,19 +21,32 @@ from aws_lambda_powertools.utilities.batch import (
     SqsFifoPartialProcessor,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser import parse
 
 from lambdas.shared.bus import LegBusEvent
+from legs.json_types import JsonObject
 
-Handle = Callable[[LegBusEvent, Any], dict[str, Any]]
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+_Result = TypeVar("_Result")
+#: What a function does with one bus event (its result is what the function returns for a lone event).
+Handle = Callable[[LegBusEvent, "LambdaContext"], _Result]
 
 
-def is_batch(event: dict[str, Any]) -> bool:
-    return isinstance(event, dict) and isinstance(event.get("Records"), list)
+def batch_records(event: object) -> list[JsonObject] | None:
+    """An SQS batch's ``Records`` (each an SQS message: ``body``, ``eventSourceARN``…); None for one bus event."""
+    if isinstance(event, dict):
+        records = event.get("Records")
+        if isinstance(records, list):
+            return records
+    return None
 
 
-def processor_for(records: list[dict[str, Any]]) -> BatchProcessor:
+def processor_for(records: list[JsonObject]) -> BatchProcessor:
     """FIFO queue (``.fifo`` source ARN): in order, a failed record holds back the rest of its group."""
     if any(str(record.get("eventSourceARN", "")).endswith(".fifo") for record in records):
         return SqsFifoPartialProcessor(skip_group_on_error=True)
@@ -43,7 +56,7 @@ def processor_for(records: list[dict[str, Any]]) -> BatchProcessor:
 def bus_event_of(record: SQSRecord) -> LegBusEvent | None:
     """The bus event a subscriber delivered in this record, or None when the body is something else."""
     try:
-        body = json.loads(record.body)
+        body: object = json.loads(record.body)
     except ValueError:
         return None
     if not isinstance(body, dict) or "detail-type" not in body:
@@ -51,19 +64,22 @@ def bus_event_of(record: SQSRecord) -> LegBusEvent | None:
     return LegBusEvent.model_validate(body)
 
 
-def handle_bus_events(event: dict[str, Any], context: Any, handle: Handle, *, logger: Any) -> dict[str, Any]:
+def handle_bus_events(
+    event: JsonObject, context: LambdaContext, handle: Handle[_Result], *, logger: Logger
+) -> _Result | PartialItemFailureResponse:
     """``handle`` each bus event: the one event itself, or every record of an SQS batch (partial failures)."""
-    if not is_batch(event):
+    records = batch_records(event)
+    if records is None:
         bus_event = parse(event=event, model=LegBusEvent)
         logger.set_correlation_id(bus_event.detail.event_sid)
         return handle(bus_event, context)
 
-    def record_handler(record: SQSRecord) -> dict[str, Any]:
+    def record_handler(record: SQSRecord) -> _Result:
         bus_event = bus_event_of(record)
         if bus_event is None:
             raise ValueError(f"record {record.message_id} is not a bus event")
         logger.set_correlation_id(bus_event.detail.event_sid)
         return handle(bus_event, context)
 
-    processor = processor_for(event["Records"])
+    processor = processor_for(records)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -15,16 +15,18 @@ on the same schedule, scaled). Deadlines: ``PLAN_*`` variables (``lambdas.domain
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from contract.metrics import FunctionMetric
 from lambdas.dal.call_plans import PlanStore
 from lambdas.domain.sweep import decide_sweep
-from lambdas.executor import Executor
+from lambdas.executor import Executor, Summary
 from lambdas.shared.config import at_cold_start
 from lambdas.shared.observability import powertools
+from legs.json_types import JsonObject
 
 SERVICE = "sweeper"
 at_cold_start(SERVICE)  # in Lambda: a missing or malformed variable fails the init phase, named
@@ -36,23 +38,31 @@ MAX_PLANS_PER_RUN = 100
 RESERVE_MS = 5_000
 
 
+class SweepSummary(TypedDict):
+    """What one run did (the function's result, logged when it did anything)."""
+
+    due: int
+    swept: int
+    errors: int
+    plans: list[Summary]
+
+
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: JsonObject, context: LambdaContext) -> SweepSummary:
     """One scheduled run: every plan past a deadline, one at a time; one plan's error does not stop the rest."""
     return sweep(context)
 
 
-def sweep(context: Any = None) -> dict[str, Any]:
+def sweep(context: LambdaContext | None = None) -> SweepSummary:
     executor = Executor.from_env(logger)
     now = executor.clock()
     plan_ids = PlanStore.from_env().due(now, MAX_PLANS_PER_RUN)
-    swept: list[dict[str, Any]] = []
+    swept: list[Summary] = []
     errors = 0
     for plan_id in plan_ids:
-        timed = context is not None and hasattr(context, "get_remaining_time_in_millis")
-        if timed and context.get_remaining_time_in_millis() < RESERVE_MS:
+        if context is not None and context.get_remaining_time_in_millis() < RESERVE_MS:
             logger.warning("out of time: the rest waits for the next run", extra={"left": len(plan_ids)})
             break
         try:
@@ -69,7 +79,7 @@ def sweep(context: Any = None) -> dict[str, Any]:
         metrics.add_metric(name=FunctionMetric.ACTIONS_GIVEN_UP, unit=MetricUnit.Count, value=notes.count("gave up"))
         metrics.add_metric(name=FunctionMetric.LEGS_API_CALLS, unit=MetricUnit.Count, value=len(report.calls))
     metrics.add_metric(name=FunctionMetric.PLANS_SWEPT, unit=MetricUnit.Count, value=len(swept))
-    summary = {"due": len(plan_ids), "swept": len(swept), "errors": errors, "plans": swept}
+    summary: SweepSummary = {"due": len(plan_ids), "swept": len(swept), "errors": errors, "plans": swept}
     if swept or errors:
         logger.info("sweep done", extra={"summary": summary})
     return summary

@@ -27,6 +27,7 @@ from devstack.config import DevstackConfig, check_ports_free
 from devstack.emulator import AwsEmulator
 from devstack.functions import Invoker, LocalFunction
 from devstack.logs import Printer, ThreadStdout, condense
+from devstack.ready import READY_PATH, NotReady, ReadyInfo, fetch_ready
 from devstack.resources import Provisioned, Provisioner, table_name
 from devstack.runner import LambdaRunner, QueueTrigger, ScheduleTrigger
 from devstack.stack import deadline_env
@@ -341,6 +342,45 @@ def test_configuration_errors_name_the_variable() -> None:
     relative = DevstackConfig.from_env({"BRIDGE_PROTO": "tests/support/protos/camel.proto", "BRIDGE_RPC": "a.B/C"})
     assert relative.bridge_proto is not None and relative.bridge_proto.startswith("/")  # children run elsewhere
     assert relative.bridge_rpc == "a.B/C"
+
+
+def test_the_emulator_serves_the_ready_record_once_it_is_published(emulator: AwsEmulator) -> None:
+    """``GET <emulator>/_devstack/ready``: 503 while starting, then the record; moto still answers the rest; an
+    address where no devstack answers gives None (the subscribe helper then assumes the classic bus)."""
+    import http.server
+
+    from tests.support.ports import free_port
+
+    with pytest.raises(NotReady, match="still starting"):
+        fetch_ready(emulator.endpoint_url)
+    info = ReadyInfo(
+        pid=1, api_url="http://127.0.0.1:1", sim_url="http://127.0.0.1:2", bridge_endpoint="grpc://127.0.0.1:3",
+        aws_endpoint_url=emulator.endpoint_url, aws_region="us-east-1", bus_name=BUS_NAME, api_port=1, sim_port=2,
+        bridge_port=3, aws_emulator_port=emulator.port, functions=["api"], child_pids={}, bus_mode="ordered",
+        bus_arn="arn:aws:events:us-east-1:123456789012:event-busv2/exotel-legs/x", eventsv2_url="http://127.0.0.1:4",
+    )  # fmt: skip
+    emulator.publish_ready(info.model_dump_json())
+    assert fetch_ready(emulator.endpoint_url) == info
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(emulator.endpoint_url + READY_PATH, data=b"{}"), timeout=5)
+    assert refused.value.code == 405
+    assert emulator.client("sqs").list_queues()["ResponseMetadata"]["HTTPStatusCode"] == 200  # moto answers the rest
+
+    class NotADevstack(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(404)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), NotADevstack)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert fetch_ready(f"http://127.0.0.1:{server.server_address[1]}") is None
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert fetch_ready(f"http://127.0.0.1:{free_port()}") is None
 
 
 def test_a_taken_port_is_reported_with_its_variable() -> None:

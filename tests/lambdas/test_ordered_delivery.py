@@ -15,11 +15,11 @@ import pytest
 from devstack.eventsv2.__main__ import sqs_factory
 from devstack.eventsv2.server import EventsV2Endpoint
 from devstack.eventsv2.store import EventsV2Store
+from lambdas.dal import aws
 from lambdas.dal.leg_state import LegStateStore
 from lambdas.leg_state.handler import handler as leg_state
 from lambdas.redrive.handler import handler as redrive
 from lambdas.routing import routes
-from lambdas.dal import aws
 from legs.events import LegEvent
 from legs.eventsv2 import to_v2_entry
 from tests.lambdas.kit import Context, drain, eventbridge, leg_event, sid, sqs_event

@@ -76,7 +76,10 @@ function renderAbout() {
     h("span", {}, "AWS emulator ", h("b", {}, info.aws_endpoint_url)),
   );
   $("#feed-hint").textContent = `all with source ${info.event_source}`;
-  $("#feed-hint").title = `rule ${info.feed.rule} on bus ${info.bus_name}: ${JSON.stringify(info.feed.pattern)} -> queue ${info.feed.queue}`;
+  const via = info.feed.subscriber
+    ? `${info.feed.subscriber_type} subscriber ${info.feed.subscriber} on EventsV2 bus ${info.feed.bus_arn}`
+    : `rule ${info.feed.rule} on bus ${info.bus_name}`;
+  $("#feed-hint").title = `${via}: ${JSON.stringify(info.feed.pattern)} -> queue ${info.feed.queue}`;
 }
 
 // ---- scenarios and runs ----------------------------------------------------------------------------
