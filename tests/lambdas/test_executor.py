@@ -130,3 +130,30 @@ def test_the_loop_stops_at_its_bound(fake_legs: FakeLegs) -> None:
     assert report.summary()["unfinished"] == 1
     assert stored(report.plan_id).attempt("customer", 1).leg_sid is None  # type: ignore[union-attr]
     assert [level for level, _ in said.lines].count("error") == 1
+
+
+def test_ending_what_has_already_ended_is_info_and_a_real_failure_a_warning(fake_legs: FakeLegs) -> None:
+    """A 404/409 on stopping a bridge or hanging up a leg that has ended is the expected race: INFO, "already
+    ended", and the goal counts as reached; a 5xx is a real failure: WARNING, and the action stays pending."""
+    said = Said()
+    run = executor(fake_legs, said, sleep=lambda _: None)
+    plan = stored(run.create(decide_new_call(CallPlan.new_id(), dict(BODY))).plan_id)
+    fake_legs.fail["stop_bridge"] = [exotel_error(409, "Bridge already terminated")]
+    fake_legs.fail["hangup"] = [exotel_error(404, "Leg not found")]
+    ending = [Action(kind="stop_bridge", bridge_sid="B-ended"), Action(kind="hangup", leg_sid="L-ended")]
+    report = run.run(plan.plan_id, lambda current: Decision(current, after=list(ending), note="end"))
+    assert report.calls == ["stop_bridge", "hangup"] and not report.failures
+    gone = [(level, message) for level, message in said.lines if "already ended" in message]
+    assert gone == [
+        ("info", "stop_bridge: bridge B-ended already ended (409)"),
+        ("info", "hangup: leg L-ended already ended (404)"),
+    ]
+    assert not [line for line in said.lines if line[0] == "warning"]
+    assert not stored(plan.plan_id).pending_for(ending[1].key)
+
+    said.lines.clear()
+    fake_legs.fail["hangup"] = [exotel_error(500, "boom")] * 3
+    run.run(plan.plan_id, lambda current: Decision(current, after=[Action(kind="hangup", leg_sid="L-up")]))
+    assert [message for level, message in said.lines if level == "warning"][0].startswith("hangup outcome unknown")
+    assert not [message for _, message in said.lines if "already ended" in message]
+    assert stored(plan.plan_id).pending_for(Action(kind="hangup", leg_sid="L-up").key) is not None
