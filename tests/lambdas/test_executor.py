@@ -154,6 +154,6 @@ def test_ending_what_has_already_ended_is_info_and_a_real_failure_a_warning(fake
     said.lines.clear()
     fake_legs.fail["hangup"] = [exotel_error(500, "boom")] * 3
     run.run(plan.plan_id, lambda current: Decision(current, after=[Action(kind="hangup", leg_sid="L-up")]))
-    assert [message for level, message in said.lines if level == "warning"][0].startswith("hangup outcome unknown")
+    assert next(message for level, message in said.lines if level == "warning").startswith("hangup outcome unknown")
     assert not [message for _, message in said.lines if "already ended" in message]
     assert stored(plan.plan_id).pending_for(Action(kind="hangup", leg_sid="L-up").key) is not None
