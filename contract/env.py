@@ -115,6 +115,7 @@ class SimulatorEnv:
     PUSH_RPC = "SIM_PUSH_RPC"
     PUSH_DEFAULT_PORT = "SIM_PUSH_DEFAULT_PORT"  # port of a grpc://host endpoint without one (Exotel: 443)
     LOG_LEVEL = "SIM_LOG_LEVEL"
+    SAY_BLOCKS = "SIM_SAY_BLOCKS"  # "false": <Say> does not hold its flow (as <StartSay>); nothing may rely on it
     API_KEY = "EXOTEL_API_KEY"
     API_TOKEN = "EXOTEL_API_TOKEN"
 
