@@ -228,7 +228,7 @@ class ChaosBus:
             failed = True
         except Exception as exc:  # e.g. the idempotency record of a killed invocation is still "in progress"
             self._count(f"invocation failed: {type(exc).__name__}")
-            if "InProgress" not in type(exc).__name__:
+            if not _in_progress(exc):
                 with self._lock:
                     self.errors.append(f"{name}: {type(exc).__name__}: {exc}")
             failed = True
@@ -254,6 +254,15 @@ class ChaosBus:
             notes = " ".join([plan["result"], *plan.get("follow_ups", [])])
             self._count("actions re-issued by the sweeper", notes.count("re-issued"))
             self._count("actions given up by the sweeper", notes.count("gave up"))
+
+
+def _in_progress(exc: BaseException) -> bool:
+    """A killed invocation's idempotency record is still "in progress": the retry fails until it expires, as in AWS
+    (directly, or as every record of an SQS batch: Powertools' ``BatchProcessingError`` with those as its causes)."""
+    if "InProgress" in type(exc).__name__:
+        return True
+    children = getattr(exc, "child_exceptions", None) or []
+    return bool(children) and all("InProgress" in getattr(child[0], "__name__", "") for child in children)
 
 
 @dataclass
