@@ -11,7 +11,7 @@ from __future__ import annotations
 from lambdas.domain.actions import Action, Decision
 from lambdas.domain.call_plan import CallPlan
 from lambdas.domain.deadlines import Deadlines
-from lambdas.domain.decisions import decide_connect, decide_new_call
+from lambdas.domain.decisions import decide_amd, decide_connect, decide_new_call
 from lambdas.domain.pending import track
 from lambdas.domain.plan_ref import PlanRef
 from lambdas.domain.sweep import decide_sweep
@@ -105,3 +105,14 @@ def test_a_stray_leg_of_a_party_still_wanted_is_adopted() -> None:
     assert decision.plan.current("agent").leg_sid == "A1"  # type: ignore[union-attr]
     assert "hangup" not in [a.kind for a in decision.after]
     assert decision.plan.status == "bridging" and [a.kind for a in decision.after] == ["create_bridge"]
+
+
+def test_an_undocumented_answered_by_counts_as_a_person_and_the_call_goes_on() -> None:
+    """AMD on, the customer answered with a verdict that is not HUMAN/MACHINE/BEEP: no stall in dialing_first."""
+    plan = write(None, decide_new_call("p1", {**BODY, "amd": {"behaviour": "hangup"}}), now=0.0)
+    ref = PlanRef("p1", "customer", 1)
+    answered = event("leg_answered", "C1", ref, answered_by="NOT_SURE")
+    assert decide_amd(plan.model_copy(deep=True), answered, ref) is None  # not the amd function's
+    decision = decide_connect(plan.model_copy(deep=True), answered, ref)
+    assert decision is not None and decision.plan.status == "dialing_second"
+    assert [(a.kind, a.role) for a in decision.after] == [("create_leg", "agent")]
