@@ -86,6 +86,7 @@ def simulator() -> Iterator[Any]:
         yield sim
 
 
+@pytest.mark.timeout(size(420, 1800))
 def test_calls_under_chaos_strand_nobody_dial_nobody_twice_and_all_end(
     resources: Resources, simulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
