@@ -25,6 +25,16 @@ class Env:
     DEAD_LETTER_QUEUE_URL = "DEAD_LETTER_QUEUE_URL"
     RETENTION_DAYS = "RETENTION_DAYS"  # TTL of leg-state and plan items, days
     DEPLOY_ENVIRONMENT = "DEPLOY_ENVIRONMENT"  # informational: the deployment's ``environment`` context
+    EXOTEL_TIMEOUT_S = "EXOTEL_TIMEOUT_S"  # seconds a Legs API request may take (connect + reply), default 10
+    # Deadlines of a call plan (seconds; lambdas/domain/deadlines.py): past one, the sweeper drives the plan on.
+    PLAN_PENDING_DEADLINE_S = "PLAN_PENDING_DEADLINE_S"  # a dial or bridge neither confirmed nor refused: re-issue
+    PLAN_HANGUP_DEADLINE_S = "PLAN_HANGUP_DEADLINE_S"  # a hangup / stop / end message not confirmed: hang up again
+    PLAN_DIAL_DEADLINE_S = "PLAN_DIAL_DEADLINE_S"  # a dial neither answered nor ended: hang up, count it failed
+    PLAN_REDIAL_SLACK_S = "PLAN_REDIAL_SLACK_S"  # a re-dial whose message never came: dialled after delay + this
+    PLAN_BRIDGING_DEADLINE_S = "PLAN_BRIDGING_DEADLINE_S"  # a bridge asked for but never joined: end the call
+    PLAN_BRIDGED_DEADLINE_S = "PLAN_BRIDGED_DEADLINE_S"  # a bridged call longer than this is ended
+    PLAN_MESSAGE_DEADLINE_S = "PLAN_MESSAGE_DEADLINE_S"  # an end message whose say_completed never came: hang up
+    PLAN_MAX_TRIES = "PLAN_MAX_TRIES"  # times an unconfirmed action is issued before the sweeper gives up on it
 
 
 class AwsEnv:
@@ -111,6 +121,7 @@ class SimulatorEnv:
     PUSH_RPC = "SIM_PUSH_RPC"
     PUSH_DEFAULT_PORT = "SIM_PUSH_DEFAULT_PORT"  # port of a grpc://host endpoint without one (Exotel: 443)
     LOG_LEVEL = "SIM_LOG_LEVEL"
+    SAY_BLOCKS = "SIM_SAY_BLOCKS"  # "false": <Say> does not hold its flow (as <StartSay>); nothing may rely on it
     API_KEY = "EXOTEL_API_KEY"
     API_TOKEN = "EXOTEL_API_TOKEN"
 
@@ -125,6 +136,7 @@ class DevstackEnv:
     CONSOLE = "DEVSTACK_CONSOLE"  # "0" / "false": no /console and no bus feed rule
     BUS_MODE = "DEVSTACK_BUS_MODE"  # contract.bus.BusMode: "classic" (default) or "ordered" (local EventsV2)
     EVENTSV2_PORT = "DEVSTACK_EVENTSV2_PORT"  # the local EventsV2 endpoint (0 = any free port, the default)
+    SCHEDULE_SCALE = "DEVSTACK_SCHEDULE_SCALE"  # schedules and call-plan deadlines x this (default 0.25)
 
 
 class EventsV2Env:

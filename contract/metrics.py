@@ -38,6 +38,11 @@ class FunctionMetric(StrEnum):
     EVENTS_REDRIVEN = "EventsRedriven"
     EVENTS_RECORDED = "EventsRecorded"
     LATE_EVENTS = "LateEvents"
+    PLANS_SWEPT = "PlansSwept"  # plans the sweeper found past a deadline and drove on
+    ACTIONS_REISSUED = "ActionsReissued"  # unconfirmed Legs API calls made again
+    ACTIONS_GIVEN_UP = "ActionsGivenUp"  # unconfirmed Legs API calls abandoned after PLAN_MAX_TRIES
+    STRAY_LEGS = "StrayLegsHungUp"  # legs the plan did not expect and did not need, hung up at once
+    LEGS_ADOPTED = "LegsAdopted"  # legs the plan did not expect but still needed
 
 
 def http_status_metric(status: int) -> str:

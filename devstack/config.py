@@ -61,6 +61,13 @@ class DevstackConfig(EnvSettings):
     eventsv2_port: int = Field(
         default=0, ge=0, le=65535, description="the local EventsV2 endpoint", validation_alias=DevstackEnv.EVENTSV2_PORT
     )
+    schedule_scale: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="scheduled functions (the sweeper) and call-plan deadlines x this; 0.25 = every 15 s",
+        validation_alias=DevstackEnv.SCHEDULE_SCALE,
+    )
     console: bool = Field(
         default=True,
         description="serve /console on the API port (and feed it from the bus)",

@@ -66,6 +66,33 @@ def table_name(table: TableDef) -> str:
     return f"{PREFIX}-{table.id}"
 
 
+def table_schema(table: TableDef) -> dict[str, Any]:
+    """``create_table``'s keys, attribute definitions and (keys-only) global secondary indexes for ``table``."""
+    keys = [(table.partition_key, "HASH")] + ([(table.sort_key, "RANGE")] if table.sort_key else [])
+    types = {name: "S" for name, _ in keys}
+    indexes = []
+    for index in table.indexes:
+        types.setdefault(index.partition_key, "S")
+        types[index.sort_key] = index.sort_key_type
+        indexes.append(
+            {
+                "IndexName": index.name,
+                "KeySchema": [
+                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        )
+    schema: dict[str, Any] = {
+        "AttributeDefinitions": [{"AttributeName": key, "AttributeType": kind} for key, kind in types.items()],
+        "KeySchema": [{"AttributeName": key, "KeyType": kind} for key, kind in keys],
+    }
+    if indexes:
+        schema["GlobalSecondaryIndexes"] = indexes
+    return schema
+
+
 def queue_name(queue: QueueDef) -> str:
     return f"{PREFIX}-{queue.id}" + (".fifo" if queue.fifo else "")
 
@@ -136,14 +163,8 @@ class Provisioner:
 
     def _table(self, table: TableDef) -> str:
         name = table_name(table)
-        keys = [(table.partition_key, "HASH")] + ([(table.sort_key, "RANGE")] if table.sort_key else [])
         with contextlib.suppress(self._ddb.exceptions.ResourceInUseException):
-            self._ddb.create_table(
-                TableName=name,
-                BillingMode="PAY_PER_REQUEST",
-                KeySchema=[{"AttributeName": key, "KeyType": kind} for key, kind in keys],
-                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"} for key, _ in keys],
-            )
+            self._ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **table_schema(table))
         if table.ttl_attribute:
             current = self._ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
             if current.get("TimeToLiveStatus") != "ENABLED":

@@ -6,6 +6,8 @@
   DLQ (the deployed retry policy + DLQ).
 - SQS triggers (bridge fallback -> redrive, retry delay queue -> retry): the function gets an SQS batch event;
   ``batchItemFailures`` are honoured (ReportBatchItemFailures), an exception fails the whole batch.
+- Schedules (the sweeper): the function gets EventBridge's scheduled event every ``schedule_seconds`` x
+  ``DEVSTACK_SCHEDULE_SCALE``; a failed run is not retried (the next run is), as the deployed rule does.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,6 +32,29 @@ RETRY_BACKOFF_SECONDS = (1, 2, 4)  # visibility after a failed attempt (Lambda's
 
 
 @dataclass(frozen=True)
+class ScheduleTrigger:
+    """One function invoked every ``every_seconds`` (a rule with a rate in AWS), with a scheduled event."""
+
+    function: LocalFunction
+    every_seconds: float
+
+
+def scheduled_event(function: str, region: str) -> dict[str, Any]:
+    """What EventBridge sends a rule's target on a schedule."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": LOCAL_AWS_ACCOUNT,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:{LOCAL_AWS_ACCOUNT}:rule/{function}-schedule"],
+        "detail": {},
+    }
+
+
+@dataclass(frozen=True)
 class QueueTrigger:
     """One queue feeding one function."""
 
@@ -41,10 +67,18 @@ class QueueTrigger:
 class LambdaRunner:
     """One poller thread per trigger; stop() lets in-flight invocations finish."""
 
-    def __init__(self, emulator: AwsEmulator, invoker: Invoker, triggers: list[QueueTrigger], region: str) -> None:
+    def __init__(
+        self,
+        emulator: AwsEmulator,
+        invoker: Invoker,
+        triggers: list[QueueTrigger],
+        region: str,
+        schedules: list[ScheduleTrigger] | None = None,
+    ) -> None:
         self._emulator = emulator
         self._invoker = invoker
         self._triggers = triggers
+        self._schedules = schedules or []
         self._region = region
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -56,17 +90,31 @@ class LambdaRunner:
             )
             thread.start()
             self._threads.append(thread)
+        for schedule in self._schedules:
+            thread = threading.Thread(
+                target=self._tick, args=(schedule,), name=f"schedule-{schedule.function.name}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
         log.info(
             "lambda runner polling %d queues: %s",
             len(self._triggers),
             ", ".join(f"{t.queue.name} -> {t.function.name}" for t in self._triggers),
         )
+        for schedule in self._schedules:
+            log.info("lambda runner invokes %s every %gs", schedule.function.name, schedule.every_seconds)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.1, deadline - time.monotonic()))
+
+    # ---- schedules ------------------------------------------------------------------------------
+    def _tick(self, schedule: ScheduleTrigger) -> None:
+        """Invoke on the schedule; a failed run is logged (by the invoker) and the next run is the retry."""
+        while not self._stop.wait(schedule.every_seconds):
+            self._invoker.invoke(schedule.function, scheduled_event(schedule.function.name, self._region))
 
     # ---- polling --------------------------------------------------------------------------------
     def _poll(self, trigger: QueueTrigger) -> None:

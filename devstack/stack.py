@@ -21,8 +21,9 @@ from devstack.logs import Printer, PrinterHandler, ThreadStdout
 from devstack.ordered import OrderedBus, OrderedBusRef
 from devstack.ready import ReadyInfo
 from devstack.resources import Provisioned, Provisioner
-from devstack.runner import LambdaRunner, QueueTrigger
+from devstack.runner import LambdaRunner, QueueTrigger, ScheduleTrigger
 from devstack.wiring import api_function, functions, module_of, trigger_queue_ids
+from lambdas.domain.deadlines import Deadlines
 from lambdas.shared.config import check_function
 
 log = logging.getLogger("devstack")
@@ -30,6 +31,20 @@ log = logging.getLogger("devstack")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHILD_READY_TIMEOUT = 30.0
 DEFAULT_TALK_SECONDS = 20  # simulated seconds a human talks before hanging up
+
+
+def deadline_env(scale: float) -> dict[str, str]:
+    """The call-plan deadlines (``PLAN_*``) scaled like the schedules, so that the sweeper acts in proportion."""
+    scaled = Deadlines().scaled(scale)
+    return {
+        Env.PLAN_PENDING_DEADLINE_S: f"{scaled.pending:g}",
+        Env.PLAN_HANGUP_DEADLINE_S: f"{scaled.hangup:g}",
+        Env.PLAN_DIAL_DEADLINE_S: f"{scaled.dial:g}",
+        Env.PLAN_REDIAL_SLACK_S: f"{scaled.redial_slack:g}",
+        Env.PLAN_BRIDGING_DEADLINE_S: f"{scaled.bridging:g}",
+        Env.PLAN_BRIDGED_DEADLINE_S: f"{scaled.bridged:g}",
+        Env.PLAN_MESSAGE_DEADLINE_S: f"{scaled.message:g}",
+    }
 
 
 class Devstack:
@@ -80,7 +95,9 @@ class Devstack:
         for child in self.children:
             child.wait_ready(self.config.host, CHILD_READY_TIMEOUT)
         invoker = Invoker(self.stdout, self.config.aws_region)
-        self.runner = LambdaRunner(self.emulator, invoker, self._triggers(), self.config.aws_region)
+        self.runner = LambdaRunner(
+            self.emulator, invoker, self._triggers(), self.config.aws_region, schedules=self._schedules()
+        )
         self.runner.start()
         api = self.functions.get(api_function())
         if api is None:
@@ -192,6 +209,7 @@ class Devstack:
             PowertoolsEnv.TRACE_DISABLED: "true",
             PowertoolsEnv.METRICS_NAMESPACE: self.config.metrics_namespace,
             PowertoolsEnv.LOG_LEVEL: self.config.log_level,
+            **deadline_env(self.config.schedule_scale),
         }
         if self.ordered_ref is not None:
             env.update(self.ordered_ref.env())  # redrive replays EventsV2 entries onto the v2 bus
@@ -268,6 +286,14 @@ class Devstack:
             check_function(wiring.function)  # also when the module was imported before (an in-process test)
             self.functions[wiring.function] = function
         log.info("functions loaded: %s", ", ".join(sorted(self.functions)) or "none")
+
+    def _schedules(self) -> list[ScheduleTrigger]:
+        """Scheduled functions (the sweeper) every ``schedule_seconds`` x ``DEVSTACK_SCHEDULE_SCALE``."""
+        return [
+            ScheduleTrigger(self.functions[w.function], w.schedule_seconds * self.config.schedule_scale)
+            for w in functions()
+            if w.schedule_seconds and w.function in self.functions
+        ]
 
     def _triggers(self) -> list[QueueTrigger]:
         assert self.provisioned is not None

@@ -49,6 +49,14 @@ class _Entry:
 
 _ANSWERS = (EventName.LEG_ANSWERED.value, EventName.AMD_RESULT_SUCCESS.value)
 _ENDS = (EventName.LEG_TERMINATED.value, EventName.LEG_FAILED_TO_CREATE.value)
+#: The first event of a new leg: confirms its dial within a second (so a lost reply is not a lost leg).
+_ALIVE = (EventName.LEG_CONNECTING.value,)
+#: How an end message ends (``<StartSay>`` does not hold the flow: the hangup waits for one of these).
+_MESSAGE_ENDS = (
+    EventName.SAY_COMPLETED.value,
+    EventName.SAY_INTERRUPTED.value,
+    EventName.PLAY_FAILED_TO_START.value,
+)
 
 _TABLE: tuple[_Entry, ...] = (
     _Entry(
@@ -60,7 +68,7 @@ _TABLE: tuple[_Entry, ...] = (
     _Entry(
         "connect",
         "Two-party calls: answered -> hold message -> second leg -> bridge; ends the other side",
-        (*_ANSWERS, *_ENDS, EventName.LEG_JOINED_BRIDGE.value),
+        (*_ALIVE, *_ANSWERS, *_ENDS, EventName.LEG_JOINED_BRIDGE.value, *_MESSAGE_ENDS),
     ),
     # One terminal event per leg: nothing to order.
     _Entry(

@@ -25,6 +25,16 @@ OPTIONAL_ENV = (
     PowertoolsEnv.METRICS_NAMESPACE,  # default contract.metrics.NAMESPACE
     PowertoolsEnv.LOG_LEVEL,
     PowertoolsEnv.IDEMPOTENCY_DISABLED,  # tests only
+    Env.EXOTEL_TIMEOUT_S,  # seconds a Legs API request may take (default 10)
+    # Call-plan deadlines, seconds (defaults: lambdas/domain/deadlines.py); read by every function that writes plans
+    Env.PLAN_PENDING_DEADLINE_S,
+    Env.PLAN_HANGUP_DEADLINE_S,
+    Env.PLAN_DIAL_DEADLINE_S,
+    Env.PLAN_REDIAL_SLACK_S,
+    Env.PLAN_BRIDGING_DEADLINE_S,
+    Env.PLAN_BRIDGED_DEADLINE_S,
+    Env.PLAN_MESSAGE_DEADLINE_S,
+    Env.PLAN_MAX_TRIES,
 )
 _EXOTEL = (Env.EXOTEL_SECRET_NAME, Env.EXOTEL_BASE_URL)
 _TABLE_ENVS = frozenset(t.env for t in TABLES)
@@ -53,6 +63,7 @@ class WiringDict(TypedDict):
     puts_events: bool
     api: bool
     rule: bool
+    schedule_seconds: int | None
     calls_exotel: bool
     tables: dict[str, str]
     queues: dict[str, str]
@@ -70,6 +81,7 @@ class FunctionWiring:
     puts_events: bool = False  # events:PutEvents on the bus
     api: bool = False  # fronted by API Gateway (REST proxy)
     rule: bool = False  # has an EventBridge rule in lambdas/routing.py
+    schedule_seconds: int | None = None  # invoked on a schedule, every this many seconds (whole minutes in AWS)
     calls_exotel: bool = False  # reads the Exotel secret and calls the Legs API
     read_only: tuple[str, ...] = ()  # Env names of tables in ``env`` it reads and never writes (least privilege)
     timeout_seconds: int = 30
@@ -117,6 +129,7 @@ class FunctionWiring:
             "puts_events": self.puts_events,
             "api": self.api,
             "rule": self.rule,
+            "schedule_seconds": self.schedule_seconds,
             "calls_exotel": self.calls_exotel,
             "tables": {k: str(v) for k, v in self.table_access().items()},
             "queues": {k: str(v) for k, v in self.queue_access().items()},
@@ -170,6 +183,16 @@ WIRING: dict[str, FunctionWiring] = {
             calls_exotel=True,
         ),
         FunctionWiring(
+            function="sweeper",
+            description="Drives call plans past a deadline on: re-issues or gives up, hangs up who is left",
+            env=(Env.CALL_PLANS_TABLE, *_EXOTEL, Env.RETRY_QUEUE_URL),
+            sends_to=(RETRY_QUEUE,),  # a dial given up on is re-dialled like a failed one
+            schedule_seconds=60,
+            calls_exotel=True,
+            timeout_seconds=50,  # below PLAN_PENDING_DEADLINE_S: a sweep never outlives the deadline it acts on
+            notes="queries CallPlans' by_due index; PLAN_* deadlines (lambdas/domain/deadlines.py)",
+        ),
+        FunctionWiring(
             function="redrive",
             description="Replays the bridge fallback queue onto the bus",
             env=(Env.EVENT_BUS_NAME, Env.IDEMPOTENCY_TABLE),
@@ -183,6 +206,7 @@ WIRING: dict[str, FunctionWiring] = {
 assert set(WIRING) >= _ROUTED, f"routed functions without wiring: {_ROUTED - set(WIRING)}"
 assert all(set(w.read_only) <= set(w.env) & _TABLE_ENVS for w in WIRING.values()), "read_only names a table it reads"
 assert all(WIRING[name].rule for name in _ROUTED)
+assert all(w.schedule_seconds is None or w.schedule_seconds % 60 == 0 for w in WIRING.values()), "whole minutes"
 
 
 def as_dicts() -> dict[str, WiringDict]:

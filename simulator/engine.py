@@ -471,6 +471,15 @@ class Engine:
         if leg.state == "connected":
             self._terminate(leg, "completed", CAUSE_NORMAL, reason="callee_hangup")
 
+    def person_hangs_up(self, sid: str) -> dict[str, Any]:
+        """The person on the line hangs up now (what ``talk_seconds`` does on its own), or rejects a ringing call."""
+        leg = self.get_leg(sid)
+        if leg.state == "connected":
+            self._remote_hangup(leg)
+        elif leg.state == "ringing":
+            self._terminate(leg, "no-answer", CAUSE_NO_ANSWER, reason="callee_rejected")
+        return self.leg_summary(leg)
+
     def _time_limit(self, leg: LegState, token: int) -> None:
         if leg.state == "connected" and token == leg.limit_token:
             self._terminate(leg, "completed", CAUSE_NORMAL, reason="time_limit")
@@ -515,6 +524,20 @@ class Engine:
         end = leg.ended_ns or time.time_ns()
         scale = self.config.time_scale or 1.0
         return int((end - leg.answered_ns) / 1e6 / scale)
+
+    @staticmethod
+    def leg_summary(leg: LegState) -> dict[str, Any]:
+        """One leg for ``GET /_sim/legs`` (a test hook: who is on the line, in which bridge, for which plan)."""
+        return {
+            "leg_sid": leg.sid,
+            "contact_uri": leg.contact_uri,
+            "state": leg.state,
+            "terminal_status": leg.terminal_status,
+            "bridge_sid": leg.bridge_sid,
+            "custom_param": leg.custom_param,
+            "date_created": leg.date_created,
+            "end_time": leg.end_time,
+        }
 
     def leg_resource(self, leg: LegState, fields: list[str] | None = None) -> dict[str, Any]:
         resource: dict[str, Any] = {

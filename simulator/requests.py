@@ -68,7 +68,12 @@ class InboundRequest(BaseModel):
 
 
 class FaultRequest(BaseModel):
-    """``POST /_sim/faults``: the next ``count`` API requests (optionally of one method) fail or stall."""
+    """``POST /_sim/faults``: the next ``count`` API requests (optionally of one method, under one path) fail or stall.
+
+    ``when``: ``before`` (default) the request is refused or stalled before anything happens; ``after`` it takes
+    effect first (the leg is created, the hangup done), then the reply stalls ``delay`` seconds and/or fails with
+    ``status``: a reply lost after the effect, as a time-out or a 5xx from a proxy would lose it.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -77,3 +82,11 @@ class FaultRequest(BaseModel):
     retry_after: float | None = Field(default=None, ge=0)
     method: Literal["GET", "POST", "PUT"] | None = None
     delay: float = Field(default=0.0, ge=0, le=30, description="real seconds to stall before answering")
+    when: Literal["before", "after"] = Field(default="before", description="fail before the effect, or after it")
+    path: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=r"^/",
+        description="only requests whose path below /v2/accounts/<sid> starts with this, e.g. /legs",
+    )

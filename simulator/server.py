@@ -57,6 +57,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(rf"^/bridges/{_SID}/actions$"), "bridge_action"),
     ("GET", re.compile(rf"^/bridges/{_SID}/external-events$"), "bridge_external_events"),
 ]
+_PERSON_HANGS_UP = re.compile(r"^/_sim/legs/(?P<sid>[^/]+)/hangup$")
 _ACCOUNT_PATH = re.compile(r"^/v2/accounts/(?P<account>[^/]+)(?P<rest>/.*)?$")
 
 
@@ -67,6 +68,17 @@ class Fault:
     retry_after: float | None
     method: str | None
     delay: float
+    when: str = "before"
+    path: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.method in (None, method) and (self.path is None or path.startswith(self.path))
+
+    def error(self) -> ApiError | None:
+        if self.status is None:
+            return None
+        headers = {"Retry-After": f"{self.retry_after:g}"} if self.retry_after is not None else {}
+        return ApiError(self.status, "Simulated fault", "injected by POST /_sim/faults", headers=headers)
 
 
 def validation_error(exc: ValidationError, what: str) -> ApiError:
@@ -131,16 +143,19 @@ class Simulator:
     # ---- faults ----------------------------------------------------------------------------
     def add_fault(self, fault: FaultRequest) -> None:
         with self._faults_lock:
-            self._faults.append(Fault(fault.status, fault.count, fault.retry_after, fault.method, fault.delay))
+            self._faults.append(
+                Fault(fault.status, fault.count, fault.retry_after, fault.method, fault.delay, fault.when, fault.path)
+            )
 
     def clear_faults(self) -> None:
         with self._faults_lock:
             self._faults.clear()
 
-    def take_fault(self, method: str) -> Fault | None:
+    def take_fault(self, method: str, path: str = "/") -> Fault | None:
+        """The first fault that applies to ``method`` on ``path`` (below the account), counted down."""
         with self._faults_lock:
             for fault in self._faults:
-                if fault.method in (None, method):
+                if fault.matches(method, path):
                     fault.count -= 1
                     if fault.count <= 0:
                         self._faults.remove(fault)
@@ -241,6 +256,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, envelope: dict[str, Any], headers: dict[str, str]) -> None:
         payload = json.dumps(envelope).encode("utf-8")
+        try:
+            self._write(status, payload, headers)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a stalled fault): nobody to tell
+            self.close_connection = True
+
+    def _write(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
@@ -294,14 +315,26 @@ class _Handler(BaseHTTPRequestHandler):
         if match.group("account") != self.simulator.config.account_sid:
             raise ApiError(404, "Account not found", f"no account {match.group('account')!r} for these credentials")
         self._engine.count_request()
-        fault = self.simulator.take_fault(method)
-        if fault is not None:
+        rest = match.group("rest") or "/"
+        fault = self.simulator.take_fault(method, rest)
+        if fault is not None and fault.when == "before":
             if fault.delay:
                 time.sleep(fault.delay)
-            if fault.status is not None:
-                headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-                raise ApiError(fault.status, "Simulated fault", "injected by POST /_sim/faults", headers=headers)
-        rest = match.group("rest") or "/"
+            error = fault.error()
+            if error is not None:
+                raise error
+        reply = self._route(method, rest, body, query)
+        if fault is not None and fault.when == "after":  # done; now the reply is lost, late, or both
+            if fault.delay:
+                time.sleep(fault.delay)
+            error = fault.error()
+            if error is not None:
+                raise error
+        return reply
+
+    def _route(
+        self, method: str, rest: str, body: bytes, query: dict[str, list[str]]
+    ) -> tuple[int, Any, dict[str, str]]:
         allowed = []
         for route_method, pattern, name in ROUTES:
             found = pattern.match(rest)
@@ -431,6 +464,13 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/_sim/faults" and method == "DELETE":
             sim.clear_faults()
             return 200, {"cleared": True}, {}
+        if path == "/_sim/legs" and method == "GET":
+            with sim.engine.lock:
+                return 200, [sim.engine.leg_summary(leg) for leg in sim.engine.legs.values()], {}
+        hangup = _PERSON_HANGS_UP.match(path)
+        if hangup and method == "POST":
+            with sim.engine.lock:
+                return 200, sim.engine.person_hangs_up(hangup.group("sid")), {}
         if path == "/_sim/inbound" and method == "POST":
             request = self._model(InboundRequest, body, "inbound call")
             endpoint = request.leg_event_endpoint or sim.config.inbound_endpoint

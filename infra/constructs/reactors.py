@@ -51,6 +51,7 @@ class Reactors(Grouping):
         self.failures = failures
         self.functions: dict[str, lambda_.Function] = {}
         self.rules: dict[str, events.Rule] = {}
+        self.schedules: dict[str, events.Rule] = {}
         exotel_callers = sum(1 for spec in specs if spec.reserved_concurrency)
         for spec in specs:
             wired = WiredFunction(
@@ -67,6 +68,8 @@ class Reactors(Grouping):
             self.functions[spec.name] = wired.function
             if spec.pattern is not None and data.ordered is None:  # ordered mode: subscribers (infra/ordered_bus.py)
                 self.rules[spec.name] = self._rule(wired, spec, data.bus)
+            if spec.wiring.schedule_seconds:
+                self.schedules[spec.name] = self._schedule(wired, spec, spec.wiring.schedule_seconds)
             for queue_def in spec.wiring.sqs_triggers:
                 wired.function.add_event_source(
                     sources.SqsEventSource(
@@ -91,6 +94,24 @@ class Reactors(Grouping):
                 dead_letter_queue=self.failures,
                 retry_attempts=self.config.rule_retry_attempts,
                 max_event_age=Duration.seconds(self.config.rule_max_event_age_seconds),
+            )
+        )
+        return rule
+
+    def _schedule(self, wired: WiredFunction, spec: FunctionSpec, seconds: int) -> events.Rule:
+        """A rule with a rate on the default bus (no role needed: the target's resource policy allows it)."""
+        rule = events.Rule(
+            wired,
+            f"{construct_prefix(spec.name)}Schedule",
+            description=f"wiring: {spec.name} every {seconds} s",
+            schedule=events.Schedule.rate(Duration.minutes(seconds // 60)),
+        )
+        rule.add_target(
+            targets.LambdaFunction(
+                wired.function,
+                dead_letter_queue=self.failures,
+                retry_attempts=0,  # the next run is the retry
+                max_event_age=Duration.seconds(seconds),
             )
         )
         return rule

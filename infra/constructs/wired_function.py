@@ -139,7 +139,9 @@ class WiredFunction(Grouping):
         wiring, role = spec.wiring, self.role
         access = wiring.table_access()
         for level, sid in ((Access.READ_WRITE, "Tables"), (Access.READ, "ReadOnlyTables")):
-            table_arns = [data.tables[t.id].table_arn for t in TABLES if access.get(t.id) is level]
+            tables = [t for t in TABLES if access.get(t.id) is level]
+            table_arns = [data.tables[t.id].table_arn for t in tables]
+            table_arns += [f"{data.tables[t.id].table_arn}/index/{index.name}" for t in tables for index in t.indexes]
             if table_arns:
                 role.add_to_principal_policy(
                     iam.PolicyStatement(sid=sid, actions=TABLE_ACCESS_ACTIONS[level], resources=table_arns)

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
-from lambdas.domain.call_plan import AmdPolicy, Attempt, RetryPolicy
+from lambdas.domain.call_plan import AmdPolicy, Attempt, BridgeModel, RetryPolicy
 from lambdas.domain.plan_ref import PLAN_PARAM_PREFIX
 from legs.events import EventTimestamp
 from legs.leg import LegFields, required
@@ -194,12 +194,27 @@ class CreateCallBody(BaseModel):
     retry: RetryPolicy | None = Field(default=None, description="re-dials on busy / no-answer / failed")
     amd: AmdPolicy | None = Field(default=None, description="answering-machine detection on the customer leg")
     leg_event_endpoint: GrpcEndpoint | None = Field(default=None, description="default: the deployed bridge")
+    bridge_model: BridgeModel = Field(
+        default="legs_first",
+        description="legs_first: one request bridges both legs; bridge_first: an empty bridge, each leg joins it",
+    )
 
 
 class CallCreated(BaseModel):
     plan_id: str
     status: str
-    leg_sid: str = Field(description="the first leg")
+    leg_sid: str | None = Field(
+        description="the first leg; null when Exotel's reply was lost (the dial is pending: its first event binds it)"
+    )
+
+
+class PendingView(BaseModel):
+    """A Legs API call the plan made (or is making) whose effect is not confirmed yet."""
+
+    key: str = Field(description="the step, e.g. create_leg:agent:1")
+    state: str = Field(description="pending | unknown | throttled | awaiting_event")
+    tries: int
+    due_at: float = Field(description="epoch seconds: unconfirmed by then, the sweeper re-issues it or gives up")
 
 
 class CallView(BaseModel):
@@ -218,6 +233,11 @@ class CallView(BaseModel):
     retry: RetryPolicy
     amd: AmdPolicy | None = None
     legs: list[Attempt]
+    bridge_model: BridgeModel = "legs_first"
     bridge_sid: str | None = None
+    pending: list[PendingView] = Field(
+        default_factory=list, description="Legs API calls decided and not yet confirmed (by their reply or an event)"
+    )
     created_at: str
     updated_at: str
+    ended_at: str | None = None

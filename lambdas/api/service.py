@@ -8,6 +8,7 @@ dials; a refusal comes back to the caller as Exotel's answer (and fails the plan
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NotRequired, Protocol, TypedDict
 
@@ -29,7 +30,7 @@ from lambdas.api.models import (
     as_rfc3339,
 )
 from lambdas.api.problems import ProblemType
-from lambdas.dal.call_plans import PlanStore
+from lambdas.dal.call_plans import PlanConflict, PlanStore
 from lambdas.dal.exotel import LegsApi, legs_client
 from lambdas.dal.idempotency import REQUEST_TTL_SECONDS, once
 from lambdas.dal.leg_state import LegStateStore
@@ -58,6 +59,15 @@ class RequestWork(Protocol):
     """A request's work, run once per caller and ``Idempotency-Key``; it returns the response body as JSON."""
 
     def __call__(self, request: KeyedRequest) -> JsonObject: ...
+
+
+def plan_id_for(idempotency_key: str, caller: str = "") -> str:
+    """The plan id a ``POST /calls`` with this caller's Idempotency-Key gets (the same on every retry; another
+    caller's same key names another plan, as keys are scoped to the caller)."""
+    return uuid.uuid5(_PLAN_NAMESPACE, f"{caller}\n{idempotency_key}").hex
+
+
+_PLAN_NAMESPACE = uuid.UUID("6d3c1f7e-0b7a-4a53-9a59-2f8a7f1f4c11")
 
 
 def latest(*times: str | None) -> str:
@@ -121,6 +131,7 @@ class CallService:
             recorded = store.get_leg(leg["leg_sid"]) if store is not None and leg.get("leg_sid") else None
             moved = (recorded or {}).get("updated_at")
             leg["updated_at"] = latest(leg["updated_at"], moved if isinstance(moved, str) else None)
+        data["pending"] = [{"key": p.key, "state": p.state, "tries": p.tries, "due_at": p.due_at} for p in plan.pending]
         return CallView.model_validate(data)
 
     # ---- POST /legs/{sid}/actions ---------------------------------------------------------
@@ -160,8 +171,27 @@ class CallService:
         return CallCreated.model_validate(self._once(self._place_call, "api-create-call", idempotency_key, payload))
 
     def _place_call(self, request: KeyedRequest) -> JsonObject:
-        report = self.executor().create(decide_new_call(CallPlan.new_id(), dict(request["body"])))
+        """Store the plan and dial its first party.
+
+        Exotel refused (4xx) or throttled (429) the dial: the plan fails and the caller gets Exotel's answer
+        (nothing was dialled; a retry, with the same Idempotency-Key or not, places a new call). The reply was
+        lost or a 5xx (the leg may exist): 202 with ``leg_sid`` null; the dial is pending, its first event
+        binds it, the sweeper sees to it otherwise; a retry with the same key gets this same answer. With a
+        key, the plan's id is derived from it, so a retry after a crash finds the plan instead of dialling again.
+        """
+        key = request.get("key")
+        plan_id = plan_id_for(key, request.get("caller", "")) if key else CallPlan.new_id()
+        try:
+            report = self.executor().create(decide_new_call(plan_id, dict(request["body"])))
+        except PlanConflict:
+            existing = self.plans().get(plan_id)
+            if existing is None:
+                raise
+            first = existing.attempt(existing.first_role, 1)
+            return {"plan_id": plan_id, "status": existing.status, "leg_sid": first.leg_sid if first else None}
         if report.failures:
+            if key:  # nothing was dialled and the caller never learns this id: a retry with the key starts afresh
+                self.plans().discard(plan_id)
             raise report.failures[0].error  # Exotel's answer, as the caller should see it
         return {"plan_id": report.plan_id, "status": report.status, "leg_sid": report.created_leg_sid()}
 

@@ -47,7 +47,11 @@ class LegsApi(Protocol):
     def leg_action(self, leg_sid: str, exoml: str, action_custom_param: str | None = None) -> ActionAccepted: ...
     def leg_shortcut(self, leg_sid: str, name: str, body: JsonObject | None = None) -> ActionAccepted: ...
     def hangup(self, leg_sid: str) -> ActionAccepted: ...
-    def say(self, leg_sid: str, text: str, loop: int = 1) -> ActionAccepted: ...
+    def say(self, leg_sid: str, text: str, loop: int = 1, action_custom_param: str | None = None) -> ActionAccepted: ...
+    def play(self, leg_sid: str, url: str, loop: int = 1, action_custom_param: str | None = None) -> ActionAccepted: ...
+    def start_stream(
+        self, leg_sid: str, url: str, direction: str, content_type: str | None = None
+    ) -> ActionAccepted: ...
     def create_bridge(self, request: CreateBridgeRequest | JsonObject) -> BridgeCreated: ...
     def stop_bridge(self, bridge_sid: str) -> BridgeStopped: ...
 
@@ -78,16 +82,17 @@ def credentials() -> ExotelCredentials:
 
 
 @lru_cache(maxsize=4)
-def _client(base_url: str, account_sid: str, api_key: str, api_token: str) -> LegsApi:
+def _client(base_url: str, account_sid: str, api_key: str, api_token: str, timeout: float) -> LegsApi:
     from legs.client import LegsClient
 
-    return LegsClient(base_url=base_url, account_sid=account_sid, api_key=api_key, api_token=api_token)
+    return LegsClient(base_url=base_url, account_sid=account_sid, api_key=api_key, api_token=api_token, timeout=timeout)
 
 
 def legs_client() -> LegsApi:
     """The client every function calls Exotel with."""
     if _override is not None:
         return _override
-    base_url = settings().require("exotel_base_url")
+    conf = settings()
+    base_url = conf.require("exotel_base_url")
     creds = credentials()
-    return _client(base_url, creds.account_sid, creds.api_key, creds.api_token)
+    return _client(base_url, creds.account_sid, creds.api_key, creds.api_token, conf.exotel_timeout_s)

@@ -12,9 +12,11 @@ pk                          sk                                   what
 
 Every write is idempotent, so a redelivered event changes nothing: descriptive fields are set
 only if absent, the state moves only forward by rank (connecting < ringing < connected <
-terminal; terminal is final; at equal rank the later event wins), and a timeline item is put only
-if its key does not exist. A late event that cannot move the state still joins the timeline, and so does an action event
-(``say_started``, ``play_*``, ``recording_*``, ``stream_*``), which never moves it.
+terminal; terminal is final; at equal rank the later event wins), ``answered_by`` and
+``bridge_sid`` are those of the latest event by event time (``<field>_ns``), whatever the order of
+arrival, and a timeline item is put only if its key does not exist. A late event that cannot move
+the state still joins the timeline, and so does an action event (``say_started``, ``play_*``,
+``recording_*``, ``stream_*``), which never moves it.
 Which state an event says its leg is in is the domain's (``lambdas.domain.leg_state``).
 """
 
@@ -140,9 +142,6 @@ class LegStateStore:
         if event.event_name in ANSWERED:
             values[":answered_at"] = when
             sets.append("answered_at = if_not_exists(answered_at, :answered_at)")
-        if leg.answered_by:
-            values[":answered_by"] = leg.answered_by
-            sets.append("answered_by = :answered_by")
         if event.event_name in ENDED:
             values[":ended_at"] = when
             sets.append("ended_at = if_not_exists(ended_at, :ended_at)")
@@ -152,10 +151,6 @@ class LegStateStore:
         if leg.end_time:
             values[":end_time"] = leg.end_time
             sets.append("end_time = if_not_exists(end_time, :end_time)")
-        bridge_sid = event.event_data.bridge_sid if event.event_data else None
-        if bridge_sid and event.event_name == EventName.LEG_JOINED_BRIDGE:
-            values[":bridge"] = bridge_sid
-            sets.append("bridge_sid = :bridge")
         update: UpdateItemInputTableUpdateItemTypeDef = {
             "Key": key,
             "UpdateExpression": "SET " + ", ".join(sets),
@@ -164,9 +159,32 @@ class LegStateStore:
         if names:
             update["ExpressionAttributeNames"] = names
         self.table.update_item(**update)
+        if leg.answered_by:
+            self._latest(key, event, "answered_by", leg.answered_by)
+        bridge_sid = event.event_data.bridge_sid if event.event_data else None
+        if bridge_sid and event.event_name == EventName.LEG_JOINED_BRIDGE:
+            self._latest(key, event, "bridge_sid", bridge_sid)
 
         change = leg_state_change(event)
         return change is not None and self._move_state(key, event, change)
+
+    def _latest(self, key: dict[str, str], event: LegEvent, name: str, value: str) -> bool:
+        """Set ``name`` unless a later event already set it: ordered by event time (``<name>_ns``), not by arrival."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.table.update_item(
+                Key=key,
+                UpdateExpression="SET #f = :v, #ns = :ns",
+                ConditionExpression="attribute_not_exists(#ns) OR #ns < :ns",
+                ExpressionAttributeNames={"#f": name, "#ns": f"{name}_ns"},
+                ExpressionAttributeValues={":v": value, ":ns": event.event_timestamp.sort_key},
+            )
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
 
     def _record_bridge(self, event: LegEvent, expires: int) -> bool:
         bridge = event.bridge_resource

@@ -12,20 +12,30 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lambdas.domain.plan_ref import PlanRef
+from lambdas.domain.actions import PendingAction
+from lambdas.domain.plan_ref import PlanRef, Role
 from legs.json_types import JsonObject
 from legs.models import Contact
 
-Role = Literal["customer", "agent"]
 PlanStatus = Literal["dialing_first", "dialing_second", "bridging", "bridged", "completed", "failed"]
 AttemptStatus = Literal["scheduled", "dialing", "answered", "machine", "ended", "cancelled"]
+#: How the two legs are bridged: ``legs_first`` (``POST /bridges`` with both ``leg_sids``; the bridge ends
+#: with a leg) or ``bridge_first`` (an empty bridge, then ``<JoinBridge>`` on each leg; it lives until stopped).
+BridgeModel = Literal["legs_first", "bridge_first"]
 FINAL_STATUSES: frozenset[str] = frozenset({"completed", "failed"})
+#: Dial statuses of a leg that may still be up (and so may need hanging up).
+LIVE: frozenset[str] = frozenset({"dialing", "answered", "machine"})
 
 DEFAULT_UNAVAILABLE_MESSAGE = "Sorry, we could not connect your call. Please try again later."
 
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso(epoch_seconds: float) -> str:
+    """Epoch seconds as the plan writes times (UTC, milliseconds)."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class RetryPolicy(BaseModel):
@@ -64,6 +74,9 @@ class Attempt(BaseModel):
     answered_by: str | None = None
     error: str | None = None
     updated_at: str = Field(default_factory=now_iso)
+    due_at: float | None = Field(
+        default=None, description="epoch seconds: still dialling / scheduled / on a machine by then, the sweeper acts"
+    )
 
 
 class CallPlan(BaseModel):
@@ -87,10 +100,16 @@ class CallPlan(BaseModel):
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     amd: AmdPolicy | None = None
     leg_event_endpoint: str
+    bridge_model: BridgeModel = "legs_first"
     attempts: list[Attempt] = Field(default_factory=list)
     bridge_sid: str | None = None
+    joined: list[str] = Field(default_factory=list, description="legs that joined the bridge")
+    pending: list[PendingAction] = Field(default_factory=list, description="Legs API calls not yet confirmed")
+    hung_up: list[str] = Field(default_factory=list, description="legs the plan asked Exotel to end")
+    due_at: float | None = Field(default=None, description="epoch seconds: still bridging / bridged then, swept")
     created_at: str = Field(default_factory=now_iso)
     updated_at: str = Field(default_factory=now_iso)
+    ended_at: str | None = Field(default=None, description="when the plan reached its final status")
 
     @staticmethod
     def new_id() -> str:
@@ -126,6 +145,27 @@ class CallPlan(BaseModel):
     def is_current(self, attempt: Attempt) -> bool:
         current = self.current(attempt.role)
         return current is not None and current.attempt == attempt.attempt
+
+    def pending_for(self, key: str) -> PendingAction | None:
+        return next((p for p in self.pending if p.key == key), None)
+
+    def drop_pending(self, key: str) -> PendingAction | None:
+        """Remove the pending action ``key`` (confirmed, obsolete or given up); returns it."""
+        found = self.pending_for(key)
+        if found is not None:
+            self.pending.remove(found)
+        return found
+
+    def attempt_of_leg(self, leg_sid: str | None) -> Attempt | None:
+        return next((a for a in self.attempts if leg_sid and a.leg_sid == leg_sid), None)
+
+    def next_due(self) -> float | None:
+        """The earliest deadline the sweeper must watch (None: nothing left to watch for this plan)."""
+        dues = [p.due_at for p in self.pending]
+        dues += [a.due_at for a in self.attempts if a.due_at is not None and a.status in ("scheduled", *LIVE)]
+        if not self.final and self.due_at is not None:
+            dues.append(self.due_at)
+        return min(dues) if dues else None
 
     def amd_on(self, role: str) -> bool:
         return self.amd is not None and role == "customer"

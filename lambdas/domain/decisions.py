@@ -6,26 +6,59 @@ Who acts on which event (so that ``connect`` and ``retry`` never both act on one
   was never answered, and the party has dials left" (:func:`retry_wanted`). It records the end,
   adds a *scheduled* attempt and asks for a delayed retry message; the message makes it dial.
 * ``amd`` owns "the customer's current dial was answered by a machine" while AMD is on.
-* ``connect`` owns everything else, and does nothing for an event the other two own.
+* ``connect`` owns everything else, and does nothing for an event the other two own: the answers,
+  the bridge joins, the other ends, the end message's ``say_*`` events, and legs the plan did not
+  expect (``lambdas.domain.reconcile``).
 
 Nothing here performs anything: a decision is the new plan plus the actions it needs, and
-``lambdas.executor`` writes the plan (compare-and-swap) and carries the actions out. What an
-action's result means for the plan (a new leg's sid to record, a refused dial that counts as a
-failed dial) is decided here too: :func:`on_action_result`.
+``lambdas.executor`` records them as pending, writes the plan (compare-and-swap) and carries the
+actions out. What an action's result means for the plan is ``lambdas.domain.results``; what the
+sweeper does with a plan past a deadline, ``lambdas.domain.sweep``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from contract.catalogue import ANSWERED, ENDED, MACHINE_ANSWERS, UNSUCCESSFUL, AnsweredBy, EventName, TerminalStatus
-from lambdas.domain.actions import Action, ActionResult, Decision
-from lambdas.domain.call_plan import Attempt, CallPlan, Role
-from lambdas.domain.plan_ref import PlanRef
+from contract.catalogue import (
+    ACTION_EVENTS,
+    ANSWERED,
+    ENDED,
+    MACHINE_ANSWERS,
+    UNSUCCESSFUL,
+    EventName,
+    TerminalStatus,
+)
+from lambdas.domain.actions import Action, Decision, PendingAction
+from lambdas.domain.call_plan import LIVE, Attempt, CallPlan
+from lambdas.domain.outcomes import (
+    bridge_failed,
+    dial_failed,
+    end_call,
+    first_dial_refused,
+    retry_wanted,
+    schedule_next,
+)
+from lambdas.domain.pending import MESSAGE_ENDS, confirm_by_event
+from lambdas.domain.plan_ref import PlanRef, Role
+from lambdas.domain.reconcile import attempt_for, reconcile
 from legs.events import LegEvent
 
-#: Dial statuses of a leg that may still be up (and so may need hanging up).
-LIVE = frozenset({"dialing", "answered", "machine"})
+__all__ = [
+    "LIVE",
+    "decide_amd",
+    "decide_bridge_created",
+    "decide_bridge_failed",
+    "decide_connect",
+    "decide_dial_failed",
+    "decide_dial_scheduled",
+    "decide_first_dial_refused",
+    "decide_leg_created",
+    "decide_new_call",
+    "decide_retry",
+    "is_machine",
+    "retry_wanted",
+]
 
 
 # ---- predicates ---------------------------------------------------------------------------
@@ -40,106 +73,76 @@ def terminal_of(event: LegEvent) -> str:
     return TerminalStatus.FAILED if failed else TerminalStatus.COMPLETED
 
 
-def retry_wanted(plan: CallPlan, attempt: Attempt) -> bool:
-    """A never-answered current dial of a live plan whose party has dials left (the caller checks the outcome)."""
-    if plan.final or not plan.is_current(attempt) or attempt.status != "dialing":
-        return False
-    if attempt.attempt >= plan.retry.max_attempts:
-        return False
-    if attempt.role == plan.second_role:
-        first = plan.current(plan.first_role)
-        return first is not None and first.status == "answered"
-    return True
+def is_machine(answered_by: str | None) -> bool:
+    """Whether AMD's verdict means "not a person". Anything else, a value Exotel has not documented or
+    none at all, counts as a person: connecting someone to a machine costs less than hanging up on them
+    (docs/EXOTEL-ASSUMPTIONS.md)."""
+    return (answered_by or "").upper() in MACHINE_ANSWERS
 
 
-def _bind(attempt: Attempt, event: LegEvent) -> None:
-    if attempt.leg_sid is None and event.leg_sid:
-        attempt.leg_sid = event.leg_sid
-
-
-def _schedule_next(plan: CallPlan, attempt: Attempt, terminal: str) -> Decision:
-    attempt.status = "ended"
-    attempt.terminal_status = terminal
-    nxt = Attempt(
-        role=attempt.role,
-        attempt=attempt.attempt + 1,
-        number=plan.number_for(attempt.role, attempt.attempt + 1),
-        status="scheduled",
-    )
-    plan.attempts.append(nxt)
-    send = Action(kind="schedule_retry", role=nxt.role, attempt=nxt.attempt, delay_seconds=plan.retry.delay_seconds)
-    return Decision(plan, before=[send], note=f"{attempt.role} dial {attempt.attempt} {terminal}: retry scheduled")
-
-
-def _end_call(plan: CallPlan, attempt: Attempt, terminal: str, reason: str) -> Decision:
-    """``attempt``'s leg ended: the call is over; end the other side and the bridge, record the outcome."""
-    was = attempt.status
-    attempt.status = "ended"
-    attempt.terminal_status = attempt.terminal_status or terminal
-    if plan.final or not plan.is_current(attempt):
-        return Decision(plan, note="leg ended after the call was decided")
-    bridged = plan.status == "bridged" or plan.bridge_sid is not None
-    if bridged:
-        plan.status, plan.outcome = "completed", "completed"
-    elif was == "machine":
-        plan.status, plan.outcome = "failed", "machine"
-    elif (attempt.role == plan.first_role and was == "answered") or terminal == TerminalStatus.COMPLETED:
-        plan.status, plan.outcome = "failed", "abandoned"  # a party answered, then hung up before the bridge
-    else:
-        plan.status, plan.outcome = "failed", terminal
-    plan.reason = reason
-    after: list[Action] = []
-    if bridged and plan.bridge_sid:
-        after.append(Action(kind="stop_bridge", bridge_sid=plan.bridge_sid))
-    other_role = plan.second_role if attempt.role == plan.first_role else plan.first_role
-    other = plan.current(other_role)
-    if other is not None and other.status == "scheduled":
-        other.status = "cancelled"
-    elif other is not None and other.status in LIVE and other.leg_sid:
-        if other.role == plan.first_role and other.status == "answered" and not bridged:
-            after.append(Action(kind="end_with_message", leg_sid=other.leg_sid, text=plan.unavailable_message))
-        else:
-            after.append(Action(kind="hangup", leg_sid=other.leg_sid))
-        other.status = "ended"
-    return Decision(plan, after=after, note=f"call over: {plan.outcome}")
+def _confirmed(plan: CallPlan, done: list[PendingAction], note: str = "") -> Decision | None:
+    """Only pending actions confirmed: a write without actions (None when nothing changed)."""
+    return Decision(plan, note=note or f"confirmed {', '.join(p.key for p in done)}") if done else None
 
 
 # ---- decisions per function ---------------------------------------------------------------
 def decide_connect(plan: CallPlan, event: LegEvent, ref: PlanRef) -> Decision | None:
-    attempt = plan.attempt(ref.role, ref.attempt)
-    if attempt is None:
-        return None
-    _bind(attempt, event)
     name = event.event_name
+    if name in ACTION_EVENTS:
+        return _on_action_event(plan, event, ref)
+    if name in ENDED:
+        attempt = attempt_for(plan, event, ref)
+        if attempt is not None and attempt.status == "dialing" and unsuccessful(event) and retry_wanted(plan, attempt):
+            return None  # the retry function owns this event (and its confirmations)
+    done = confirm_by_event(plan, event, ref)
+    attempt = attempt_for(plan, event, ref)
+    if attempt is None:
+        machine = name in ANSWERED and plan.amd_on(ref.role) and is_machine(event.answered_by)
+        adopted = reconcile(plan, event, ref, machine=machine)
+        if adopted is None:
+            return _confirmed(plan, done)
+        decision, slot = adopted
+        if slot is not None and name in ANSWERED:
+            return decision.then(_on_answered(plan, slot, event))
+        return decision
     if name in ANSWERED:
         return _on_answered(plan, attempt, event)
     if name == EventName.LEG_JOINED_BRIDGE:
-        if plan.status == "bridging":
-            plan.status = "bridged"
-        plan.bridge_sid = plan.bridge_sid or event.bridge_sid
-        return Decision(plan, note="bridged")
+        return _on_joined(plan, attempt, event)
     if name in ENDED:
         if attempt.status in ("ended", "cancelled"):
             attempt.terminal_status = attempt.terminal_status or terminal_of(event)
             return Decision(plan, note="end already handled")
-        if attempt.status == "dialing" and unsuccessful(event) and retry_wanted(plan, attempt):
-            return None  # the retry function owns this event
-        return _end_call(plan, attempt, terminal_of(event), f"{attempt.role} leg {name}: {terminal_of(event)}")
-    return Decision(plan)
+        return end_call(plan, attempt, terminal_of(event), f"{attempt.role} leg {name}: {terminal_of(event)}")
+    alive = attempt.terminal_status is None and bool(event.leg_sid) and event.leg_sid not in plan.hung_up
+    if attempt.status in ("ended", "cancelled") and alive:
+        attempt.error = attempt.error or "alive after its dial was over"
+        return Decision(plan, after=[Action(kind="hangup", leg_sid=event.leg_sid)], note="stray leg hung up")
+    return Decision(plan, note="leg bound" if not done else "dial confirmed")
+
+
+def _on_action_event(plan: CallPlan, event: LegEvent, ref: PlanRef) -> Decision | None:
+    """``say_completed`` / ``say_interrupted`` / ``play_failed_to_start`` of an end message: hang the leg up now."""
+    done = confirm_by_event(plan, event, ref)
+    messages = [p for p in done if p.action.kind == "end_with_message" and event.event_name in MESSAGE_ENDS]
+    after = [Action(kind="hangup", leg_sid=p.action.leg_sid) for p in messages if p.action.leg_sid]
+    if not done:
+        return None
+    return Decision(plan, after=after, note=f"end message {event.event_name}: hang up" if after else "")
 
 
 def _on_answered(plan: CallPlan, attempt: Attempt, event: LegEvent) -> Decision:
     answered_by = event.answered_by
     if plan.final or not plan.is_current(attempt):
-        if attempt.status in ("dialing", "scheduled") and attempt.leg_sid:
+        if attempt.status in LIVE and attempt.leg_sid and attempt.leg_sid not in plan.hung_up:
             attempt.status = "ended"
-            attempt.error = "answered after the call was over"
+            attempt.error = "answered after the call was over" if plan.final else "answered after a newer dial"
             return Decision(plan, after=[Action(kind="hangup", leg_sid=attempt.leg_sid)], note="stray leg hung up")
         return Decision(plan)
     if attempt.status != "dialing":
         return Decision(plan, note="already answered")
-    if plan.amd_on(attempt.role) and answered_by != AnsweredBy.HUMAN:
-        return Decision(plan, note="waiting for a human (AMD)")  # MACHINE/BEEP: the amd function's
+    if plan.amd_on(attempt.role) and is_machine(answered_by):
+        return Decision(plan, note="answered by a machine: the amd function's")
     attempt.status = "answered"
     attempt.answered_by = answered_by
     after: list[Action] = []
@@ -161,25 +164,47 @@ def _on_answered(plan: CallPlan, attempt: Attempt, event: LegEvent) -> Decision:
     return Decision(plan)
 
 
+def _on_joined(plan: CallPlan, attempt: Attempt, event: LegEvent) -> Decision:
+    """A leg joined the bridge: legs first, the call is bridged; bridge first, once both legs are in."""
+    leg = event.leg_sid
+    if leg and leg not in plan.joined:
+        plan.joined.append(leg)
+    plan.bridge_sid = plan.bridge_sid or event.bridge_sid
+    if plan.status == "bridging":
+        both = all(
+            (a := plan.current(role)) is not None and a.leg_sid in plan.joined
+            for role in (plan.first_role, plan.second_role)
+        )
+        if plan.bridge_model == "legs_first" or both:
+            plan.status = "bridged"
+    return Decision(plan, note="bridged" if plan.status == "bridged" else f"{attempt.role} joined the bridge")
+
+
 def decide_retry(plan: CallPlan, event: LegEvent, ref: PlanRef) -> Decision | None:
-    attempt = plan.attempt(ref.role, ref.attempt)
-    if attempt is None or event.event_name not in ENDED or not unsuccessful(event):
+    if event.event_name not in ENDED or not unsuccessful(event):
         return None
-    if not retry_wanted(plan, attempt):
+    probe = plan.model_copy(deep=True)  # binding a leg is a change: decide on a copy first
+    attempt = attempt_for(probe, event, ref)
+    if attempt is None or not retry_wanted(probe, attempt):
         return None
-    _bind(attempt, event)
-    return _schedule_next(plan, attempt, terminal_of(event))
+    confirm_by_event(plan, event, ref)
+    attempt = attempt_for(plan, event, ref)
+    assert attempt is not None
+    return schedule_next(plan, attempt, terminal_of(event))
 
 
 def decide_amd(plan: CallPlan, event: LegEvent, ref: PlanRef) -> Decision | None:
-    attempt = plan.attempt(ref.role, ref.attempt)
-    if attempt is None or plan.amd is None or not plan.amd_on(attempt.role):
+    if plan.amd is None or not plan.amd_on(ref.role):
         return None
-    if event.answered_by not in MACHINE_ANSWERS or event.event_name not in ANSWERED:
+    if not is_machine(event.answered_by) or event.event_name not in ANSWERED:
         return None
-    if plan.final or not plan.is_current(attempt) or attempt.status != "dialing":
+    probe = plan.model_copy(deep=True)
+    attempt = attempt_for(probe, event, ref)
+    if attempt is None or plan.final or not probe.is_current(attempt) or attempt.status != "dialing":
         return None
-    _bind(attempt, event)
+    confirm_by_event(plan, event, ref)
+    attempt = attempt_for(plan, event, ref)
+    assert attempt is not None
     attempt.status = "machine"
     attempt.answered_by = event.answered_by
     if attempt.leg_sid is None:
@@ -211,26 +236,11 @@ def decide_dial_failed(plan: CallPlan, role: str, number: int, error: str) -> De
     attempt = plan.attempt(role, number)
     if attempt is None or attempt.status != "dialing" or attempt.leg_sid is not None:
         return None
-    attempt.error = error
-    if retry_wanted(plan, attempt):
-        return _schedule_next(plan, attempt, TerminalStatus.FAILED)
-    return _end_call(plan, attempt, TerminalStatus.FAILED, f"could not dial the {role}: {error}")
+    return dial_failed(plan, attempt, TerminalStatus.FAILED, error)
 
 
 def decide_bridge_failed(plan: CallPlan, error: str) -> Decision | None:
-    if plan.status != "bridging":
-        return None
-    plan.status, plan.outcome, plan.reason = "failed", "bridge_failed", f"could not bridge: {error}"
-    after: list[Action] = []
-    for role in (plan.first_role, plan.second_role):
-        attempt = plan.current(role)
-        if attempt is not None and attempt.status in LIVE and attempt.leg_sid:
-            if role == plan.first_role:
-                after.append(Action(kind="end_with_message", leg_sid=attempt.leg_sid, text=plan.unavailable_message))
-            else:
-                after.append(Action(kind="hangup", leg_sid=attempt.leg_sid))
-            attempt.status = "ended"
-    return Decision(plan, after=after, note="bridge failed")
+    return bridge_failed(plan, error)
 
 
 def decide_new_call(plan_id: str, body: Mapping[str, object]) -> Decision:
@@ -242,13 +252,7 @@ def decide_new_call(plan_id: str, body: Mapping[str, object]) -> Decision:
 
 
 def decide_first_dial_refused(plan: CallPlan, role: str, error: str) -> Decision | None:
-    """The Legs API refused the API's first dial: the call fails at once (the caller gets Exotel's answer)."""
-    attempt = plan.attempt(role, 1)
-    if attempt is None:
-        return None
-    attempt.status, attempt.error, attempt.terminal_status = "ended", error, TerminalStatus.FAILED
-    plan.status, plan.outcome, plan.reason = "failed", "failed", f"Exotel refused the first leg: {error}"
-    return Decision(plan, note="first dial refused")
+    return first_dial_refused(plan, role, error)
 
 
 def decide_leg_created(plan: CallPlan, role: str, number: int, leg_sid: str) -> Decision | None:
@@ -261,25 +265,14 @@ def decide_leg_created(plan: CallPlan, role: str, number: int, leg_sid: str) -> 
 
 
 def decide_bridge_created(plan: CallPlan, bridge_sid: str) -> Decision | None:
+    """Record the new bridge; bridge first, each leg is then asked to join it."""
     if plan.bridge_sid is not None:
         return None
     plan.bridge_sid = bridge_sid
-    return Decision(plan, note=f"bridge {bridge_sid} created")
-
-
-def on_action_result(plan: CallPlan, result: ActionResult) -> Decision | None:
-    """What an action's result changes in the plan: record a new sid, or treat a refusal as a failure."""
-    action = result.action
-    if action.kind == "create_leg" and action.role and action.attempt:
-        if result.ok and result.leg_sid:
-            return decide_leg_created(plan, action.role, action.attempt, result.leg_sid)
-        if result.ok:
-            return None
-        if action.role == plan.first_role and action.attempt == 1:
-            return decide_first_dial_refused(plan, action.role, result.error or "refused")
-        return decide_dial_failed(plan, action.role, action.attempt, result.error or "refused")
-    if action.kind == "create_bridge":
-        if result.ok:
-            return decide_bridge_created(plan, result.bridge_sid) if result.bridge_sid else None
-        return decide_bridge_failed(plan, result.error or "refused")
-    return None
+    after: list[Action] = []
+    if plan.bridge_model == "bridge_first" and plan.status == "bridging":
+        for role in (plan.first_role, plan.second_role):
+            attempt = plan.current(role)
+            if attempt is not None and attempt.leg_sid and attempt.leg_sid not in plan.joined:
+                after.append(Action(kind="join_bridge", leg_sid=attempt.leg_sid, bridge_sid=bridge_sid))
+    return Decision(plan, after=after, note=f"bridge {bridge_sid} created")

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+#: The two parties of a call plan.
+Role = Literal["customer", "agent"]
 
 #: ``custom_param`` of every leg dialled for a two-party call plan: ``call:<plan_id>:<role>:<attempt>``.
 #: The role and attempt ride along so that a reactor knows which dial an event belongs to even

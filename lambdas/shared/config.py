@@ -73,6 +73,29 @@ class FunctionSettings(EnvModel):
     event_bus_arn: str | None = Field(default=None, min_length=1, validation_alias=Env.EVENT_BUS_ARN)
     event_source: str = Field(default=DEFAULT_SOURCE, min_length=1, max_length=256, validation_alias=Env.EVENT_SOURCE)
     retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=3650, validation_alias=Env.RETENTION_DAYS)
+    exotel_timeout_s: float = Field(default=10.0, gt=0, le=60, validation_alias=Env.EXOTEL_TIMEOUT_S)
+    # Call-plan deadlines (seconds); None: the domain's default (lambdas/domain/deadlines.py).
+    plan_pending_deadline_s: float | None = Field(default=None, gt=0, validation_alias=Env.PLAN_PENDING_DEADLINE_S)
+    plan_hangup_deadline_s: float | None = Field(default=None, gt=0, validation_alias=Env.PLAN_HANGUP_DEADLINE_S)
+    plan_dial_deadline_s: float | None = Field(default=None, gt=0, validation_alias=Env.PLAN_DIAL_DEADLINE_S)
+    plan_redial_slack_s: float | None = Field(default=None, gt=0, validation_alias=Env.PLAN_REDIAL_SLACK_S)
+    plan_bridging_deadline_s: float | None = Field(default=None, gt=0, validation_alias=Env.PLAN_BRIDGING_DEADLINE_S)
+    plan_bridged_deadline_s: float | None = Field(default=None, gt=0, validation_alias=Env.PLAN_BRIDGED_DEADLINE_S)
+    plan_message_deadline_s: float | None = Field(default=None, gt=0, validation_alias=Env.PLAN_MESSAGE_DEADLINE_S)
+    plan_max_tries: int | None = Field(default=None, ge=1, le=20, validation_alias=Env.PLAN_MAX_TRIES)
+
+    def deadline_overrides(self) -> dict[str, float | None]:
+        """The ``PLAN_*`` values by the name the domain's ``Deadlines`` gives them (None: its default)."""
+        return {
+            "pending": self.plan_pending_deadline_s,
+            "hangup": self.plan_hangup_deadline_s,
+            "dial": self.plan_dial_deadline_s,
+            "redial_slack": self.plan_redial_slack_s,
+            "bridging": self.plan_bridging_deadline_s,
+            "bridged": self.plan_bridged_deadline_s,
+            "message": self.plan_message_deadline_s,
+            "max_tries": self.plan_max_tries,
+        }
 
     def require(self, attribute: str) -> str:
         """The setting's value, or :class:`ConfigError` naming the variable that should carry it."""

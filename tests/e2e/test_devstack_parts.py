@@ -20,6 +20,7 @@ import pytest
 from contract.bus import DEFAULT_BUS_NAME as BUS_NAME
 from contract.bus import DEFAULT_SOURCE
 from contract.deployment import EXOTEL_SECRET_NAME
+from contract.env import Env
 from contract.resources import RETRY_QUEUE, TABLES
 from devstack.api_front import ApiFront, build_proxy_event
 from devstack.config import LOCAL_AWS_ACCOUNT, DevstackConfig, check_ports_free
@@ -28,8 +29,11 @@ from devstack.functions import Invoker, LocalFunction
 from devstack.logs import Printer, ThreadStdout, condense
 from devstack.ready import READY_PATH, NotReady, ReadyInfo, fetch_ready
 from devstack.resources import Provisioned, Provisioner, table_name
-from devstack.runner import LambdaRunner, QueueTrigger
+from devstack.runner import LambdaRunner, QueueTrigger, ScheduleTrigger
+from devstack.stack import deadline_env
+from lambdas.domain.deadlines import Deadlines
 from lambdas.routing import routes
+from lambdas.wiring import OPTIONAL_ENV as WIRING_OPTIONAL_ENV
 from legs.settings import ConfigError
 
 ROUTES = routes(DEFAULT_SOURCE)
@@ -106,6 +110,8 @@ def test_resources_follow_the_shared_definitions_and_provisioning_twice_changes_
         keys = {k["AttributeName"]: k["KeyType"] for k in described["KeySchema"]}
         assert keys[table.partition_key] == "HASH"
         assert (table.sort_key is None) == (len(keys) == 1)
+        indexes = {i["IndexName"]: i for i in described.get("GlobalSecondaryIndexes", [])}
+        assert set(indexes) == {index.name for index in table.indexes}  # CallPlans' by_due, as CDK builds it
         ttl = ddb.describe_time_to_live(TableName=table_name(table))["TimeToLiveDescription"]
         assert ttl.get("AttributeName") == table.ttl_attribute
 
@@ -205,6 +211,41 @@ def test_sqs_trigger_honours_partial_batch_failures(
     assert seen.count("good") == 1  # deleted after its first success, never redelivered
     assert seen.count("bad") == 2
     assert _count(sqs, queue.url) == 0
+
+
+def test_a_scheduled_function_runs_on_its_schedule_with_a_scheduled_event(
+    emulator: AwsEmulator, invoker: Invoker
+) -> None:
+    """The sweeper's trigger locally: the runner invokes it every few seconds, as the deployed rate rule does."""
+    runs: list[dict[str, Any]] = []
+
+    def sweeper(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        runs.append(event)
+        if len(runs) == 2:
+            raise RuntimeError("a failed run is not retried: the next run is the retry")
+        return {"swept": 0}
+
+    runner = LambdaRunner(
+        emulator,
+        invoker,
+        [],
+        "us-east-1",
+        schedules=[ScheduleTrigger(LocalFunction("sweeper", "t", handler=sweeper), 0.2)],
+    )
+    runner.start()
+    try:
+        _wait(lambda: len(runs) >= 4, "four scheduled runs")
+    finally:
+        runner.stop()
+    assert {e["detail-type"] for e in runs} == {"Scheduled Event"} and {e["source"] for e in runs} == {"aws.events"}
+    assert len({e["id"] for e in runs}) == len(runs)
+
+
+def test_the_devstack_scales_the_plan_deadlines_with_its_schedules() -> None:
+    env = deadline_env(0.25)
+    assert float(env[Env.PLAN_DIAL_DEADLINE_S]) == Deadlines().dial * 0.25
+    assert float(env[Env.PLAN_PENDING_DEADLINE_S]) == Deadlines().pending * 0.25
+    assert set(env) <= set(WIRING_OPTIONAL_ENV)
 
 
 @pytest.fixture

@@ -26,9 +26,11 @@ from contract.bus import DEFAULT_SOURCE, BusMode
 from contract.resources import FALLBACK_QUEUE
 from devstack import demo
 from devstack.banner import AGENT, BUSY, EXOPHONE, HUMAN, banner
+from devstack.config import LOCAL_ACCOUNT_SID, LOCAL_API_KEY, LOCAL_API_TOKEN
 from devstack.launcher import DevstackProcess, pid_alive
 from devstack.scenarios import ANSWERING_MACHINE, BUSY_RETRY, SCENARIOS, attempts
 from devstack.stack import ReadyInfo
+from legs.client import LegsClient
 from legs.eventbridge import to_put_events_entry
 from legs.events import LegEvent
 from legs.eventsv2 import to_v2_entry
@@ -354,3 +356,42 @@ def test_another_team_replays_a_legs_events_in_order_from_a_point_in_time(devsta
         time.sleep(0.5)
         probe()  # a duplicate would show up now
     assert [event["detail-type"] for event in received] == expected
+
+
+def test_the_apology_is_heard_to_its_end_before_the_hangup_though_say_does_not_block(
+    api: Api, devstack: dict[str, Any]
+) -> None:
+    """The devstack's simulator runs with ``SIM_SAY_BLOCKS=false``: the apology is a ``start_say`` and the hangup
+    waits for its ``say_completed`` (a ``<Say>…</Say><Hangup/>`` flow would cut it: say_started, then the end)."""
+    status, created = api.post(
+        "/calls",
+        {
+            "customer": HUMAN,
+            "agent": BUSY,
+            "exophone": EXOPHONE,
+            "retry": {"max_attempts": 1, "delay_seconds": 0},
+            "unavailable_message": "Sorry, nobody can take your call. We will call you back.",
+        },
+    )
+    assert status == 202, created
+    final, _ = _follow_call(api, created["plan_id"])
+    assert (final["status"], final["outcome"]) == ("failed", "busy"), final
+    customer = next(leg for leg in final["legs"] if leg["role"] == "customer")
+    _terminal_leg(api, customer["leg_sid"])
+    sim = LegsClient(
+        base_url=devstack["sim_url"],
+        account_sid=LOCAL_ACCOUNT_SID,
+        api_key=LOCAL_API_KEY,
+        api_token=LOCAL_API_TOKEN,
+        max_retries=0,
+    )
+
+    def pushed() -> list[str] | None:
+        records = sorted(sim.external_events(customer["leg_sid"]), key=lambda r: r.date_created or "")
+        names = [str(r.event_info.get("event_name")) for r in records]
+        return names if "leg_terminated" in names else None
+
+    names = wait_until(pushed, timeout=LEG_TIMEOUT, what="the customer leg's events in the simulator")
+    said = [n for n in names if n.startswith("say_")]
+    assert said == ["say_started", "say_completed"], names
+    assert names.index("say_completed") < names.index("leg_terminated"), names

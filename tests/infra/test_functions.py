@@ -48,8 +48,14 @@ def _policy_statements(full: FullSynth, spec: FunctionSpec) -> list[dict[str, An
     ]
 
 
-def test_one_rule_per_routing_entry_with_exactly_its_pattern(full: FullSynth) -> None:
+def _event_rules(full: FullSynth) -> dict[str, Any]:
+    """The rules on the bus (with a pattern), not the schedules."""
     rules = full.assembly.resources(FUNCTIONS, "AWS::Events::Rule")
+    return {name: rule for name, rule in rules.items() if "EventPattern" in rule["Properties"]}
+
+
+def test_one_rule_per_routing_entry_with_exactly_its_pattern(full: FullSynth) -> None:
+    rules = _event_rules(full)
     assert len(rules) == len(ROUTES)
     bus_export = full.deployment.functions.resolve(full.deployment.data.bus.event_bus_name)
     for route in ROUTES:
@@ -73,8 +79,28 @@ def test_every_rule_matches_the_source_the_bridge_publishes(full: FullSynth) -> 
     (container,) = task["Properties"]["ContainerDefinitions"]
     published = {e["Name"]: e["Value"] for e in container["Environment"]}[Env.EVENT_SOURCE]
     assert published == SOURCE != DEFAULT_SOURCE
-    rules = full.assembly.resources(FUNCTIONS, "AWS::Events::Rule").values()
+    rules = _event_rules(full).values()
     assert rules and all(rule["Properties"]["EventPattern"]["source"] == [published] for rule in rules)
+
+
+def test_scheduled_functions_get_a_rate_rule_from_the_wiring(full: FullSynth) -> None:
+    """The sweeper runs on a schedule: a rule with a rate (default bus), no retries (the next run is the retry)."""
+    rules = full.assembly.resources(FUNCTIONS, "AWS::Events::Rule")
+    schedules = {n: r["Properties"] for n, r in rules.items() if "ScheduleExpression" in r["Properties"]}
+    expected = {s.name: s.wiring.schedule_seconds for s in SPECS if s.wiring.schedule_seconds}
+    assert expected == {"sweeper": 60} and len(schedules) == len(expected)
+    for name, seconds in expected.items():
+        logical, _ = _resource(full, full.deployment.functions.functions[name])
+        (props,) = [p for p in schedules.values() if p["Targets"][0]["Arn"] == {"Fn::GetAtt": [logical, "Arn"]}]
+        assert props["ScheduleExpression"] == f"rate({seconds // 60} minute{'s' if seconds > 60 else ''})"
+        assert "EventBusName" not in props and props["State"] == "ENABLED"
+        assert props["Targets"][0]["RetryPolicy"]["MaximumRetryAttempts"] == 0
+        permissions = full.assembly.resources(FUNCTIONS, "AWS::Lambda::Permission").values()
+        assert any(
+            p["Properties"]["Principal"] == "events.amazonaws.com"
+            and p["Properties"]["FunctionName"] == {"Fn::GetAtt": [logical, "Arn"]}
+            for p in permissions
+        )
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
@@ -125,6 +151,8 @@ def test_iam_is_scoped_to_named_resources(full: FullSynth, spec: FunctionSpec) -
     for table_def in TABLES:
         table_arn = json.dumps(resolve(data.tables[table_def.id].table_arn))
         assert (table_arn in granted) == (table_def.env in spec.wiring.env), (spec.name, table_def.id)
+        for index in table_def.indexes:  # a query on an index needs the index's own ARN
+            assert (f"/index/{index.name}" in granted) == (table_def.env in spec.wiring.env), (spec.name, index)
     assert ("secretsmanager:GetSecretValue" in granted) == (Env.EXOTEL_SECRET_NAME in spec.wiring.env)
     assert ("events:PutEvents" in granted) == spec.wiring.puts_events
     for queue_def in spec.wiring.sends_to:
@@ -164,7 +192,8 @@ def test_only_event_driven_exotel_callers_get_reserved_concurrency(full: FullSyn
         if "ReservedConcurrentExecutions" in _resource(full, function)[1]["Properties"]
     }
     assert WIRING["api"].calls_exotel and "api" not in reserved
-    assert reserved == {w.function for w in WIRING.values() if w.calls_exotel and w.rule}
+    assert reserved == {w.function for w in WIRING.values() if w.calls_exotel and not w.api}
+    assert "sweeper" in reserved  # it calls Exotel too: its share of the rate limit is reserved like the reactors'
 
 
 def test_specs_join_wiring_and_routes(full: FullSynth) -> None:

@@ -75,6 +75,17 @@ def test_table(full: FullSynth, table_def) -> None:  # type: ignore[no-untyped-d
     assert table["DeletionPolicy"] == "Retain"
     if table_def.ttl_attribute:
         assert props["TimeToLiveSpecification"] == {"AttributeName": table_def.ttl_attribute, "Enabled": True}
+    indexes = {i["IndexName"]: i for i in props.get("GlobalSecondaryIndexes", [])}
+    assert set(indexes) == {index.name for index in table_def.indexes}
+    types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
+    for index in table_def.indexes:  # e.g. CallPlans' by_due: the sweeper's sparse index of plans to watch
+        built = indexes[index.name]
+        assert built["KeySchema"] == [
+            {"AttributeName": index.partition_key, "KeyType": "HASH"},
+            {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+        ]
+        assert built["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+        assert types[index.sort_key] == index.sort_key_type
 
 
 def test_every_queue_is_encrypted_tls_only_and_retained(full: FullSynth) -> None:

@@ -14,11 +14,13 @@ from typing import Any
 
 import boto3
 
+from contract.catalogue import event_type_for
 from contract.env import Env
 from contract.resources import FALLBACK_QUEUE, RETRY_QUEUE, TABLES
+from devstack.resources import table_schema
 from legs.client import LegsApiError
 from legs.events import LegEvent
-from legs.models import ActionAccepted, BridgeCreated, ErrorData, LegCreated
+from legs.models import ActionAccepted, BridgeCreated, BridgeStopped, ErrorData, LegCreated
 from tests.support.moto_server import LOCAL_AWS, aws_env
 
 SECRET_NAME = "exotel-legs/credentials-test"
@@ -62,13 +64,7 @@ def provision(url: str, credentials: dict[str, str]) -> Resources:
     tables = {}
     for table in TABLES:
         name = f"{table.id}-test"
-        keys = [(table.partition_key, "HASH")] + ([(table.sort_key, "RANGE")] if table.sort_key else [])
-        ddb.create_table(
-            TableName=name,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k, _ in keys],
-            KeySchema=[{"AttributeName": k, "KeyType": kind} for k, kind in keys],
-        )
+        ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **table_schema(table))
         tables[table.id] = name
     sqs = boto3.client("sqs", endpoint_url=url, **LOCAL_AWS)
     retry_url = sqs.create_queue(QueueName=f"{RETRY_QUEUE.id}-test")["QueueUrl"]
@@ -138,9 +134,10 @@ def leg_event(
     custom_param: str | None = None,
     seconds: int | None = None,
     event_sid: str | None = None,
+    action_custom_parameter: str | None = None,
     **data: Any,
 ) -> dict[str, Any]:
-    """An Exotel leg event as JSON (what the bridge puts in ``detail``)."""
+    """An Exotel leg event as JSON (what the bridge puts in ``detail``); action events (``say_*`` …) too."""
     state = {
         "leg_connecting": "connecting",
         "leg_ringing": "ringing",
@@ -169,13 +166,16 @@ def leg_event(
     ts = seconds if seconds is not None else 1_700_000_000 + next(_seq)
     event: dict[str, Any] = {
         "event_sid": event_sid or sid("E"),
-        "event_type": "leg_action_event" if name == "amd_result_success" else "leg_lifecycle_event",
+        "event_type": event_type_for(name),
         "event_name": name,
         "event_timestamp": {"seconds": ts, "nanos": 5},
         "data": leg,
     }
     if event_data is not None:
         event["event_data"] = event_data
+    if action_custom_parameter is not None:
+        event["action_sid"] = sid("A")
+        event["action_custom_parameter"] = action_custom_parameter
     return event
 
 
@@ -314,17 +314,25 @@ class FakeLegs:
         self._record("hangup", leg_sid)
         return ActionAccepted(action_sid=sid("A"))
 
-    def say(self, leg_sid: str, text: str, loop: int = 1) -> ActionAccepted:
+    def say(self, leg_sid: str, text: str, loop: int = 1, action_custom_param: str | None = None) -> ActionAccepted:
         self._record("say", leg_sid, text)
+        return ActionAccepted(action_sid=sid("A"))
+
+    def play(self, leg_sid: str, url: str, loop: int = 1, action_custom_param: str | None = None) -> ActionAccepted:
+        self._record("play", leg_sid, url)
+        return ActionAccepted(action_sid=sid("A"))
+
+    def start_stream(self, leg_sid: str, url: str, direction: str, content_type: str | None = None) -> ActionAccepted:
+        self._record("start_stream", leg_sid, url)
         return ActionAccepted(action_sid=sid("A"))
 
     def create_bridge(self, request: Any) -> BridgeCreated:
         self._record("create_bridge", request)
-        return BridgeCreated(bridge_sid=sid("B"), leg_sids=list(request["leg_sids"]))
+        return BridgeCreated(bridge_sid=sid("B"), leg_sids=request.get("leg_sids"))
 
-    def stop_bridge(self, bridge_sid: str) -> dict[str, Any]:
+    def stop_bridge(self, bridge_sid: str) -> BridgeStopped:
         self._record("stop_bridge", bridge_sid)
-        return {}
+        return BridgeStopped(bridge_sid=bridge_sid)
 
 
 def exotel_error(status: int, message: str = "nope", retry_after: float | None = None) -> LegsApiError:

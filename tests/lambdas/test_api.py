@@ -397,6 +397,17 @@ def test_idempotency_keys_are_scoped_to_the_signed_caller(fake_legs: FakeLegs) -
     assert _as(bob, "POST", "/legs", {**LEG, "custom_param": "x"}, headers={"Idempotency-Key": sid("K")})[0] == 202
 
 
+def test_two_callers_one_key_on_calls_place_two_calls(fake_legs: FakeLegs) -> None:
+    """A call's plan id derives from the key (a retry after a crash finds its plan): it must be the caller's key."""
+    key = sid("K")
+    alice, bob = "arn:aws:iam::123456789012:user/alice", "arn:aws:iam::123456789012:user/bob"
+    first = _as(alice, "POST", "/calls", CALL, headers={"Idempotency-Key": key})
+    other = _as(bob, "POST", "/calls", CALL, headers={"Idempotency-Key": key})
+    assert first[0] == other[0] == 202
+    assert other[1]["plan_id"] != first[1]["plan_id"]  # bob's call is his own plan, never alice's
+    assert fake_legs.names() == ["create_leg", "create_leg"]
+
+
 def test_an_assumed_roles_sessions_share_its_keys(fake_legs: FakeLegs) -> None:
     key = sid("K")
     role = "arn:aws:sts::123456789012:assumed-role/dialer"

@@ -264,3 +264,35 @@ def test_exotel_errors_surface_as_clear_api_errors(simulator: Any, legs: Countin
 
     reply = api_handler(api_event("POST", "/legs", leg), Context("api"))  # no fault left: it works
     assert reply["statusCode"] == 202 and api_json(reply)["leg_sid"]
+
+
+def _person_hangs_up(simulator: Any, leg_sid: str) -> None:
+    """The person on ``leg_sid`` puts the phone down (the simulator's ``POST /_sim/legs/{sid}/hangup``)."""
+    request = urllib.request.Request(f"{simulator.base_url}/_sim/legs/{leg_sid}/hangup", data=b"{}", method="POST")
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=5) as reply:
+        json.loads(reply.read())
+
+
+def test_bridge_first_call_joins_both_legs_and_the_bridge_is_stopped_when_a_party_hangs_up(
+    simulator: Any, recorder: EventRecorder, lambda_env: Any, legs: Counting
+) -> None:
+    plan_id = place_call(customer=HUMAN_CUSTOMER, agent=HUMAN_AGENT, bridge_model="bridge_first")
+    pump = Pump(recorder, lambda_env)
+    pump.until(lambda: plan(plan_id).status in ("bridged", "completed", "failed"))
+    bridged = plan(plan_id)
+    assert bridged.status == "bridged", bridged.reason
+    assert bridged.bridge_sid
+    customer, agent = bridged.current("customer"), bridged.current("agent")
+    assert customer and agent and customer.leg_sid and agent.leg_sid
+    for leg_sid in (customer.leg_sid, agent.leg_sid):
+        assert "leg_joined_bridge" in recorder.names(leg_sid)
+    assert legs.counts["create_bridge"] == 1 and legs.counts["leg_action"] == 2  # two <JoinBridge> flows
+
+    _person_hangs_up(simulator, agent.leg_sid)
+    pump.until(lambda: all_ended(recorder, plan_id))
+    pump.settle(quiet=0.3)
+    final = plan(plan_id)
+    assert final.outcome == "completed" and not final.pending, final
+    assert legs.counts["stop_bridge"] == 1  # a bridge made first outlives its legs: we stop it
+    assert recorder.names(customer.leg_sid)[-1] == "leg_terminated"

@@ -73,13 +73,15 @@ def test_a_refused_dial_is_followed_up_in_the_same_run(fake_legs: FakeLegs) -> N
     fake_legs.fail["create_leg"] = [exotel_error(400, "bad number")]
     report = run.run(plan.plan_id, answered(plan))
     assert report.actions == ["create_leg"]
-    assert report.calls == ["create_leg", "leg_action"]
-    assert report.follow_ups == ["call over: failed"]
+    assert report.calls == ["create_leg", "say"]  # start_say; the hangup waits for say_completed
+    assert report.follow_ups[0] == "call over: failed"
     assert [f.action.kind for f in report.failures] == ["create_leg"]
     assert "bad number" in str(report.failures[0].error)
     final = stored(plan.plan_id)
     assert (final.status, final.outcome) == ("failed", "failed") and "bad number" in (final.reason or "")
     assert fake_legs.calls[-1][1][0] == plan.attempts[0].leg_sid  # the apology goes to the customer
+    [waiting] = final.pending
+    assert (waiting.key, waiting.state) == (f"end_with_message:{plan.attempts[0].leg_sid}", "awaiting_event")
 
 
 def test_a_refused_dial_with_dials_left_sends_the_retry_message(fake_legs: FakeLegs, sqs: Any, lambda_env: Any) -> None:
@@ -107,16 +109,17 @@ def test_the_same_decision_twice_acts_once(fake_legs: FakeLegs) -> None:
 def test_a_message_that_cannot_be_played_ends_the_leg_anyway(fake_legs: FakeLegs) -> None:
     run = executor(fake_legs)
     plan = stored(run.create(decide_new_call(CallPlan.new_id(), dict(BODY))).plan_id)
-    fake_legs.fail["leg_action"] = [exotel_error(409, "leg busy")]
+    fake_legs.fail["say"] = [exotel_error(400, "text refused")]
 
     def end(current: CallPlan) -> Decision:
         current.status, current.outcome = "failed", "abandoned"
         return Decision(current, after=[Action(kind="end_with_message", leg_sid="C9", text="bye")], note="ended")
 
     report = run.run(plan.plan_id, end)
-    assert report.calls == ["leg_action", "hangup"]
+    assert report.calls == ["say", "hangup"]
     assert fake_legs.calls[-1] == ("hangup", ("C9",))
-    assert report.follow_ups == []  # nothing for the plan to learn from a hangup
+    assert report.follow_ups == ["message refused: hang up", "hangup:C9: ok"]
+    assert stored(plan.plan_id).pending == [] and "C9" in stored(plan.plan_id).hung_up
 
 
 def test_the_loop_stops_at_its_bound(fake_legs: FakeLegs) -> None:
@@ -127,3 +130,30 @@ def test_the_loop_stops_at_its_bound(fake_legs: FakeLegs) -> None:
     assert report.summary()["unfinished"] == 1
     assert stored(report.plan_id).attempt("customer", 1).leg_sid is None  # type: ignore[union-attr]
     assert [level for level, _ in said.lines].count("error") == 1
+
+
+def test_ending_what_has_already_ended_is_info_and_a_real_failure_a_warning(fake_legs: FakeLegs) -> None:
+    """A 404/409 on stopping a bridge or hanging up a leg that has ended is the expected race: INFO, "already
+    ended", and the goal counts as reached; a 5xx is a real failure: WARNING, and the action stays pending."""
+    said = Said()
+    run = executor(fake_legs, said, sleep=lambda _: None)
+    plan = stored(run.create(decide_new_call(CallPlan.new_id(), dict(BODY))).plan_id)
+    fake_legs.fail["stop_bridge"] = [exotel_error(409, "Bridge already terminated")]
+    fake_legs.fail["hangup"] = [exotel_error(404, "Leg not found")]
+    ending = [Action(kind="stop_bridge", bridge_sid="B-ended"), Action(kind="hangup", leg_sid="L-ended")]
+    report = run.run(plan.plan_id, lambda current: Decision(current, after=list(ending), note="end"))
+    assert report.calls == ["stop_bridge", "hangup"] and not report.failures
+    gone = [(level, message) for level, message in said.lines if "already ended" in message]
+    assert gone == [
+        ("info", "stop_bridge: bridge B-ended already ended (409)"),
+        ("info", "hangup: leg L-ended already ended (404)"),
+    ]
+    assert not [line for line in said.lines if line[0] == "warning"]
+    assert not stored(plan.plan_id).pending_for(ending[1].key)
+
+    said.lines.clear()
+    fake_legs.fail["hangup"] = [exotel_error(500, "boom")] * 3
+    run.run(plan.plan_id, lambda current: Decision(current, after=[Action(kind="hangup", leg_sid="L-up")]))
+    assert next(message for level, message in said.lines if level == "warning").startswith("hangup outcome unknown")
+    assert not [message for _, message in said.lines if "already ended" in message]
+    assert stored(plan.plan_id).pending_for(Action(kind="hangup", leg_sid="L-up").key) is not None

@@ -47,6 +47,11 @@ def ended(leg: str, cp: str, status: str = "completed") -> dict[str, Any]:
     return leg_event("leg_terminated", leg, custom_param=cp, terminal_status=status)
 
 
+def said(leg: str, cp: str, name: str = "say_completed") -> dict[str, Any]:
+    """The end of the plan's message on ``leg`` (its action custom parameter is the action's key)."""
+    return leg_event(name, leg, custom_param=cp, action_custom_parameter=f"end_with_message:{leg}")
+
+
 def second_leg(fake: FakeLegs, index: int = -1) -> tuple[str, Any]:
     request = fake.created[index]
     return request.custom_param, request
@@ -153,11 +158,13 @@ def test_no_retries_left_ends_the_first_leg_with_a_message(fake_legs: FakeLegs, 
     agent_leg = sid_of(plan_id, "agent")
     results = deliver(ended(agent_leg, param(plan_id, "agent"), "no-answer"))
     assert results["retry"]["result"] == "nothing to do"
-    name, args = fake_legs.calls[-1]
-    assert name == "leg_action" and args[0] == customer_leg
-    assert "<Say>All agents are busy</Say><Hangup/>" in args[1]
+    assert fake_legs.calls[-1] == ("say", (customer_leg, "All agents are busy"))  # start_say: it holds nothing
     assert (plan(plan_id).status, plan(plan_id).outcome) == ("failed", "no-answer")
     assert drain(sqs, lambda_env.retry_queue_url) == []
+    # the hangup waits for the message to end: say_completed (matched by the action's custom parameter)
+    results = deliver(said(customer_leg, param(plan_id, "customer")))
+    assert results["connect"]["legs_api_calls"] == ["hangup"] and fake_legs.calls[-1] == ("hangup", (customer_leg,))
+    assert plan(plan_id).pending == []
 
 
 def test_first_leg_failed_to_create_is_retried(fake_legs: FakeLegs, sqs: Any, lambda_env: Any) -> None:
@@ -183,7 +190,7 @@ def test_dial_refused_by_exotel_counts_as_a_failed_dial(fake_legs: FakeLegs, sqs
     final = plan(plan_id)
     assert (final.status, final.outcome) == ("failed", "failed")
     assert "bad number" in (final.reason or "")
-    assert fake_legs.names()[-1] == "leg_action"  # the customer hears the apology and is hung up
+    assert fake_legs.names()[-1] == "say"  # the customer hears the apology (and is hung up on say_completed)
 
 
 def test_amd_machine_hangup(fake_legs: FakeLegs) -> None:
@@ -202,8 +209,14 @@ def test_amd_machine_message_then_hangup(fake_legs: FakeLegs) -> None:
     event = leg_event("amd_result_success", customer_leg, custom_param=param(plan_id, "customer"), answered_by="BEEP")
     deliver(event)
     deliver(event)
-    assert fake_legs.names() == ["create_leg", "leg_action"]
-    assert "<Say>Call us back</Say><Hangup/>" in fake_legs.calls[-1][1][1]
+    assert fake_legs.names() == ["create_leg", "say"]
+    assert fake_legs.calls[-1] == ("say", (customer_leg, "Call us back"))
+    other = leg_event(
+        "say_completed", customer_leg, custom_param=param(plan_id, "customer"), action_custom_parameter="say:x"
+    )
+    assert deliver(other)["connect"]["result"] == "nothing to do"  # not the message's action: nothing to end
+    deliver(said(customer_leg, param(plan_id, "customer"), "say_interrupted"))
+    assert fake_legs.names() == ["create_leg", "say", "hangup"]
 
 
 def test_amd_human_goes_on_to_the_agent(fake_legs: FakeLegs) -> None:

@@ -32,12 +32,20 @@ def test_events_reach_the_functions_the_table_names() -> None:
     assert routed_functions(plain) == ["leg_state"]
     ringing = eventbridge(leg_event("leg_ringing", "L1", custom_param=plan))
     assert routed_functions(ringing) == ["leg_state"]
+    # the first event of a leg confirms its dial; an end message's say_* events make connect hang up
+    connecting = eventbridge(leg_event("leg_connecting", "L1", custom_param=plan))
+    assert sorted(routed_functions(connecting)) == ["connect", "leg_state"]
+    for name in ("say_completed", "say_interrupted", "play_failed_to_start"):
+        said = eventbridge(leg_event(name, "L1", custom_param=plan, action_custom_parameter="end_with_message:L1"))
+        assert routed_functions(said) == ["connect"], name
+    other = eventbridge(leg_event("say_completed", "L1", custom_param="order-7"))
+    assert routed_functions(other) == []
 
 
 def test_wiring_covers_every_function_with_a_handler_module() -> None:
     import importlib
 
-    assert {r.function for r in ROUTES} | {"api", "redrive"} == set(wiring.WIRING)
+    assert {r.function for r in ROUTES} | {"api", "redrive", "sweeper"} == set(wiring.WIRING)
     for name, entry in wiring.WIRING.items():
         module = importlib.import_module(f"lambdas.{name}.handler")
         assert callable(module.handler), name
@@ -46,3 +54,5 @@ def test_wiring_covers_every_function_with_a_handler_module() -> None:
     assert [q.id for q in wiring.WIRING["redrive"].sqs_triggers] == ["BridgeFallback"]
     assert [q.id for q in wiring.WIRING["retry"].sqs_triggers] == ["RetryDelay"]
     assert wiring.as_dicts()["retry"]["sqs"] == wiring.WIRING["retry"].sqs_triggers
+    scheduled = {name: w.schedule_seconds for name, w in wiring.WIRING.items() if w.schedule_seconds}
+    assert scheduled == {"sweeper": 60} and not wiring.WIRING["sweeper"].rule

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from lambdas.domain.actions import Action, ActionResult
 from lambdas.domain.call_plan import AmdPolicy, Attempt, CallPlan, RetryPolicy
-from lambdas.domain.decisions import decide_connect, decide_new_call, on_action_result
+from lambdas.domain.decisions import decide_connect, decide_new_call
 from lambdas.domain.leg_requests import bridge_request, leg_request
 from lambdas.domain.plan_ref import PlanRef
+from lambdas.domain.results import on_action_result
 from legs.events import LegEvent
 from tests.lambdas.kit import leg_event
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from typing import Any
+from xml.etree import ElementTree
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lambdas.domain.call_plan import AmdPolicy, Attempt, CallPlan, RetryPolicy
+from lambdas.domain.deadlines import Deadlines
 from lambdas.domain.decisions import decide_amd, decide_connect, decide_retry
-from lambdas.domain.leg_requests import exoml_say_then_hangup
+from lambdas.domain.leg_requests import exoml_join_bridge
+from lambdas.domain.pending import track
 from lambdas.domain.plan_ref import PlanRef
 from legs.events import LegEvent
 from tests.lambdas.kit import leg_event
@@ -85,9 +88,11 @@ def test_a_decision_applied_twice_acts_once(situation: tuple[CallPlan, LegEvent,
         first = decide(plan.model_copy(deep=True), event, ref)
         if first is None:
             continue
+        track(plan, first, 0.0, Deadlines())  # what the executor records with the write
         second = decide(first.plan.model_copy(deep=True), event, ref)
         assert not acts(second), (decide.__name__, second)
 
 
-def test_exoml_message_is_escaped() -> None:
-    assert exoml_say_then_hangup("a < b & c") == "<Flow><Say>a &lt; b &amp; c</Say><Hangup/></Flow>"
+def test_exoml_join_bridge_quotes_the_sid() -> None:
+    root = ElementTree.fromstring(exoml_join_bridge('B1"<&'))
+    assert root.tag == "Flow" and [(v.tag, v.attrib) for v in root] == [("JoinBridge", {"bridgeSid": 'B1"<&'})]

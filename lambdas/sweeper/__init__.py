@@ -1,0 +1,1 @@
+"""The `sweeper` function (handler: `lambdas.sweeper.handler.handler`)."""
