@@ -32,9 +32,10 @@ IMAGE_ROOT = "/app"
 
 
 #: Events per vCPU-second that one bridge worker acknowledged in ``make bench`` on the deployed path (SDK over
-#: HTTP to an instant endpoint, 64 callers; x86 on a shared 2-CPU machine). A Graviton vCPU is of the same
-#: order; re-measure (``python -m bench --sections bridge``) and update when the hot path changes.
-MEASURED_EVENTS_PER_VCPU = 1500
+#: HTTP to an instant endpoint, 64 callers; x86 on a 2-CPU machine, 2026-12-02: 788 with 2 workers, 926 with one;
+#: rounded to 800). A Graviton vCPU is of the same order; re-measure (``python -m bench --sections bridge``) and
+#: update when the hot path changes.
+MEASURED_EVENTS_PER_VCPU = 800
 
 
 class CdkContextSource(PydanticBaseSettingsSource):
