@@ -12,15 +12,17 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Annotated, Any, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, OpenAPI, SecurityScheme
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+if TYPE_CHECKING:  # Powertools' OpenAPI models cost ~350 ms to import: only a request for the document pays it
+    from aws_lambda_powertools.event_handler.openapi.models import OpenAPI, SecurityScheme
 
 from lambdas.api.models import (
     ACTION_TAGS,
@@ -56,28 +58,31 @@ DESCRIPTION = (
     "with AWS Signature Version 4 (API Gateway IAM authorization); every error is an RFC 9457 problem."
 )
 #: API Gateway's IAM authorization: requests signed with SigV4 (x-amazon-apigateway-authtype: awsSigv4).
-SECURITY_SCHEMES: dict[str, SecurityScheme] = {
-    "awsSigv4": APIKey.model_validate(
-        {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": "AWS Signature Version 4 (API Gateway IAM authorization): sign with the caller's "
-            "credentials for service execute-api; the caller needs execute-api:Invoke on the API.",
-            "x-amazon-apigateway-authtype": "awsSigv4",
-        }
-    )
+SIGV4_SCHEME: JsonObject = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "Authorization",
+    "description": "AWS Signature Version 4 (API Gateway IAM authorization): sign with the caller's "
+    "credentials for service execute-api; the caller needs execute-api:Invoke on the API.",
+    "x-amazon-apigateway-authtype": "awsSigv4",
 }
 SECURITY: list[dict[str, list[str]]] = [{"awsSigv4": []}]
 
 
+def security_schemes() -> dict[str, SecurityScheme]:
+    """The document's security schemes, built when a document is (not at cold start: see the import above)."""
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey
+
+    return {"awsSigv4": APIKey.model_validate(SIGV4_SCHEME)}
+
+
 class OpenApiInfo(TypedDict):
-    """What both the swagger route and ``make openapi`` describe the API with."""
+    """What both the swagger route and ``make openapi`` describe the API with (the security schemes are added
+    by :meth:`ProblemResolver.get_openapi_schema`)."""
 
     title: str
     version: str
     description: str
-    security_schemes: dict[str, SecurityScheme]
     security: list[dict[str, list[str]]]
 
 
@@ -85,7 +90,6 @@ _OPENAPI: OpenApiInfo = {
     "title": TITLE,
     "version": VERSION,
     "description": DESCRIPTION,
-    "security_schemes": SECURITY_SCHEMES,
     "security": SECURITY,
 }
 
@@ -93,9 +97,12 @@ logger = Logger(service="api", child=True)  # the handler's logger formats it (c
 
 
 class ProblemResolver(APIGatewayRestResolver):
-    """The resolver, with an OpenAPI document that keeps only the schemas something refers to."""
+    """The resolver, with an OpenAPI document that names its security schemes and keeps only the schemas
+    something refers to."""
 
     def get_openapi_schema(self, **kwargs: Any) -> OpenAPI:  # Any: passed through to Powertools as given
+        if not kwargs.get("security_schemes"):  # Powertools passes None explicitly when none was given
+            kwargs["security_schemes"] = security_schemes()
         schema = super().get_openapi_schema(**kwargs)
         if schema.components is not None and schema.components.schemas:
             document = schema.model_dump_json(by_alias=True, exclude_none=True)
@@ -104,6 +111,27 @@ class ProblemResolver(APIGatewayRestResolver):
                 if name not in used:
                     del schema.components.schemas[name]
         return schema
+
+    def swagger_ui(self) -> Response[str]:
+        """Swagger UI over the document, with Powertools' page and assets. Powertools' ``enable_swagger`` imports
+        its OpenAPI models when the module loads: ~350 ms of every cold start (``make bench``: imports), for a
+        page a function rarely serves; here they are imported by the request that asks for it."""
+        from pathlib import Path
+
+        from aws_lambda_powertools.event_handler.openapi import swagger_ui
+        from aws_lambda_powertools.event_handler.openapi.models import Server
+
+        query = self.current_event.query_string_parameters or {}
+        if query.get("format") == "oauth2-redirect":
+            return Response(200, "text/html", swagger_ui.generate_oauth2_redirect_html())
+        servers = [Server(url=self._get_base_path() or "/")]  # the stage, so "Try it out" reaches the API
+        spec = self.get_openapi_json_schema(**_OPENAPI, servers=servers).replace("</", "<\\/")  # safe in <script>
+        if query.get("format") == "json":
+            return Response(200, content_types.APPLICATION_JSON, spec)
+        assets = Path(swagger_ui.__file__).parent
+        js = (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8")
+        css = (assets / "swagger-ui.min.css").read_text(encoding="utf-8")
+        return Response(200, "text/html", swagger_ui.generate_swagger_html(spec, js, css, "", None))
 
 
 def _referenced(document: str, schemas: Collection[str]) -> set[str]:
@@ -135,7 +163,6 @@ def _referenced(document: str, schemas: Collection[str]) -> set[str]:
 
 
 app = ProblemResolver(enable_validation=True)
-app.enable_swagger(path="/swagger", **_OPENAPI)
 
 _REASONS = {
     400: "The body is not JSON, or Exotel refused the request as invalid",
@@ -417,6 +444,11 @@ def get_call(plan_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r
     if call is None:
         raise NotFoundError(f"no call {plan_id}")
     return call
+
+
+@app.get("/swagger", include_in_schema=False)
+def swagger() -> Response[str]:
+    return app.swagger_ui()
 
 
 @app.get("/openapi.json", include_in_schema=False)

@@ -359,7 +359,31 @@ def test_openapi_is_served(fake_legs: FakeLegs) -> None:
         doc["paths"]
     )
     response = handler(api_event("GET", "/swagger"), Context("api"))
-    assert response["statusCode"] == 200 and "swagger" in response["body"].lower()
+    assert response["statusCode"] == 200 and response["multiValueHeaders"]["Content-Type"] == ["text/html"]
+    assert "swagger-ui" in response["body"].lower() and '"awsSigv4"' in response["body"]  # the document, inline
+    as_json = handler({**api_event("GET", "/swagger"), "queryStringParameters": {"format": "json"}}, Context("api"))
+    spec = json.loads(as_json["body"])
+    assert spec["servers"] == [{"url": "/prod"}]  # the stage: "Try it out" reaches the API
+    assert (
+        spec["paths"] == doc["paths"] and spec["components"]["securitySchemes"] == doc["components"]["securitySchemes"]
+    )
+    redirect = {**api_event("GET", "/swagger"), "queryStringParameters": {"format": "oauth2-redirect"}}
+    assert "oauth2" in handler(redirect, Context("api"))["body"].lower()
+
+
+def test_a_cold_start_does_not_import_the_openapi_models() -> None:
+    """Powertools' OpenAPI models cost ~350 ms to import; only a request for the document or the UI needs them."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = (
+        "import sys, lambdas.api.handler; print('aws_lambda_powertools.event_handler.openapi.models' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
 
 
 def test_openapi_document_in_docs_is_fresh() -> None:
