@@ -32,8 +32,8 @@ IMAGE_ROOT = "/app"
 
 
 #: Events per vCPU-second that one bridge worker acknowledged in ``make bench`` on the deployed path (SDK over
-#: HTTP to an instant endpoint, 64 callers; x86 on a 2-CPU machine, 2026-12-02: 788 with 2 workers, 926 with one;
-#: rounded to 800). A Graviton vCPU is of the same order; re-measure (``python -m bench --sections bridge``) and
+#: HTTP to an instant endpoint, 64 callers; x86 on a 2-CPU machine, two runs on 2026-12-02: 716-788 with 2 workers,
+#: 841-926 with one; 800). A Graviton vCPU is of the same order; re-measure (``python -m bench --sections bridge``) and
 #: update when the hot path changes.
 MEASURED_EVENTS_PER_VCPU = 800
 
