@@ -14,6 +14,7 @@ per-caller behaviour, such as Idempotency-Keys scoped to the caller, works the s
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import re
 import threading
@@ -21,7 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import parse_qs, urlsplit
 
 from devstack.config import LOCAL_AWS_ACCOUNT
@@ -111,6 +112,28 @@ def build_proxy_event(
     }
 
 
+#: How long a refused chunked request's body is read for before the refusal is sent anyway.
+DRAIN_TIMEOUT_S = 0.5
+
+
+def drain_chunked(rfile: BinaryIO, limit: int) -> None:
+    """Read a chunked body to its end (at most ``limit`` bytes) before refusing it: a socket closed with unread
+    data is reset, and the client would see a broken pipe instead of the refusal."""
+    seen = 0
+    while seen <= limit:
+        line = rfile.readline(1024)
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            return  # not chunked after all, or the connection ended
+        if size == 0:
+            while rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return
+        rfile.read(size + 2)  # the chunk and its CRLF
+        seen += size
+
+
 class ApiFront:
     """``ThreadingHTTPServer`` on ``host:port`` (0 = any free port), invoking the ``api`` function per request."""
 
@@ -167,6 +190,10 @@ class ApiFront:
         started = time.monotonic()
         refusal = self._refusal(request)
         if refusal is not None:  # what API Gateway's front door would refuse, before any function runs
+            if refusal[0] == 411:  # read what the client sends at once (a body never sent: give up after a moment)
+                request.connection.settimeout(DRAIN_TIMEOUT_S)
+                with contextlib.suppress(OSError):  # timed out or reset: the connection closes after the refusal
+                    drain_chunked(request.rfile, MAX_BODY_BYTES)
             self.refuse(request, *refusal)
             return
         length = int(request.headers.get("Content-Length") or 0)

@@ -64,8 +64,12 @@ def _settle_one(
             return None  # an event confirmed it meanwhile
         pending.state = "unknown" if outcome == "unknown" else "throttled"
         pending.error = result.error
-        wait = deadlines.hangup if action.kind in ENDS else deadlines.pending
-        pending.due_at = now + max(wait, result.retry_after or 0.0)
+        if outcome == "throttled" and action.kind in ENDS and result.retry_after is not None:
+            # not done, and Exotel said when to ask again: someone may be on the line, so no longer than that
+            pending.due_at = now + result.retry_after
+        else:
+            wait = deadlines.hangup if action.kind in ENDS else deadlines.pending
+            pending.due_at = now + max(wait, result.retry_after or 0.0)
         return Decision(plan, note=f"{key}: {outcome}, left for its confirmation or the sweeper")
     if action.kind == "end_with_message" and outcome == "ok":
         if pending is None or pending.state == "awaiting_event":

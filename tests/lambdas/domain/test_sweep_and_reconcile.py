@@ -116,3 +116,24 @@ def test_an_undocumented_answered_by_counts_as_a_person_and_the_call_goes_on() -
     decision = decide_connect(plan.model_copy(deep=True), answered, ref)
     assert decision is not None and decision.plan.status == "dialing_second"
     assert [(a.kind, a.role) for a in decision.after] == [("create_leg", "agent")]
+
+
+def test_a_throttled_hangup_is_asked_again_when_exotel_says_and_a_throttled_dial_waits_its_deadline() -> None:
+    """A 429 means not done: for a hangup someone may still be on the line, so Retry-After, not the deadline."""
+    from lambdas.domain.actions import ActionResult
+    from lambdas.domain.results import settle
+
+    plan = second_party_dialling()
+    plan.status, plan.outcome = "failed", "failed"
+    hangup = Action(kind="hangup", leg_sid="C1")
+    plan = write(None, Decision(plan, after=[hangup]), now=0.0)
+    throttled = ActionResult(action=hangup, ok=False, outcome="throttled", error="HTTP 429", retry_after=0.05)
+    settle(plan, [throttled], now=10.0, deadlines=D, interactive=False)
+    [pending] = plan.pending
+    assert (pending.state, pending.due_at) == ("throttled", 10.05)
+
+    dialling = write(None, decide_new_call("p2", dict(BODY)), now=0.0)
+    [dial] = dialling.pending
+    throttled_dial = ActionResult(action=dial.action, ok=False, outcome="throttled", error="HTTP 429", retry_after=0.05)
+    settle(dialling, [throttled_dial], now=10.0, deadlines=D, interactive=False)
+    assert dialling.pending[0].due_at == 10.0 + D.pending
