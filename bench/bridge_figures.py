@@ -6,8 +6,11 @@ in a process of its own (``bench.instant_sink``): what a deployment pays (reques
 parsing) with a bus that costs next to nothing. Ablation servers, same run, same load generator:
 
 - ``THREADS``: one worker, ``BRIDGE_PUBLISHER=threads`` (boto3 in a thread pool: the path before the async
-  publisher), same HTTP endpoint;
-- ``ONE_WORKER``: one worker, the async publisher (``bridge.asyncsdk``), same endpoint;
+  publisher), asyncio's event loop, same HTTP endpoint;
+- ``ONE_WORKER``: one worker, the async publisher (``bridge.asyncsdk``), asyncio's event loop, same endpoint;
+- ``ASYNCIO_LOOP``: as deployed but on asyncio's event loop (``BRIDGE_EVENT_LOOP=asyncio``): what uvloop buys;
+- ``NOOP_UVLOOP``: the no-op server on uvloop, a stricter secondary baseline (the headline's baseline is
+  grpcio's default, asyncio's loop);
 - ``MEMORY``: one process with an in-process ``PutEvents`` object (no HTTP at all): the old headline,
   kept as a secondary line.
 
@@ -33,12 +36,16 @@ QUICK_CONCURRENCY = (16, 64, 256)
 OPEN_RATE = 1000.0
 
 NOOP = "no-op grpcio server"
+NOOP_UVLOOP = "no-op grpcio server, uvloop"
 BRIDGE = "bridge as deployed"
-ONE_WORKER = "bridge, 1 worker"
+ASYNCIO_LOOP = "bridge as deployed, asyncio loop"
+ONE_WORKER = "bridge, 1 worker, asyncio loop"
 THREADS = "bridge, 1 worker, boto3 thread pool"
 MEMORY = "bridge, 1 worker, in-process sink"
 #: The ablation ladder, from the path before this work to the headline.
-LADDER = (THREADS, ONE_WORKER, BRIDGE)
+LADDER = (THREADS, ONE_WORKER, ASYNCIO_LOOP, BRIDGE)
+#: asyncio's own event loop for an ablation server (the deployed bridge runs on uvloop).
+ON_ASYNCIO = {"BRIDGE_EVENT_LOOP": "asyncio"}
 #: Servers measured at every concurrency (the others at 64 callers only).
 SWEPT = (NOOP, BRIDGE, ONE_WORKER)
 
@@ -131,7 +138,48 @@ def summarize(runs: list[Measured]) -> RunFigure:
     )
 
 
-def _log_run(log: Callable[[str], None], figure: RunFigure) -> None:
+def closed_round(
+    servers: list[Server],
+    *,
+    concurrency: int,
+    reps: int,
+    window_s: float,
+    client_procs: int,
+    log: Callable[[str], None],
+) -> list[RunFigure]:
+    """Each server at ``concurrency`` callers, ``reps`` times, interleaved (every repetition visits each server in
+    turn, so drift in the machine's load hits them alike); the median run of each, logged."""
+    per_server: dict[str, list[Measured]] = {s.label: [] for s in servers}
+    for _ in range(reps):
+        for server in servers:
+            spec = LoadSpec(
+                target=server.target,
+                concurrency=concurrency,
+                max_seconds=window_s,
+                max_events=1_000_000,
+                client_procs=client_procs,
+            )
+            per_server[server.label].append(measure(server, spec))
+    figures = [summarize(per_server[server.label]) for server in servers]
+    for figure in figures:
+        log_run(log, figure)
+    return figures
+
+
+def open_run(server: Server, *, rate: float, seconds: float) -> RunFigure:
+    """One open-loop run: calls started at ``rate`` per second for ``seconds``, whatever the answers."""
+    spec = LoadSpec(
+        target=server.target,
+        mode="open",
+        rate=rate,
+        max_events=int(rate * seconds),
+        max_seconds=seconds,
+        client_procs=1,
+    )
+    return summarize([measure(server, spec)])
+
+
+def log_run(log: Callable[[str], None], figure: RunFigure) -> None:
     shape = f"c={figure.concurrency:<4}" if figure.mode == "closed" else f"{figure.offered_rate:.0f}/s "
     log(
         f"  {shape} {figure.server:<38} {figure.throughput:8.0f} ev/s  p50 {figure.p50_ms:7.2f} ms  "
@@ -161,10 +209,14 @@ def run_bridge_figures(
     samplers: dict[str, RssSampler] = {}
     rest: dict[str, float] = {}
     try:
-        servers.append(start_noop())
+        servers.append(start_noop(NOOP))
         servers.append(start_bridge_http(BRIDGE))
-        servers.append(start_bridge_http(ONE_WORKER, env={"BRIDGE_WORKERS": "1"}))
-        servers.append(start_bridge_http(THREADS, env={"BRIDGE_WORKERS": "1", "BRIDGE_PUBLISHER": "threads"}))
+        servers.append(start_bridge_http(ONE_WORKER, env={"BRIDGE_WORKERS": "1", **ON_ASYNCIO}))
+        servers.append(
+            start_bridge_http(THREADS, env={"BRIDGE_WORKERS": "1", "BRIDGE_PUBLISHER": "threads", **ON_ASYNCIO})
+        )
+        servers.append(start_bridge_http(ASYNCIO_LOOP, env=ON_ASYNCIO))
+        servers.append(start_noop(NOOP_UVLOOP, loop="uvloop"))
         if include_memory_sink:
             servers.append(start_bridge(MEMORY))
         for server in servers:
@@ -173,36 +225,21 @@ def run_bridge_figures(
 
         for concurrency in sweep:
             measured = [s for s in servers if s.label in SWEPT or concurrency == 64]
-            per_server: dict[str, list[Measured]] = {s.label: [] for s in measured}
-            for _ in range(reps):  # interleaved, so drift in the machine's load hits every server alike
-                for server in measured:
-                    spec = LoadSpec(
-                        target=server.target,
-                        concurrency=concurrency,
-                        max_seconds=window,
-                        max_events=1_000_000,
-                        client_procs=client_procs,
-                    )
-                    per_server[server.label].append(measure(server, spec))
-            for server in measured:
-                figure = summarize(per_server[server.label])
-                figures.runs.append(figure)
-                _log_run(log, figure)
+            figures.runs += closed_round(
+                measured,
+                concurrency=concurrency,
+                reps=reps,
+                window_s=window,
+                client_procs=client_procs,
+                log=log,
+            )
 
         for server in servers:  # a fixed offered load: latency when the server is not saturated
-            if server.label == MEMORY:
+            if server.label in (MEMORY, NOOP_UVLOOP):
                 continue
-            spec = LoadSpec(
-                target=server.target,
-                mode="open",
-                rate=OPEN_RATE,
-                max_events=int(OPEN_RATE * open_seconds),
-                max_seconds=open_seconds,
-                client_procs=1,
-            )
-            figure = summarize([measure(server, spec)])
+            figure = open_run(server, rate=OPEN_RATE, seconds=open_seconds)
             figures.runs.append(figure)
-            _log_run(log, figure)
+            log_run(log, figure)
         for server in servers:
             sampler = samplers[server.label]
             sampler.__exit__(None, None, None)

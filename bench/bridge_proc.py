@@ -27,6 +27,7 @@ import threading
 from typing import Any
 
 from bench.sink import CountingClient, MemorySink
+from bridge.loop import run
 
 
 def _events_client(kind: str, latency_ms: float, config: Any) -> Any:
@@ -77,7 +78,9 @@ def main() -> None:
     parser.add_argument("--sink", choices=("memory", "moto", "none"), default="memory")
     parser.add_argument("--sink-latency-ms", type=float, default=0.0)
     args = parser.parse_args()
-    asyncio.run(serve(args.sink, args.sink_latency_ms))
+    from bridge.config import BridgeConfig
+
+    run(serve(args.sink, args.sink_latency_ms), BridgeConfig.from_env().event_loop)  # the deployed bridge's loop
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from bench.machine import describe
 from bench.procs import REPO
 from bench.report import PLOTS_DIR, Results, render
 
-SECTIONS = ("bridge", "ordered", "profile", "e2e", "imports", "synth")
+SECTIONS = ("bridge", "linger", "ordered", "profile", "e2e", "imports", "synth")
 
 
 def _log(message: str) -> None:
@@ -69,6 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         results.micro = run_micro(quick=args.quick)
         for figure in results.micro:
             _log(f"  micro {figure.step:<44} {figure.before_us:8.1f} -> {figure.after_us:8.1f} us")
+    if "linger" in sections:
+        from bench.linger_figures import run_linger_figures
+
+        _log("linger: BRIDGE_LINGER_MS, latency at a fixed load against throughput at saturation")
+        results.linger = run_linger_figures(quick=args.quick, client_procs=args.client_procs, log=_log)
     if "ordered" in sections:
         from bench.ordered_figures import run_ordered_figures
 

@@ -1,7 +1,8 @@
 """The baseline: a grpc.aio server with the same proto that acknowledges and does nothing else.
 
-Same process model as the bridge (one asyncio process, the generated servicer, so the request
-is parsed into a ``CallbackEvent``); the bridge's throughput is reported as a ratio of this.
+One asyncio process, the generated servicer (so the request is parsed into a ``CallbackEvent``), asyncio's
+own event loop (grpcio's default); the bridge's throughput is reported as a ratio of this. ``--loop uvloop``
+serves on uvloop instead (the report's stricter secondary baseline: the bridge's own loop under a no-op).
 ``python -m bench.noop_server --port N`` prints ``noop ready <port>`` once serving.
 """
 
@@ -13,6 +14,7 @@ import signal
 
 import grpc
 
+from bridge.loop import run
 from legs.pb import exotel_legs_pb2 as pb
 from legs.pb import exotel_legs_pb2_grpc as pb_grpc
 
@@ -40,8 +42,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio", help="the event loop to serve on")
     args = parser.parse_args()
-    asyncio.run(serve(args.host, args.port))
+    run(serve(args.host, args.port), args.loop)  # the bridge's own way of choosing its loop
 
 
 if __name__ == "__main__":

@@ -20,8 +20,7 @@ from collections.abc import Callable
 import boto3
 from pydantic import BaseModel, Field
 
-from bench.bridge_figures import RunFigure, measure, summarize
-from bench.loadgen import LoadSpec
+from bench.bridge_figures import RunFigure, closed_round, open_run
 from bench.procs import Child, python
 from bench.servers import LOCAL_AWS_ENV, Server, start_bridge, start_bridge_http
 from contract.env import AwsEnv, BridgeEnv, Env, EventsV2Env
@@ -95,37 +94,18 @@ def run_ordered_figures(
         servers.append(start_bridge_http(ORDERED_HTTP, env={**one, **v2_env(SINK_BUS_ARN)}))
 
         for concurrency in CONCURRENCY:
-            per_server: dict[str, list] = {s.label: [] for s in servers}
-            for _ in range(reps):
-                for server in servers:
-                    spec = LoadSpec(
-                        target=server.target,
-                        concurrency=concurrency,
-                        max_seconds=window,
-                        max_events=1_000_000,
-                        client_procs=client_procs,
-                    )
-                    per_server[server.label].append(measure(server, spec))
-            for server in servers:
-                figure = summarize(per_server[server.label])
-                figures.runs.append(figure)
-                log(
-                    f"  c={concurrency:<4} {server.label:<34} {figure.throughput:8.0f} ev/s  "
-                    f"p50 {figure.p50_ms:6.2f} ms  p99 {figure.p99_ms:7.2f} ms  "
-                    f"entries/call {figure.entries_per_call or 0:4.1f}  errors {figure.errors or '-'}"
-                )
+            figures.runs += closed_round(
+                servers,
+                concurrency=concurrency,
+                reps=reps,
+                window_s=window,
+                client_procs=client_procs,
+                log=log,
+            )
         for server in servers:
             if server.label not in (CLASSIC_HTTP, ORDERED_HTTP):
                 continue
-            spec = LoadSpec(
-                target=server.target,
-                mode="open",
-                rate=HTTP_OPEN_RATE,
-                max_events=int(HTTP_OPEN_RATE * open_seconds),
-                max_seconds=open_seconds,
-                client_procs=1,
-            )
-            figure = summarize([measure(server, spec)])
+            figure = open_run(server, rate=HTTP_OPEN_RATE, seconds=open_seconds)
             figures.runs.append(figure)
             rate = f"{HTTP_OPEN_RATE:.0f} ev/s"
             log(f"  {rate} {server.label:<34} p50 {figure.p50_ms:6.2f} ms  p99 {figure.p99_ms:7.2f} ms")

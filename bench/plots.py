@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bench.report import Results
 
-COLOURS = {"no-op": "#7f7f7f", "deployed": "#1f77b4", "one": "#2ca02c", "threads": "#d62728", "memory": "#9467bd"}
+COLOURS = {
+    "no-op": "#7f7f7f",
+    "deployed": "#1f77b4",
+    "one": "#2ca02c",
+    "threads": "#d62728",
+    "memory": "#9467bd",
+    "asyncio": "#ff7f0e",
+}
 
 
 def write_plots(results: Results, folder: Path, relative_to: Path) -> dict[str, str]:
@@ -39,7 +46,16 @@ def write_plots(results: Results, folder: Path, relative_to: Path) -> dict[str, 
 
     bridge = results.bridge
     if bridge is not None:
-        from bench.bridge_figures import BRIDGE, CONCURRENCY, LADDER, MEMORY, NOOP, ONE_WORKER, THREADS
+        from bench.bridge_figures import (
+            ASYNCIO_LOOP,
+            BRIDGE,
+            CONCURRENCY,
+            LADDER,
+            MEMORY,
+            NOOP,
+            ONE_WORKER,
+            THREADS,
+        )
 
         style = {
             NOOP: COLOURS["no-op"],
@@ -47,6 +63,7 @@ def write_plots(results: Results, folder: Path, relative_to: Path) -> dict[str, 
             ONE_WORKER: COLOURS["one"],
             THREADS: COLOURS["threads"],
             MEMORY: COLOURS["memory"],
+            ASYNCIO_LOOP: COLOURS["asyncio"],
         }
         figure, axes = plt.subplots(figsize=(6.4, 3.6))
         for server in (NOOP, BRIDGE, ONE_WORKER):

@@ -7,9 +7,22 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
-from bench.bridge_figures import BRIDGE, CONCURRENCY, LADDER, MEMORY, NOOP, ONE_WORKER, THREADS, BridgeFigures
+from bench.bridge_figures import (
+    ASYNCIO_LOOP,
+    BRIDGE,
+    CONCURRENCY,
+    LADDER,
+    MEMORY,
+    NOOP,
+    NOOP_UVLOOP,
+    ONE_WORKER,
+    THREADS,
+    BridgeFigures,
+)
 from bench.e2e import E2EFigure
 from bench.imports import XRAY_SDK, ImportFigure
+from bench.linger_figures import LingerFigures
+from bench.linger_figures import render_section as render_linger_section
 from bench.machine import Machine
 from bench.micro import MicroFigure
 from bench.ordered_figures import OrderedFigures, render_section
@@ -33,6 +46,7 @@ class Results(BaseModel):
     sections: list[str]
     bridge: BridgeFigures | None = None
     micro: list[MicroFigure] | None = None
+    linger: LingerFigures | None = None
     ordered: OrderedFigures | None = None
     imports: list[ImportFigure] | None = None
     synth: list[SynthFigure] | None = None
@@ -86,7 +100,17 @@ def headline(results: Results) -> list[tuple[str, str, str, str]]:
                 _verdict(None if ratio is None else ratio >= THROUGHPUT_TARGET),
             )
         )
-        for label in (ONE_WORKER, MEMORY):
+        noop_uv = b.find(NOOP_UVLOOP, "closed", 64)
+        if br64 and noop_uv:
+            rows.append(
+                (
+                    f"  secondary: bridge as deployed / {NOOP_UVLOOP} (the same loop under both)",
+                    "",
+                    f"{_f(_div(br64.throughput, noop_uv.throughput), 2)}x ({_f(noop_uv.throughput, 0)} ev/s no-op)",
+                    "",
+                )
+            )
+        for label in (ASYNCIO_LOOP, ONE_WORKER, MEMORY):
             run = b.find(label, "closed", 64)
             if run and noop64:
                 rows.append((f"  secondary: {label}", "", f"{_f(_div(run.throughput, noop64.throughput), 2)}x", ""))
@@ -147,6 +171,8 @@ def render(results: Results) -> str:
     if results.bridge is not None:
         out += _bridge_section(results.bridge, results.plots)
         out += _ablation_section(results.bridge, results.micro or [], results.plots)
+    if results.linger is not None:
+        out += render_linger_section(results.linger)
     if results.ordered is not None:
         out += render_section(results.ordered)
     if results.profile is not None:
@@ -168,7 +194,11 @@ def _plot(plots: dict[str, str], name: str, alt: str) -> list[str]:
 
 
 def _bridge_section(b: BridgeFigures, plots: dict[str, str]) -> list[str]:
-    servers = [s for s in (NOOP, BRIDGE, ONE_WORKER, THREADS, MEMORY) if any(r.server == s for r in b.runs)]
+    servers = [
+        s
+        for s in (NOOP, NOOP_UVLOOP, BRIDGE, ASYNCIO_LOOP, ONE_WORKER, THREADS, MEMORY)
+        if any(r.server == s for r in b.runs)
+    ]
     swept = [s for s in (NOOP, BRIDGE, ONE_WORKER) if s in servers]
     out = [
         "## Bridge throughput (events acknowledged per second, closed loop)",
@@ -267,7 +297,8 @@ def _ablation_section(b: BridgeFigures, micro: list[MicroFigure], plots: dict[st
     steps = {
         THREADS: "before: boto3 PutEvents in a thread pool",
         ONE_WORKER: "+ PutEvents on the event loop (`BRIDGE_PUBLISHER=async`)",
-        BRIDGE: f"+ {b.workers} worker process(es) (`BRIDGE_WORKERS` default)",
+        ASYNCIO_LOOP: f"+ {b.workers} worker process(es) (`BRIDGE_WORKERS` default)",
+        BRIDGE: "+ uvloop (`BRIDGE_EVENT_LOOP` default)",
     }
     previous = None
     for label in LADDER:
@@ -366,9 +397,9 @@ def _profile_section(p: ProfileFigure) -> list[str]:
         "|---|---|",
         *[f"| {name} | {pct} |" for name, pct in p.own_steps],
         "",
-        "`Handle._run (asyncio/events.py)` as a *leaf* is time spent inside grpcio's Cython/C-core code",
-        "called from the event loop (py-spy sees no Python frame below it): the per-RPC cost that the no-op",
-        "server pays as well.",
+        "`Runner.run (asyncio/runners.py)` as a *leaf* (on uvloop; `Handle._run` on asyncio's loop) is time in C",
+        "code below the event loop, where py-spy sees no Python frame: uvloop itself and grpcio's Cython/C core, the",
+        "per-RPC cost that the no-op server pays as well; `Thread.run` is grpcio's poller thread.",
         "",
     ]
     return out

@@ -61,10 +61,12 @@ class Server:
             cleanup()
 
 
-def start_noop() -> Server:
-    child = Child([python(), "-m", "bench.noop_server"], lambda line: line.startswith("noop ready"), name="noop")
+def start_noop(label: str = "no-op grpcio server", loop: str = "asyncio") -> Server:
+    child = Child(
+        [python(), "-m", "bench.noop_server", "--loop", loop], lambda line: line.startswith("noop ready"), name=label
+    )
     port = int(child.lines[-1].split()[-1])
-    return Server("no-op grpcio server", child, port, has_sink=False)
+    return Server(label, child, port, has_sink=False)
 
 
 def start_instant_sink() -> tuple[str, str, Child]:

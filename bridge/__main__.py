@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from bridge.config import BridgeConfig, ConfigError
 from bridge.log import logger
+from bridge.loop import run
 from bridge.server import BridgeServer, event_wire
 
 
@@ -43,7 +44,7 @@ def main() -> int:
         if workers > 1:
             event_wire(config)  # a customer proto that cannot work stops the start here, once
             return Supervisor(config, workers).run()
-        asyncio.run(serve(config))
+        run(serve(config), config.event_loop)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr, flush=True)
         return 2

@@ -1,10 +1,11 @@
 """A deadline-aware batching queue: the engine under the bus publisher and the fallback sender.
 
-Items wait at most ``linger`` for company (only while another batch is in flight), leave in
-batches bounded by count and bytes, with at most ``max_in_flight`` batches being sent at once.
-Every item carries a deadline: an item still queued (e.g. waiting for a free slot) when its
-deadline passes is handed to :meth:`Batcher.expired` rather than sent late. Subclasses implement
-:meth:`Batcher.send` (send one batch, resolve or retry each item) and :meth:`Batcher.expired`.
+Items wait at most ``linger`` for company (only while the publisher is busy: a batch in flight, or
+the last one left less than ``linger`` ago), leave in batches bounded by count and bytes, with at
+most ``max_in_flight`` batches being sent at once. Every item carries a deadline: an item still
+queued (e.g. waiting for a free slot) when its deadline passes is handed to
+:meth:`Batcher.expired` rather than sent late. Subclasses implement :meth:`Batcher.send` (send
+one batch, resolve or retry each item) and :meth:`Batcher.expired`.
 """
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ class Batcher(ABC):
         self._queue: deque[Item] = deque()
         self._queued_bytes = 0
         self._in_flight = 0
+        self._last_sent = float("-inf")  # when the last batch left (loop time)
+        self._alone = False  # the last wait with nothing in flight found no company
+        self.idle_waits = 0  # waits for company with nothing in flight (what the rule above costs a lone caller)
         self._retries_pending = 0
         self._closing = False
         self._wake = asyncio.Event()  # something was queued
@@ -135,11 +139,18 @@ class Batcher(ABC):
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            # Linger only while a batch is in flight: a lone event on an idle publisher leaves at once
-            # (no added latency at low load); under load the wait for company fills the next batch.
-            if self.linger_s > 0 and self._in_flight > 0 and not self._closing and not self._batch_ready():
+            # Linger only while busy (a batch in flight, or the last one left less than a linger ago): a lone
+            # event on an idle publisher leaves at once (no added latency at low load); under load the wait for
+            # company fills the next batch, even when the bus answers faster than the events arrive.
+            # A wait with nothing in flight that found no company (one caller sending one event at a time: its
+            # next event comes only after this one's answer) is not repeated until a batch has company again.
+            recent = not self._alone and self._loop.time() - self._last_sent < self.linger_s
+            waited_idle = False
+            if self.linger_s > 0 and (self._in_flight > 0 or recent) and not self._closing and not self._batch_ready():
                 wait = queue[0].enqueued + self.linger_s - self._loop.time()
                 if wait > 0:
+                    waited_idle = self._in_flight == 0
+                    self.idle_waits += waited_idle
                     self._full.clear()
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(wait):
@@ -154,6 +165,11 @@ class Batcher(ABC):
                 continue
             batch = self._take()
             if batch:
+                if len(batch) > 1:
+                    self._alone = False
+                elif waited_idle:
+                    self._alone = True
+                self._last_sent = self._loop.time()
                 self._in_flight += 1
                 task = self._loop.create_task(self._send_one(batch))
                 self._tasks.add(task)

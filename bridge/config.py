@@ -79,6 +79,8 @@ class BridgeConfig(EnvSettings):
 
     # async: PutEvents on the event loop (bridge.asyncsdk); threads: boto3 in a thread pool (the previous path)
     publisher: Literal["async", "threads"] = Field(default="async", validation_alias=BridgeEnv.PUBLISHER)
+    # the event loop each process runs on (bridge/loop.py): uvloop, or asyncio's own
+    event_loop: Literal["uvloop", "asyncio"] = Field(default="uvloop", validation_alias=BridgeEnv.EVENT_LOOP)
     # processes serving the port (SO_REUSEPORT); None: the CPUs this task may use (bridge.workers.available_cpus)
     workers: int | None = Field(default=None, ge=1, le=64, validation_alias=BridgeEnv.WORKERS)
 

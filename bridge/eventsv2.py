@@ -19,13 +19,21 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Literal, Protocol, Unpack, cast
 
 from bridge.batcher import Item
 from bridge.config import DEFAULT_LINGER_MS, BridgeConfig
 from bridge.jsonfast import dumps_compact
 from bridge.metrics import BridgeMetrics
-from bridge.publisher import PERMANENT_ERRORS, AsyncOperations, BusPublisher, EventBusPublisher, EventsClient
+from bridge.publisher import (
+    PERMANENT_ERRORS,
+    AnyPublisher,
+    AsyncOperations,
+    BusPublisher,
+    EventBusPublisher,
+    EventsClient,
+    PublisherOptions,
+)
 from bridge.service import EntryBuilder
 from contract.bus import MAX_ENTRIES_PER_CALL, V2_MAX_ENTRIES_PER_CALL, V2_MAX_REQUEST_BYTES, BusKind
 from legs.events import LegEvent
@@ -55,7 +63,7 @@ class EventsV2Client(Protocol):
     ) -> PutEventsResponseTypeDef: ...
 
 
-class EventsV2Publisher(BusPublisher):
+class EventsV2Publisher(BusPublisher["EventsV2Client"]):
     """``BusPublisher`` for ``eventbridgev2``: same batching and durability rule, another call."""
 
     permanent_errors = V2_PERMANENT_ERRORS
@@ -64,27 +72,9 @@ class EventsV2Publisher(BusPublisher):
     batcher_name = "eventbridgev2"
 
     def __init__(
-        self,
-        client: EventsV2Client | AsyncOperations,
-        *,
-        bus_arn: str,
-        executor: Executor | None = None,
-        spill: Callable[[Item], None],
-        metrics: BridgeMetrics,
-        max_entries: int = MAX_ENTRIES_PER_CALL,
-        linger_s: float = DEFAULT_LINGER_MS / 1000,
-        max_in_flight: int = 16,
+        self, client: EventsV2Client | AsyncOperations, *, bus_arn: str, **options: Unpack[PublisherOptions]
     ) -> None:
-        super().__init__(
-            executor=executor,
-            async_client=client if isinstance(client, AsyncOperations) else None,
-            spill=spill,
-            metrics=metrics,
-            max_entries=max_entries,
-            linger_s=linger_s,
-            max_in_flight=max_in_flight,
-        )
-        self._client = client
+        super().__init__(client, **options)
         self.bus_arn = bus_arn
 
     def request(self, entries: list[BusEntry]) -> Mapping[str, object]:
@@ -116,7 +106,7 @@ def publisher_for(
     max_entries: int = MAX_ENTRIES_PER_CALL,
     linger_s: float = DEFAULT_LINGER_MS / 1000,
     max_in_flight: int = 16,
-) -> BusPublisher:
+) -> AnyPublisher:
     """The classic publisher, or the EventsV2 one when ``EVENT_BUS_KIND=v2`` (same keyword arguments).
 
     ``client`` answers the configured bus's call (:func:`client_service` made it, or the caller injected one

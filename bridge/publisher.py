@@ -17,7 +17,18 @@ import asyncio
 from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Protocol, TypeAlias, cast, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    Protocol,
+    Required,
+    TypeAlias,
+    TypedDict,
+    TypeVar,
+    cast,
+    runtime_checkable,
+)
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -71,11 +82,29 @@ class AsyncOperations(Protocol):
     async def call(self, operation: str, params: Mapping[str, object]) -> dict[str, object]: ...
 
 
-class BusPublisher(Batcher):
+class PublisherOptions(TypedDict, total=False):
+    """What every publisher takes besides its client (a subclass passes them through)."""
+
+    executor: Executor | None
+    spill: Required[Callable[[Item], None]]
+    metrics: Required[BridgeMetrics]
+    max_entries: int
+    linger_s: float
+    max_in_flight: int
+
+
+#: The blocking client a publisher calls in its executor (the classic bus's or EventsV2's).
+BlockingClient = TypeVar("BlockingClient")
+#: Any publisher, whichever its client (what the service and the server hold).
+AnyPublisher: TypeAlias = "BusPublisher[Any]"
+
+
+class BusPublisher(Batcher, Generic[BlockingClient]):
     """Batches entries into PutEvents calls; hands what it cannot publish in time to ``spill``.
 
     The durability rule for both buses; a subclass makes the call (:meth:`put_events`): the classic bus's
-    (:class:`EventBusPublisher`) or EventsV2's (``bridge.eventsv2.EventsV2Publisher``).
+    (:class:`EventBusPublisher`) or EventsV2's (``bridge.eventsv2.EventsV2Publisher``). ``client``: an
+    :class:`AsyncOperations` client (calls on the event loop) or a blocking one (calls in ``executor``).
     """
 
     #: Error codes that no retry within the deadline fixes (a subclass for another API has its own).
@@ -87,9 +116,9 @@ class BusPublisher(Batcher):
 
     def __init__(
         self,
+        client: BlockingClient | AsyncOperations,
         *,
         executor: Executor | None = None,
-        async_client: AsyncOperations | None = None,
         spill: Callable[[Item], None],
         metrics: BridgeMetrics,
         max_entries: int = MAX_ENTRIES_PER_CALL,
@@ -103,7 +132,8 @@ class BusPublisher(Batcher):
             linger_s=linger_s,
             max_in_flight=max_in_flight,
         )
-        self._async = async_client  # set: calls on the event loop; else put_events in the executor
+        self._client = client
+        self._async = client if isinstance(client, AsyncOperations) else None  # else put_events in the executor
         self._executor = executor  # None: the loop's default pool (blocking clients only)
         self._spill = spill
         self._metrics = metrics
@@ -192,30 +222,8 @@ class BusPublisher(Batcher):
         self.retry_later(item, delay)
 
 
-class EventBusPublisher(BusPublisher):
+class EventBusPublisher(BusPublisher[EventsClient]):
     """The classic bus (``events``): the entries go as they are, each naming its bus (``EventBusName``)."""
-
-    def __init__(
-        self,
-        client: EventsClient | AsyncOperations,
-        *,
-        executor: Executor | None = None,
-        spill: Callable[[Item], None],
-        metrics: BridgeMetrics,
-        max_entries: int = MAX_ENTRIES_PER_CALL,
-        linger_s: float = DEFAULT_LINGER_MS / 1000,
-        max_in_flight: int = 16,
-    ) -> None:
-        super().__init__(
-            executor=executor,
-            async_client=client if isinstance(client, AsyncOperations) else None,
-            spill=spill,
-            metrics=metrics,
-            max_entries=max_entries,
-            linger_s=linger_s,
-            max_in_flight=max_in_flight,
-        )
-        self._client = client
 
     def request(self, entries: list[BusEntry]) -> Mapping[str, object]:
         return {"Entries": entries}

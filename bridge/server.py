@@ -34,8 +34,9 @@ from bridge.deadletter import DeadLetters, MessageSender
 from bridge.dedup import RecentEvents
 from bridge.fallback import BatchSender, FallbackQueue
 from bridge.log import logger
+from bridge.loop import loop_name
 from bridge.metrics import BridgeMetrics
-from bridge.publisher import BusPublisher, EventsClient, spill_nowhere
+from bridge.publisher import AnyPublisher, EventsClient, spill_nowhere
 from bridge.service import LegEventService
 from contract.env import BridgeEnv
 from legs.proto_service import ProtoError, describe
@@ -141,7 +142,7 @@ class BridgeServer:
         self.metrics = BridgeMetrics(config.metrics_namespace, config.service_name)
         self._server: grpc.aio.Server | None = None
         self._health: health_aio.HealthServicer | None = None
-        self._publisher: BusPublisher | None = None
+        self._publisher: AnyPublisher | None = None
         self._fallback: FallbackQueue | None = None
         self._executors: list[ThreadPoolExecutor] = []
         self._async_client: AsyncAwsClient | None = None
@@ -249,6 +250,7 @@ class BridgeServer:
             event_bus=config.event_bus_arn or config.event_bus_name,
             event_bus_kind=str(config.event_bus_kind),
             publisher="async" if self._async_client is not None else "threads",
+            event_loop=loop_name(),
             source=config.event_source,
             fallback_queue=config.fallback_queue_url,
             dead_letter_queue=config.dead_letter_queue_url,

@@ -23,7 +23,7 @@ from bridge.dedup import RecentEvents
 from bridge.jsonfast import dumps_compact
 from bridge.log import logger
 from bridge.metrics import BridgeMetrics
-from bridge.publisher import BusPublisher
+from bridge.publisher import AnyPublisher
 from legs.eventbridge import entry_size, to_put_events_entry
 from legs.events import LegEvent
 from legs.wire import EventWire, builtin_wire
@@ -52,7 +52,7 @@ class LegEventService:
     def __init__(
         self,
         *,
-        publisher: BusPublisher,
+        publisher: AnyPublisher,
         dead_letters: DeadLetters,
         recent: RecentEvents,
         metrics: BridgeMetrics,

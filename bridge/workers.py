@@ -19,7 +19,6 @@ again, as with two tasks, and consumers are idempotent on ``event_sid`` (docs/BR
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import math
 import multiprocessing
@@ -93,6 +92,7 @@ def reserve_port(host: str, port: int) -> socket.socket:
 def worker_main(port: int, ready: Connection) -> None:
     """One worker process (spawned): the configuration from the same environment, the port shared."""
     from bridge.__main__ import serve
+    from bridge.loop import run
 
     try:
         config = BridgeConfig.from_env(port=port)
@@ -104,7 +104,7 @@ def worker_main(port: int, ready: Connection) -> None:
         ready.send(bound)
 
     try:
-        asyncio.run(serve(config, reuse_port=True, on_ready=started))
+        run(serve(config, reuse_port=True, on_ready=started), config.event_loop)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr, flush=True)
         sys.exit(CONFIG_EXIT)

@@ -32,9 +32,10 @@ IMAGE_ROOT = "/app"
 
 
 #: Events per vCPU-second that one bridge worker acknowledged in ``make bench`` on the deployed path (SDK over
-#: HTTP to an instant endpoint, 64 callers; x86 on a 2-CPU machine, two runs on 2026-12-02: 716-788 with 2 workers,
-#: 841-926 with one; 800). A Graviton vCPU is of the same order; re-measure (``python -m bench --sections bridge``) and
-#: update when the hot path changes.
+#: HTTP to an instant endpoint, 64 callers; x86 on a 2-CPU machine, three runs on 2026-12-02: 885-1,073 with
+#: 2 workers on uvloop, 980-1,186 with one on asyncio's loop). 800 stays below them on purpose: that endpoint
+#: answers at once, AWS does not. A Graviton vCPU is of the same order; re-measure
+#: (``python -m bench --sections bridge``) and update when the hot path changes.
 MEASURED_EVENTS_PER_VCPU = 800
 
 

@@ -25,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Protocol, TypedDict
+from typing import Literal, Protocol, TypedDict
 
 from lambdas.dal.call_plans import PlanStore
 from lambdas.dal.exotel import LegsApi
@@ -34,11 +34,9 @@ from lambdas.domain.actions import Action, ActionResult, Decision, Outcome
 from lambdas.domain.call_plan import CallPlan
 from lambdas.domain.deadlines import Deadlines
 from lambdas.domain.leg_requests import bridge_request, exoml_join_bridge, leg_request
-from lambdas.domain.pending import track
+from lambdas.domain.pending import ENDING, track
 from lambdas.domain.results import settle
-
-if TYPE_CHECKING:
-    from legs.client import LegsApiError
+from legs.errors import LegsApiError
 
 #: Plan writes one invocation may make (the event's decision and its follow-ups).
 MAX_ROUNDS = 8
@@ -229,8 +227,11 @@ class Executor:
         return before, decision
 
     def _carry_out(self, plan: CallPlan, actions: list[Action], report: Report, *, interactive: bool) -> deque[Decide]:
-        """Perform ``actions`` in order; their results go back to the domain as one follow-up decision."""
-        results = [self._perform(plan, action, report) for action in actions]
+        """Perform ``actions``, the ones that end a leg first (people first: a slow or failing dial, bridge or
+        join in the same decision must not keep anyone on the line), the rest in order; their results go back to
+        the domain as one follow-up decision."""
+        ordered = sorted(actions, key=lambda action: action.kind not in ENDING)  # stable: else in order
+        results = [self._perform(plan, action, report) for action in ordered]
         follow: deque[Decide] = deque()
         if results:
             follow.append(
@@ -243,8 +244,6 @@ class Executor:
     # ---- the actions ----------------------------------------------------------------------
     def _perform(self, plan: CallPlan, action: Action, report: Report | None) -> ActionResult:
         """Carry out one action. A Legs API error is a result: ``gone``, ``refused``, ``throttled`` or ``unknown``."""
-        from legs.client import LegsApiError  # here: urllib3 is not needed before the first call
-
         if action.kind == "schedule_retry":
             assert action.role and action.attempt
             self.retry_queue.send(plan.plan_id, action.role, action.attempt, action.delay_seconds)

@@ -12,7 +12,8 @@ Retry policy (why: Exotel throttles per account, and a repeated POST can place a
   ``max_backoff`` is not slept on: the error is raised with ``retry_after`` set so the caller can
   reschedule (a Lambda should not sleep for a minute).
 - 5xx and connection errors: retried only for idempotent calls (GET, PUT). POST (create leg,
-  actions, hangup, bridges) is never retried on them: the first attempt may have been processed.
+  actions, hangup, bridges) is never retried on them: the first attempt may have been processed
+  (the executor repeats a hangup itself: ``lambdas.executor.ENDING_RETRY_PAUSES``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from urllib.parse import quote, urlencode
 import urllib3
 from pydantic import BaseModel, ValidationError
 
+from legs.errors import LegsApiError
 from legs.json_types import JsonObject, JsonValue
 from legs.models import (
     SHORTCUTS,
@@ -54,52 +56,6 @@ _Model = TypeVar("_Model", bound=BaseModel)
 
 LEG_SHORTCUTS = frozenset(SHORTCUTS)
 _IDEMPOTENT = frozenset({"GET", "PUT", "HEAD", "DELETE"})
-
-
-class LegsApiError(Exception):
-    """A failed Legs API call, carrying Exotel's ``error_data`` (``http_code`` 0: no HTTP reply)."""
-
-    def __init__(
-        self,
-        *,
-        http_code: int,
-        method: str,
-        path: str,
-        error_data: ErrorData | None = None,
-        request_id: str | None = None,
-        retry_after: float | None = None,
-        detail: str | None = None,
-    ) -> None:
-        self.http_code = http_code
-        self.error_data = error_data
-        self.request_id = request_id
-        self.retry_after = retry_after
-        self.method = method
-        self.path = path
-        self.detail = detail
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        what = "connection failed" if self.http_code == 0 else f"HTTP {self.http_code}"
-        parts = [f"{self.method} {self.path}: {what}"]
-        if self.error_data is not None:
-            code = f"[{self.error_data.code}] " if self.error_data.code is not None else ""
-            text = self.error_data.message or ""
-            if self.error_data.description and self.error_data.description != text:
-                text = f"{text} ({self.error_data.description})" if text else self.error_data.description
-            parts.append(f"{code}{text}".strip())
-        elif self.detail:
-            parts.append(self.detail)
-        if self.retry_after is not None:
-            parts.append(f"retry after {self.retry_after:g}s")
-        if self.request_id:
-            parts.append(f"request_id={self.request_id}")
-        return " - ".join(parts)
-
-    @property
-    def retryable(self) -> bool:
-        """Whether trying again later can help (throttling, server or network trouble)."""
-        return self.http_code in (0, 429) or self.http_code >= 500
 
 
 def _parse_retry_after(value: str | None) -> float | None:

@@ -47,7 +47,7 @@ from lambdas.api.problems import (
 from lambdas.api.problems import body as problem_body
 from lambdas.api.service import IDEMPOTENCY_HEADER, ApiProblem, CallService
 from lambdas.shared.config import ConfigError
-from legs.client import LegsApiError
+from legs.errors import LegsApiError
 from legs.json_types import JsonObject, JsonValue
 
 TITLE = "Exotel Legs on AWS"

@@ -30,19 +30,20 @@ from lambdas.api.models import (
     as_rfc3339,
 )
 from lambdas.api.problems import ProblemType
-from lambdas.dal.call_plans import PlanConflict, PlanStore
-from lambdas.dal.exotel import LegsApi, legs_client
-from lambdas.dal.idempotency import REQUEST_TTL_SECONDS, once
-from lambdas.dal.leg_state import LegStateStore
 from lambdas.domain.call_plan import CallPlan
-from lambdas.domain.decisions import decide_new_call
-from lambdas.executor import Executor
 from lambdas.shared.config import Settings, settings
 from legs.json_types import JsonObject
 from legs.models import CreateLegRequest
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    # The stores, the Legs client, the executor and Powertools' idempotency are imported by the first request
+    # that needs them, not at the api's cold start (docs/PERFORMANCE.md, "Lambda cold imports").
+    from lambdas.dal.call_plans import PlanStore
+    from lambdas.dal.exotel import LegsApi
+    from lambdas.dal.leg_state import LegStateStore
+    from lambdas.executor import Executor
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -98,15 +99,23 @@ class CallService:
 
     # ---- data access ----------------------------------------------------------------------
     def legs(self) -> LegsApi:
+        from lambdas.dal.exotel import legs_client
+
         return legs_client()
 
     def legs_store(self) -> LegStateStore:
+        from lambdas.dal.leg_state import LegStateStore
+
         return LegStateStore.from_env()
 
     def plans(self) -> PlanStore:
+        from lambdas.dal.call_plans import PlanStore
+
         return PlanStore.from_env()
 
     def executor(self) -> Executor:
+        from lambdas.executor import Executor
+
         return Executor.from_env()
 
     # ---- reads ----------------------------------------------------------------------------
@@ -179,6 +188,9 @@ class CallService:
         binds it, the sweeper sees to it otherwise; a retry with the same key gets this same answer. With a
         key, the plan's id is derived from it, so a retry after a crash finds the plan instead of dialling again.
         """
+        from lambdas.dal.call_plans import PlanConflict
+        from lambdas.domain.decisions import decide_new_call
+
         key = request.get("key")
         plan_id = plan_id_for(key, request.get("caller", "")) if key else CallPlan.new_id()
         try:
@@ -214,6 +226,8 @@ class CallService:
             IdempotencyAlreadyInProgressError,
             IdempotencyValidationError,
         )
+
+        from lambdas.dal.idempotency import REQUEST_TTL_SECONDS, once
 
         wrapped = once(
             function,

@@ -71,14 +71,15 @@ class PlanStore:
     def due(self, now: float, limit: int = 100) -> list[str]:
         """Ids of plans whose earliest deadline is at or before ``now`` (the index is eventually consistent:
         the sweeper reads each plan again before it acts), most overdue first within a shard."""
-        from boto3.dynamodb.conditions import Key
-
         found: list[str] = []
         for shard in range(SWEEP_SHARDS):
+            # The condition as text, not boto3's ``Key`` objects: their builder is shared by every thread using the
+            # client and its placeholder counters race (the devstack runs functions in threads).
             query: QueryInputTableQueryTypeDef = {
                 "IndexName": PLANS_BY_DUE.name,
-                "KeyConditionExpression": Key(PLANS_BY_DUE.partition_key).eq(str(shard))
-                & Key(PLANS_BY_DUE.sort_key).lte(math.floor(now)),
+                "KeyConditionExpression": "#shard = :shard AND #due <= :now",
+                "ExpressionAttributeNames": {"#shard": PLANS_BY_DUE.partition_key, "#due": PLANS_BY_DUE.sort_key},
+                "ExpressionAttributeValues": {":shard": str(shard), ":now": math.floor(now)},
                 "Limit": limit,
             }
             while len(found) < limit:

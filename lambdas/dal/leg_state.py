@@ -293,11 +293,10 @@ class LegStateStore:
 
     def events(self, leg_sid: str, limit: int = 500) -> list[dict[str, object]]:
         """The leg's timeline in event-time order (the sort key starts with the event's nanoseconds)."""
-        from boto3.dynamodb.conditions import Key
-
         items: list[dict[str, TableAttributeValueTypeDef]] = []
-        query: QueryInputTableQueryTypeDef = {
-            "KeyConditionExpression": Key("pk").eq(leg_pk(leg_sid)) & Key("sk").begins_with(EVENT_PREFIX),
+        query: QueryInputTableQueryTypeDef = {  # text, not ``Key`` objects: see ``PlanStore.due``
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :events)",
+            "ExpressionAttributeValues": {":pk": leg_pk(leg_sid), ":events": EVENT_PREFIX},
             "ConsistentRead": True,
         }
         while len(items) < limit:

@@ -14,7 +14,8 @@ In order, on one plan:
    that never ended ends the call (outcome ``machine``).
 3. **The plan past its state's deadline**: still ``bridging`` -> the bridge failed (the first
    party hears the apology, everyone is hung up); still ``bridged`` -> the call is ended.
-4. **A final plan** with a leg that may still be up and that was never asked to end: hung up.
+4. **A final plan** with a leg that may still be up and that was never asked to end: hung up; a dial,
+   bridge or join re-issued in step 1 is not made after all (the call is over).
 
 Everything overdue is handled or given a later deadline, so a plan never comes back to the sweeper
 for the same reason twice.
@@ -57,6 +58,8 @@ def decide_sweep(plan: CallPlan, now: float, deadlines: Deadlines) -> Decision |
         if leftover:
             acted = True
             decision.after.extend(leftover)
+        # the call is over: a dial, bridge or join re-issued above would only be undone (and is not made)
+        decision.after = [action for action in decision.after if action.kind not in REPEATABLE]
     if not acted:
         return None
     decision.note = f"swept: {decision.note}" if decision.note else "swept"

@@ -81,12 +81,12 @@ def test_body_is_what_botocores_serializer_writes(stack: AwsStack) -> None:
     entries = [entry(stack, i, detail_extra='"quoted" \\ and \u2028') for i in range(3)]
     entries[1]["Resources"] = ["arn:aws:a", "arn:aws:b"]
     operation = boto.meta.service_model.operation_model("PutEvents")
-    url, headers, body = sdk._encode(operation, {"Entries": entries})
+    path, headers, body = sdk._encode(operation, {"Entries": entries})
     expected = create_serializer("json").serialize_to_request({"Entries": entries}, operation)
     assert json.loads(body) == json.loads(expected["body"])
     assert headers["X-Amz-Target"] == expected["headers"]["X-Amz-Target"] == "AWSEvents.PutEvents"
     assert headers["Content-Type"] == expected["headers"]["Content-Type"]
-    assert url == stack.url + "/"
+    assert path == expected["url_path"] == "/"
 
 
 def test_put_events_over_http_reaches_the_bus(stack: AwsStack, sdk_env: None, monkeypatch: pytest.MonkeyPatch) -> None:

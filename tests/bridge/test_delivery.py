@@ -111,6 +111,23 @@ def test_thousand_concurrent_events_arrive_exactly_once(stack: AwsStack, start_b
     assert totals["PutEventsCalls"] < 1000  # batched
 
 
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_either_event_loop_serves_and_the_ready_log_names_it(stack: AwsStack, start_bridge, loop: str) -> None:
+    """uvloop is the default (bridge/loop.py); ``BRIDGE_EVENT_LOOP=asyncio`` is the way back to asyncio's."""
+    env = bridge_env(stack, stack.url, **({"BRIDGE_EVENT_LOOP": "asyncio"} if loop == "asyncio" else {}))
+    bridge = start_bridge(env)
+    ready = next(json.loads(line) for line in bridge.lines if '"bridge ready"' in line)
+    assert ready["event_loop"] == loop
+    run = uuid.uuid4().hex[:8]
+    messages = [make_event(i, run=run) for i in range(20)]
+    with stack.drain(stack.subscriber_url) as subscriber:
+        replies = send_all(bridge.target, messages)
+        assert all(isinstance(r, pb.CallbackEventResponse) and r.accepted for r in replies), replies[:3]
+        received = subscriber.wait(20, timeout=30, settle=0.5)
+    assert sorted(body["detail"]["event_sid"] for body in received) == sorted(m.event_sid for m in messages)
+    assert bridge.terminate() == 0
+
+
 def test_repeated_event_sid_is_acknowledged_once_published_once(stack: AwsStack, start_bridge) -> None:
     bridge = start_bridge(bridge_env(stack, stack.url))
     message = make_event(1)

@@ -373,26 +373,80 @@ def test_service_specific_endpoint_variables_win(monkeypatch: pytest.MonkeyPatch
         aws.sqs_client(BridgeConfig())
 
 
-def test_a_lone_event_on_an_idle_publisher_does_not_linger() -> None:
-    """Linger applies only while a batch is in flight: e0 leaves alone, e1..e3 gather behind it."""
+def feed(bus: FakeBus, count: int, *, linger_s: float, gap_s: float, wait_each: bool = False) -> EventBusPublisher:
+    """Submit ``count`` events to a publisher on ``bus``, ``gap_s`` apart (``wait_each``: each one after the last
+    one's answer, as one caller sending one at a time); every one must reach the bus."""
 
-    async def scenario() -> list[list[str]]:
+    async def scenario() -> EventBusPublisher:
         loop = asyncio.get_running_loop()
-        bus = FakeBus(delay=0.1)
         metrics = BridgeMetrics("Test", "bridge")
         with ThreadPoolExecutor(4) as executor:
             publisher = EventBusPublisher(
-                bus, executor=executor, spill=spill_nowhere(metrics), metrics=metrics, linger_s=0.5
+                bus, executor=executor, spill=spill_nowhere(metrics), metrics=metrics, linger_s=linger_s
             )
             publisher.start()
             futures = []
-            for i in range(4):
+            for i in range(count):
                 future = loop.create_future()
                 publisher.submit(Item(entry(i), 100, loop.time() + 5.0, future, f"e{i}"))
                 futures.append(future)
-                await asyncio.sleep(0.02)  # e0 is on its way before e1 arrives
-            assert await asyncio.gather(*futures) == ["bus"] * 4
+                if wait_each:
+                    await future
+                await asyncio.sleep(gap_s)
+            assert await asyncio.gather(*futures) == ["bus"] * count
             await publisher.close()
-        return [[json.loads(e["Detail"])["event_sid"] for e in call] for call in bus.calls]
+        return publisher
 
-    assert asyncio.run(scenario()) == [["e0"], ["e1", "e2", "e3"]]
+    return asyncio.run(scenario())
+
+
+def test_a_steady_stream_gathers_batches_even_when_the_bus_answers_at_once() -> None:
+    """Under load the bus may answer before the next event comes (nothing in flight); a batch that left less than
+    a linger ago still makes the next wait for company: 60 events, one every 2 ms, leave in a few full batches
+    rather than one call each. The first leaves alone (the publisher was idle)."""
+    bus = FakeBus()
+    feed(bus, 60, linger_s=0.05, gap_s=0.002)
+    sizes = [len(call) for call in bus.calls]
+    assert sizes[0] == 1 and sum(sizes) == 60
+    assert len(sizes) <= 12, sizes  # one call per event without the rule; ~7 with it (1, then ~10 at a time)
+
+
+def test_one_caller_sending_one_event_at_a_time_waits_for_company_once_at_most() -> None:
+    """Its next event comes only after this one's answer, so waiting for company is futile: after one wait that
+    found none, its events leave at once (until a batch has company again)."""
+    bus = FakeBus()
+    publisher = feed(bus, 20, linger_s=0.05, gap_s=0.0, wait_each=True)
+    assert [len(call) for call in bus.calls] == [1] * 20 and publisher.idle_waits <= 1
+
+
+def test_a_lone_event_on_an_idle_publisher_does_not_linger() -> None:
+    """Linger applies only while busy: e0 leaves alone (e0 is on its way before e1 arrives), e1..e3 gather behind
+    it."""
+    bus = FakeBus(delay=0.1)
+    feed(bus, 4, linger_s=0.5, gap_s=0.02)
+    assert [[json.loads(e["Detail"])["event_sid"] for e in call] for call in bus.calls] == [["e0"], ["e1", "e2", "e3"]]
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, "uvloop"), ("uvloop", "uvloop"), ("asyncio", "asyncio")])
+def test_the_event_loop_is_uvloop_unless_asked_for_asyncio(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, expected: str
+) -> None:
+    from bridge import loop
+
+    if setting is None:
+        monkeypatch.delenv(BridgeEnv.EVENT_LOOP, raising=False)
+    else:
+        monkeypatch.setenv(BridgeEnv.EVENT_LOOP, setting)
+    seen: list[str] = []
+
+    async def main() -> None:
+        seen.append(loop.loop_name())
+
+    loop.run(main(), BridgeConfig.from_env().event_loop)
+    assert seen == [expected]
+
+
+def test_an_unknown_event_loop_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(BridgeEnv.EVENT_LOOP, "uvlop")
+    with pytest.raises(ConfigError, match=BridgeEnv.EVENT_LOOP):
+        BridgeConfig.from_env()

@@ -65,7 +65,8 @@ def test_two_workers_both_serve_and_sigterm_drains_them_all(stack: AwsStack, pro
     bridge = start_bridge(bridge_env(stack, proxy.url, BRIDGE_WORKERS="2", BRIDGE_METRICS_INTERVAL_S="3600"))
     ready = [json.loads(line) for line in bridge.lines if '"bridge ready"' in line]
     assert ready and ready[0]["workers"] == 2
-    assert sum('"bridge worker ready"' in line for line in bridge.lines) == 2
+    workers = [json.loads(line) for line in bridge.lines if '"bridge worker ready"' in line]
+    assert [w["event_loop"] for w in workers] == ["uvloop", "uvloop"]  # the default loop, in every worker
 
     first = [make_event(i) for i in range(64)]
     replies = send_on_separate_connections(bridge.target, first, connections=32)

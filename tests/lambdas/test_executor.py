@@ -132,6 +132,22 @@ def test_the_loop_stops_at_its_bound(fake_legs: FakeLegs) -> None:
     assert [level for level, _ in said.lines].count("error") == 1
 
 
+def test_people_first_a_decision_ends_its_legs_before_its_other_actions(fake_legs: FakeLegs) -> None:
+    """A dial, join or bridge stop that is slow or fails must not keep a person on the line: the hangups and end
+    messages of one decision go first, the rest keep their order."""
+    run = executor(fake_legs, Said(), sleep=lambda _: None)
+    plan = stored(run.create(decide_new_call(CallPlan.new_id(), dict(BODY))).plan_id)
+    mixed = [
+        Action(kind="stop_bridge", bridge_sid="B-1"),
+        Action(kind="join_bridge", leg_sid="L-2", bridge_sid="B-2"),
+        Action(kind="hangup", leg_sid="L-1"),
+        Action(kind="end_with_message", leg_sid="L-3", text="Sorry"),
+    ]
+    report = run.run(plan.plan_id, lambda current: Decision(current, after=list(mixed), note="mixed"))
+    assert report.calls[:2] == ["hangup", "say"]
+    assert report.calls[2:] == ["stop_bridge", "leg_action"]
+
+
 def test_ending_what_has_already_ended_is_info_and_a_real_failure_a_warning(fake_legs: FakeLegs) -> None:
     """A 404/409 on stopping a bridge or hanging up a leg that has ended is the expected race: INFO, "already
     ended", and the goal counts as reached; a 5xx is a real failure: WARNING, and the action stays pending."""
@@ -142,11 +158,11 @@ def test_ending_what_has_already_ended_is_info_and_a_real_failure_a_warning(fake
     fake_legs.fail["hangup"] = [exotel_error(404, "Leg not found")]
     ending = [Action(kind="stop_bridge", bridge_sid="B-ended"), Action(kind="hangup", leg_sid="L-ended")]
     report = run.run(plan.plan_id, lambda current: Decision(current, after=list(ending), note="end"))
-    assert report.calls == ["stop_bridge", "hangup"] and not report.failures
+    assert report.calls == ["hangup", "stop_bridge"] and not report.failures  # people first
     gone = [(level, message) for level, message in said.lines if "already ended" in message]
     assert gone == [
-        ("info", "stop_bridge: bridge B-ended already ended (409)"),
         ("info", "hangup: leg L-ended already ended (404)"),
+        ("info", "stop_bridge: bridge B-ended already ended (409)"),
     ]
     assert not [line for line in said.lines if line[0] == "warning"]
     assert not stored(plan.plan_id).pending_for(ending[1].key)

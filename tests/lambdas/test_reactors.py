@@ -97,8 +97,8 @@ def test_two_party_call_happy_path_then_duplicates_and_late_events(fake_legs: Fa
     assert plan(plan_id).status == "bridged"
 
     send(ended(agent_leg, param(plan_id, "agent")))  # the agent hangs up
-    assert fake_legs.names()[-2:] == ["stop_bridge", "hangup"]
-    assert fake_legs.calls[-1][1] == (customer_leg,)
+    assert fake_legs.names()[-2:] == ["hangup", "stop_bridge"]  # people first, then the bridge
+    assert fake_legs.calls[-2][1] == (customer_leg,)
     final = plan(plan_id)
     assert (final.status, final.outcome) == ("completed", "completed")
     send(ended(customer_leg, param(plan_id, "customer")))

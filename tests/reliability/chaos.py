@@ -34,7 +34,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,9 +44,11 @@ from lambdas.api.handler import handler as api_handler
 from lambdas.api.service import plan_id_for
 from lambdas.dal.call_plans import PlanStore
 from lambdas.domain.call_plan import CallPlan
+from lambdas.domain.pending import MESSAGE_ENDS
 from lambdas.domain.plan_ref import parse_plan_param
 from lambdas.retry.handler import handler as retry_handler
 from lambdas.sweeper.handler import handler as sweeper_handler
+from legs.events import LegEvent
 from tests.lambdas.flow import handler_of, routed_functions
 from tests.lambdas.kit import Context, api_event, api_json, drain, eventbridge, sqs_event
 from tests.support.simulator import EventRecorder
@@ -68,6 +70,7 @@ class DyingLegs:
         self.rate = rate
         self.deaths: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
+        self.log: list[tuple[float, str, str, str]] = []  # (time, call, its arguments, what came of it)
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self.inner, name)
@@ -77,9 +80,17 @@ class DyingLegs:
         def call(*args: Any, **kwargs: Any) -> Any:
             if self.rng.random() < self.rate:
                 self.deaths[name] += 1
+                self.log.append((time.time(), name, f"{args} {kwargs}"[:300], "the invocation died before it"))
                 raise Killed(f"died before {name}")
             self.calls[name] += 1
-            return attr(*args, **kwargs)
+            said = f"{args} {kwargs}"[:300]
+            try:
+                result = attr(*args, **kwargs)
+            except BaseException as exc:
+                self.log.append((time.time(), name, said, f"raised {type(exc).__name__}: {exc}"[:300]))
+                raise
+            self.log.append((time.time(), name, said, repr(result)[:300]))
+            return result
 
         return call
 
@@ -366,18 +377,38 @@ class Figures:
     double_dials: list[str]
     outcomes: Counter[str]
     evidence: dict[str, Any] = field(default_factory=dict)  # the plan (and its legs) behind each finding
+    longest_up_s: float = 0.0  # the longest a leg stayed up after its plan ended (or its end message stopped)
+    longest_message_s: float = 0.0  # the longest an end message kept a leg up after its plan ended
 
     def line(self) -> str:
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))
         return (
             f"{self.plans} calls, {self.legs} legs: stranded legs {len(self.stranded)}, double dials "
-            f"{len(self.double_dials)}, plans not final {len(self.not_final)}; outcomes: {outcomes}"
+            f"{len(self.double_dials)}, plans not final {len(self.not_final)}; longest up after the end "
+            f"{self.longest_up_s:.1f} s (end messages heard up to {self.longest_message_s:.1f} s); outcomes: {outcomes}"
         )
 
 
-def measure(sim_url: str, plan_ids: list[str], checked_at: float) -> Figures:
-    """Stranded: a leg of an ended plan up more than 5 s after the plan ended (or still up now, 5 s after).
+def message_ends(events: Iterable[LegEvent]) -> dict[str, float]:
+    """When each leg's last message stopped playing, by Exotel's own events (``say_completed`` and the like).
+
+    A plan that ends with a message ("Sorry, nobody is free") keeps its leg up while the person hears it, and hangs
+    up on the message's end: the stranded clock starts there, not while somebody is still listening."""
+    ends: dict[str, float] = {}
+    for event in events:
+        if event.event_name in MESSAGE_ENDS and event.leg_sid:
+            at = event.event_timestamp.sort_key / 1e9
+            ends[event.leg_sid] = max(at, ends.get(event.leg_sid, at))
+    return ends
+
+
+def measure(
+    sim_url: str, plan_ids: list[str], checked_at: float, heard_until: dict[str, float] | None = None
+) -> Figures:
+    """Stranded: a leg of an ended plan up more than 5 s after the plan ended, or after the end message it was
+    hearing stopped (``heard_until``, see :func:`message_ends`), or still up now, 5 s after.
     Double dial: two legs of one party of one plan up at the same time."""
+    heard_until = heard_until or {}
     store = PlanStore.from_env()
     plans = {pid: store.get(pid) for pid in plan_ids}
     legs = [leg for leg in http("GET", f"{sim_url}/_sim/legs") if (ref := parse_plan_param(leg.get("custom_param")))]
@@ -385,6 +416,7 @@ def measure(sim_url: str, plan_ids: list[str], checked_at: float) -> Figures:
     stranded, doubles, not_final = [], [], []
     evidence: dict[str, Any] = {}
     outcomes: Counter[str] = Counter()
+    longest_up = longest_message = 0.0
     for pid, plan in plans.items():
         if plan is None or not plan.final or plan.pending:
             not_final.append(f"{pid}: {plan.status if plan else 'missing'} pending={plan.pending if plan else None}")
@@ -401,7 +433,13 @@ def measure(sim_url: str, plan_ids: list[str], checked_at: float) -> Figures:
         if ended_at is None:
             continue
         leg_end = _t(leg.get("end_time")) if leg["state"] == "terminal" else checked_at
-        if leg_end is not None and leg_end > ended_at + STRANDED_AFTER_S:
+        quiet_from = max(ended_at, heard_until.get(leg["leg_sid"], ended_at))
+        longest_message = max(longest_message, quiet_from - ended_at)
+        if leg_end is not None:
+            longest_up = max(longest_up, leg_end - quiet_from)
+            if leg_end - quiet_from > STRANDED_AFTER_S / 2:  # a near miss: its evidence too (what made it slow)
+                evidence[ref.plan_id] = plan.model_dump(mode="json")
+        if leg_end is not None and leg_end > quiet_from + STRANDED_AFTER_S:
             stranded.append(f"{leg['leg_sid']} ({ref.role} of {ref.plan_id}, {leg['state']}, plan {plan.outcome})")
             evidence[ref.plan_id] = plan.model_dump(mode="json")
     for (pid, role), party_legs in by_party.items():
@@ -414,7 +452,9 @@ def measure(sim_url: str, plan_ids: list[str], checked_at: float) -> Figures:
                 break
     for pid in evidence:
         evidence[pid] = {"plan": evidence[pid], "legs": [leg for leg in legs if pid in leg["custom_param"]]}
-    return Figures(len(plan_ids), len(legs), not_final, stranded, doubles, outcomes, evidence)
+    return Figures(
+        len(plan_ids), len(legs), not_final, stranded, doubles, outcomes, evidence, longest_up, longest_message
+    )
 
 
 def run_until(done: Callable[[], bool], step: Callable[[], int], timeout: float) -> bool:

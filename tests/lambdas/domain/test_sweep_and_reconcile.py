@@ -137,3 +137,17 @@ def test_a_throttled_hangup_is_asked_again_when_exotel_says_and_a_throttled_dial
     throttled_dial = ActionResult(action=dial.action, ok=False, outcome="throttled", error="HTTP 429", retry_after=0.05)
     settle(dialling, [throttled_dial], now=10.0, deadlines=D, interactive=False)
     assert dialling.pending[0].due_at == 10.0 + D.pending
+
+
+def test_a_sweep_that_ends_the_call_makes_no_dial_or_join_it_would_have_reissued() -> None:
+    """Overdue join and overdue bridge in one sweep: the call fails (bridge_failed) and its legs are ended; the
+    join is not re-issued (it would put a person into a bridge of a call that is over, after a delay)."""
+    plan = second_party_dialling()
+    plan.attempts[1].leg_sid, plan.attempts[1].status = "A1", "answered"
+    plan.status, plan.bridge_sid = "bridging", "B1"
+    plan = write(None, Decision(plan, after=[Action(kind="join_bridge", leg_sid="A1", bridge_sid="B1")]), now=0.0)
+    plan, decision = sweep(plan, max(D.pending, D.bridging))
+    assert decision is not None and plan.outcome == "bridge_failed"
+    kinds = [a.kind for a in decision.after]
+    assert "join_bridge" not in kinds and kinds.count("hangup") + kinds.count("end_with_message") == 2
+    assert not plan.pending_for(Action(kind="join_bridge", leg_sid="A1", bridge_sid="B1").key)

@@ -1,0 +1,45 @@
+"""The linger section of ``docs/PERFORMANCE.md``: every setting gets a row, the floor is the lowest p99 measured,
+and the ratios are computed against the no-op server of the same run (figures here are made up, not measured)."""
+
+from __future__ import annotations
+
+from bench.bridge_figures import NOOP, RunFigure
+from bench.linger_figures import CALLERS, LingerFigures, label, render_section
+
+
+def run(server: str, mode: str, *, p99: float = 0.0, throughput: float = 1000.0, concurrency: int = 0) -> RunFigure:
+    return RunFigure(
+        server=server,
+        mode=mode,
+        concurrency=concurrency,
+        throughput=throughput,
+        p50_ms=p99 / 3,
+        p99_ms=p99,
+        entries_per_call=None if server == NOOP else 4.0,
+        cpu_ms_per_event=0.5,
+    )
+
+
+def figures() -> LingerFigures:
+    runs = [run(NOOP, "open", p99=2.0)]
+    runs += [run(label(ms), "open", p99=p99) for ms, p99 in ((10.0, 20.0), (5.0, 12.0), (2.0, 15.0), (0.0, 30.0))]
+    for callers in CALLERS:
+        runs.append(run(NOOP, "closed", throughput=4000.0, concurrency=callers))
+        runs += [
+            run(label(ms), "closed", throughput=4000.0 - 500 * i, concurrency=callers)
+            for i, ms in enumerate((10.0, 5.0, 2.0, 0.0))
+        ]
+    return LingerFigures(runs=runs, settings_ms=[10.0, 5.0, 2.0, 0.0], open_repetitions=3)
+
+
+def test_the_floor_is_the_lowest_p99_and_its_ratio_is_against_the_same_runs_no_op() -> None:
+    found = figures().floor()
+    assert found is not None and found[0] == label(5.0) and found[1].p99_ms == 12.0
+    text = "\n".join(render_section(figures()))
+    assert "12.00 ms (bridge, linger 5 ms), 6.00x the no-op server's 2.00 ms" in text
+
+
+def test_every_setting_has_a_row_with_its_ratios() -> None:
+    rows = [line for line in render_section(figures()) if line.startswith("| bridge, linger")]
+    assert [row.split(" | ")[0] for row in rows] == [f"| {label(ms)}" for ms in (10.0, 5.0, 2.0, 0.0)]
+    assert "| 10.00x |" in rows[0] and "| 0.88x |" in rows[1]  # p99 20/2; throughput 3500/4000
