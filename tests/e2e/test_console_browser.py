@@ -8,8 +8,11 @@ A screenshot is left in the test's temporary folder (its path is printed).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -122,4 +125,42 @@ def test_the_console_shows_a_demo_call_its_legs_timeline_and_the_live_events(
     page.screenshot(path=str(shot))
     print(f"console screenshot: {shot}")
     assert shot.stat().st_size > 20_000
+    assert page.errors == [], page.errors
+
+
+def test_the_console_shows_its_own_call_when_the_live_stream_brings_it_before_the_start_reply(
+    devstack: dict[str, Any], page: Any
+) -> None:
+    """The reply to "start" is held until the live stream has told the page the run's call: the page must still
+    show that call (a loaded CI run once lost this race, and the page never selected the call)."""
+    console_api = devstack["console_url"].rstrip("/") + "/api"
+
+    def the_run_has_its_call(run_id: int) -> bool:
+        with urllib.request.urlopen(f"{console_api}/runs", timeout=10) as resp:
+            runs = json.load(resp)["runs"]
+        return any(run["id"] == run_id and run["plan_id"] for run in runs)
+
+    held: list[int] = []
+
+    def hold_the_reply(route: Any) -> None:
+        response = route.fetch()
+        run_id = int(json.loads(response.body())["run"]["id"])
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while not the_run_has_its_call(run_id) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2.0)  # the stream sends run changes at once; this leaves it ample time to arrive first
+        held.append(run_id)
+        route.fulfill(response=response)
+
+    page.set_default_timeout(WAIT_MS)
+    page.route("**/api/scenarios/two_party", hold_the_reply)
+    page.goto(devstack["console_url"])
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_selector("#live[data-state=open]")
+    page.click("button.scenario[data-key=two_party]")
+    page.wait_for_function("() => document.querySelector('#detail[data-kind=call]') !== null", timeout=WAIT_MS)
+    assert len(held) == 1, held  # the reply was held, so the stream came first
+    run = page.wait_for_selector(f'.run[data-run-id="{held[0]}"]')
+    plan_id = run.query_selector(".plan").inner_text()
+    assert page.get_attribute("#detail", "data-id") == plan_id
     assert page.errors == [], page.errors

@@ -12,6 +12,7 @@ const state = {
   lastSeq: 0,
   runs: new Map(),     // run id -> run
   ownRuns: new Set(),  // runs started from this page: their call is shown when it exists
+  followed: new Set(), // own runs whose call has been shown once (the reader may then pick another)
   calls: [],
   legs: [],
   selected: null,      // {kind: "call" | "leg", id}
@@ -58,8 +59,10 @@ const clock = (ms) => {
 const timeOf = (text) => (text ? Date.parse(text) : null);
 const badge = (text) => h("span", { class: "badge " + String(text || "").replace(/[^a-z_-]/gi, "") }, text || "—");
 
+// A request that hangs (a devstack under load) must not hold the page's refreshes forever.
+const FETCH_TIMEOUT_MS = 20000;
 async function getJSON(path) {
-  const resp = await fetch(`${API}/${path}`, { cache: "no-store" });
+  const resp = await fetch(`${API}/${path}`, { cache: "no-store", signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
   if (!resp.ok) throw new Error(`${path}: ${resp.status}`);
   return resp.json();
 }
@@ -109,11 +112,21 @@ async function startScenario(key) {
 
 function updateRun(run) {
   const before = state.runs.get(run.id);
-  if (before && before.version > run.version) return;
-  state.runs.set(run.id, run);
-  if (run.plan_id && state.ownRuns.has(run.id) && (!before || !before.plan_id)) select("call", run.plan_id);
-  renderRuns();
-  if (run.status !== "running") refreshLists();
+  if (!before || before.version <= run.version) {
+    state.runs.set(run.id, run);
+    renderRuns();
+    if (run.status !== "running") refreshLists();
+  }
+  followOwnRun(run.id);
+}
+
+// The live stream and the reply to the start request race: whichever brings the call last, the call of a
+// run started here is shown once, from the newest view of the run.
+function followOwnRun(id) {
+  const run = state.runs.get(id);
+  if (!run || !run.plan_id || !state.ownRuns.has(id) || state.followed.has(id)) return;
+  state.followed.add(id);
+  select("call", run.plan_id);
 }
 
 function renderRuns() {
