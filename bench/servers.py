@@ -110,6 +110,24 @@ def start_bridge_http(label: str, env: dict[str, str] | None = None) -> Server:
     return server
 
 
+def start_relay(label: str) -> Server:
+    """``bench.relay_server`` (one PutEvents round trip before each answer, nothing else) against an instant
+    endpoint of its own: the latency floor of any server that acknowledges only what the bus has."""
+    url, stats_url, sink = start_instant_sink()
+    try:
+        child = Child(
+            [python(), "-m", "bench.relay_server", "--endpoint", url],
+            lambda line: line.startswith("relay ready"),
+            name=label,
+        )
+    except BaseException:
+        sink.stop()
+        raise
+    server = Server(label, child, int(child.lines[-1].split()[-1]), has_sink=True, stats_url=stats_url)
+    server.cleanups.append(sink.stop)
+    return server
+
+
 def start_bridge(
     label: str, sink: str = "memory", env: dict[str, str] | None = None, sink_latency_ms: float = 0.0
 ) -> Server:

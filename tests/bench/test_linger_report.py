@@ -1,10 +1,10 @@
-"""The linger section of ``docs/PERFORMANCE.md``: every setting gets a row, the floor is the lowest p99 measured,
+"""The linger section of ``docs/PERFORMANCE.md``: every setting gets a row, the best linger is the lowest p99 measured,
 and the ratios are computed against the no-op server of the same run (figures here are made up, not measured)."""
 
 from __future__ import annotations
 
 from bench.bridge_figures import NOOP, RunFigure
-from bench.linger_figures import CALLERS, LingerFigures, label, render_section
+from bench.linger_figures import CALLERS, RELAY, LingerFigures, label, render_section
 
 
 def run(server: str, mode: str, *, p99: float = 0.0, throughput: float = 1000.0, concurrency: int = 0) -> RunFigure:
@@ -32,8 +32,8 @@ def figures() -> LingerFigures:
     return LingerFigures(runs=runs, settings_ms=[10.0, 5.0, 2.0, 0.0], open_repetitions=3)
 
 
-def test_the_floor_is_the_lowest_p99_and_its_ratio_is_against_the_same_runs_no_op() -> None:
-    found = figures().floor()
+def test_the_best_linger_is_the_lowest_p99_and_its_ratio_is_against_the_same_runs_no_op() -> None:
+    found = figures().best_linger()
     assert found is not None and found[0] == label(5.0) and found[1].p99_ms == 12.0
     text = "\n".join(render_section(figures()))
     assert "12.00 ms (bridge, linger 5 ms), 6.00x the no-op server's 2.00 ms" in text
@@ -43,3 +43,16 @@ def test_every_setting_has_a_row_with_its_ratios() -> None:
     rows = [line for line in render_section(figures()) if line.startswith("| bridge, linger")]
     assert [row.split(" | ")[0] for row in rows] == [f"| {label(ms)}" for ms in (10.0, 5.0, 2.0, 0.0)]
     assert "| 10.00x |" in rows[0] and "| 0.88x |" in rows[1]  # p99 20/2; throughput 3500/4000
+
+
+def test_the_relay_floor_gets_a_row_and_the_best_linger_is_set_against_it() -> None:
+    measured = figures()
+    assert not [line for line in render_section(measured) if line.startswith(f"| {RELAY}")]  # not measured: no row
+    measured.runs.append(run(RELAY, "open", p99=8.0))
+    lines = render_section(measured)
+    row = next(line for line in lines if line.startswith(f"| {RELAY}"))
+    assert "| 8.00 | 4.00x |" in row  # p99 8 ms, against the no-op's 2 ms
+    assert measured.best_linger() == (label(5.0), measured.find(label(5.0), "open"))  # the floor is no linger
+    text = "\n".join(lines)
+    assert "Its p99 was 8.00 ms, 4.00x the no-op's" in text
+    assert "The bridge's best linger was 1.50x that floor." in text  # 12 / 8
