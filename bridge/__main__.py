@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 
 from bridge.config import BridgeConfig, ConfigError
+from bridge.heap import settle_heap
 from bridge.log import logger
 from bridge.loop import run
 from bridge.server import BridgeServer, event_wire
@@ -20,6 +21,7 @@ from bridge.server import BridgeServer, event_wire
 async def serve(config: BridgeConfig, reuse_port: bool = False, on_ready: Callable[[int], None] | None = None) -> None:
     server = BridgeServer(config, reuse_port=reuse_port)
     await server.start()
+    logger.info("start-up heap frozen", objects=settle_heap())  # no collector pauses over it (bridge/heap.py)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
