@@ -15,7 +15,7 @@ import contextlib
 import random
 from abc import ABC, abstractmethod
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # boto3-stubs (a development dependency)
     from legs.eventbridge import BusEntry
@@ -57,6 +57,12 @@ class Item:
             self.future.set_exception(error)
 
 
+class LingerGate(Protocol):
+    """Whether lingering is worth its latency now (``bridge.busy.CpuBusy``: the CPUs are busy)."""
+
+    busy: bool
+
+
 def backoff_delay(attempt: int, base_s: float = 0.02, cap_s: float = 0.25) -> float:
     """Exponential backoff with full jitter (AWS Architecture Blog): uniform in [0, min(cap, base*2^n)]."""
     return random.uniform(0.0, min(cap_s, base_s * (2**attempt)))
@@ -73,8 +79,10 @@ class Batcher(ABC):
         max_bytes: int,
         linger_s: float,
         max_in_flight: int,
+        linger_gate: LingerGate | None = None,
     ) -> None:
         self.name = name
+        self.linger_gate = linger_gate  # None: linger whenever busy, as the rule below says
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.linger_s = linger_s
@@ -144,9 +152,17 @@ class Batcher(ABC):
             # company fills the next batch, even when the bus answers faster than the events arrive.
             # A wait with nothing in flight that found no company (one caller sending one event at a time: its
             # next event comes only after this one's answer) is not repeated until a batch has company again.
+            # With a gate (BRIDGE_LINGER_WHEN=busy), only while it says lingering is worth it: CPU is short.
             recent = not self._alone and self._loop.time() - self._last_sent < self.linger_s
             waited_idle = False
-            if self.linger_s > 0 and (self._in_flight > 0 or recent) and not self._closing and not self._batch_ready():
+            gate = self.linger_gate
+            if (
+                self.linger_s > 0
+                and (gate is None or gate.busy)
+                and (self._in_flight > 0 or recent)
+                and not self._closing
+                and not self._batch_ready()
+            ):
                 wait = queue[0].enqueued + self.linger_s - self._loop.time()
                 if wait > 0:
                     waited_idle = self._in_flight == 0

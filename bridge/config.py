@@ -69,6 +69,9 @@ class BridgeConfig(EnvSettings):
         default=MAX_ENTRIES_PER_CALL, ge=1, le=MAX_ENTRIES_PER_CALL, validation_alias=BridgeEnv.BATCH_MAX_ENTRIES
     )
     linger_ms: float = Field(default=DEFAULT_LINGER_MS, ge=0, le=1000, validation_alias=BridgeEnv.LINGER_MS)
+    # busy: linger only while the CPUs are busy (bridge/busy.py); always: whenever a batch is in flight or recent
+    linger_when: Literal["busy", "always"] = Field(default="busy", validation_alias=BridgeEnv.LINGER_WHEN)
+    busy_percent: float = Field(default=85.0, ge=30, le=100, validation_alias=BridgeEnv.BUSY_PERCENT)
     max_in_flight: int = Field(default=16, ge=1, le=256, validation_alias=BridgeEnv.MAX_IN_FLIGHT)
     # at most this long on the bus per event; less when the caller's gRPC deadline leaves less (bridge.service)
     publish_deadline_ms: int = Field(default=700, ge=10, le=60_000, validation_alias=BridgeEnv.PUBLISH_DEADLINE_MS)

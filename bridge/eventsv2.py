@@ -21,7 +21,7 @@ from concurrent.futures import Executor
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol, Unpack, cast
 
-from bridge.batcher import Item
+from bridge.batcher import Item, LingerGate
 from bridge.config import DEFAULT_LINGER_MS, BridgeConfig
 from bridge.jsonfast import dumps_compact
 from bridge.metrics import BridgeMetrics
@@ -106,6 +106,7 @@ def publisher_for(
     max_entries: int = MAX_ENTRIES_PER_CALL,
     linger_s: float = DEFAULT_LINGER_MS / 1000,
     max_in_flight: int = 16,
+    linger_gate: LingerGate | None = None,
 ) -> AnyPublisher:
     """The classic publisher, or the EventsV2 one when ``EVENT_BUS_KIND=v2`` (same keyword arguments).
 
@@ -130,6 +131,7 @@ def publisher_for(
             max_entries=max_entries,
             linger_s=linger_s,
             max_in_flight=max_in_flight,
+            linger_gate=linger_gate,
         )
     return EventBusPublisher(
         classic_client,
@@ -139,6 +141,7 @@ def publisher_for(
         max_entries=max_entries,
         linger_s=linger_s,
         max_in_flight=max_in_flight,
+        linger_gate=linger_gate,
     )
 
 

@@ -32,7 +32,7 @@ from typing import (
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bridge.batcher import Batcher, Item, Unavailable, backoff_delay
+from bridge.batcher import Batcher, Item, LingerGate, Unavailable, backoff_delay
 from bridge.config import DEFAULT_LINGER_MS
 from bridge.metrics import BridgeMetrics
 from contract.bus import MAX_ENTRIES_PER_CALL, MAX_REQUEST_BYTES
@@ -91,6 +91,7 @@ class PublisherOptions(TypedDict, total=False):
     max_entries: int
     linger_s: float
     max_in_flight: int
+    linger_gate: LingerGate | None
 
 
 #: The blocking client a publisher calls in its executor (the classic bus's or EventsV2's).
@@ -124,6 +125,7 @@ class BusPublisher(Batcher, Generic[BlockingClient]):
         max_entries: int = MAX_ENTRIES_PER_CALL,
         linger_s: float = DEFAULT_LINGER_MS / 1000,
         max_in_flight: int = 16,
+        linger_gate: LingerGate | None = None,
     ) -> None:
         super().__init__(
             name=self.batcher_name,
@@ -131,6 +133,7 @@ class BusPublisher(Batcher, Generic[BlockingClient]):
             max_bytes=self.limit_bytes,
             linger_s=linger_s,
             max_in_flight=max_in_flight,
+            linger_gate=linger_gate,
         )
         self._client = client
         self._async = client if isinstance(client, AsyncOperations) else None  # else put_events in the executor

@@ -29,6 +29,7 @@ from bridge import aws, eventsv2
 from bridge.asyncsdk import AsyncAwsClient
 from bridge.auth import BearerTokenInterceptor, ClientSubjects, LoadBalancerSubjectInterceptor, TlsSubjectInterceptor
 from bridge.batcher import Item
+from bridge.busy import CpuBusy
 from bridge.config import BridgeConfig, ConfigError
 from bridge.deadletter import DeadLetters, MessageSender
 from bridge.dedup import RecentEvents
@@ -147,6 +148,7 @@ class BridgeServer:
         self._executors: list[ThreadPoolExecutor] = []
         self._async_client: AsyncAwsClient | None = None
         self._metrics_task: asyncio.Task[None] | None = None
+        self._busy: CpuBusy | None = None
         self._stopped = asyncio.Event()
 
     async def start(self) -> None:
@@ -182,6 +184,9 @@ class BridgeServer:
         else:
             logger.warning("FALLBACK_QUEUE_URL is not set: events EventBridge refuses will be answered UNAVAILABLE")
             spill = spill_nowhere(self.metrics)
+        if config.linger_when == "busy" and config.linger_ms > 0:
+            self._busy = CpuBusy(config.busy_percent)
+            self._busy.start()
         self._publisher = eventsv2.publisher_for(
             config,
             self._events_client,
@@ -191,6 +196,7 @@ class BridgeServer:
             max_entries=config.batch_max_entries,
             linger_s=config.linger_ms / 1000,
             max_in_flight=config.max_in_flight,
+            linger_gate=self._busy,
         )
         self._publisher.start()
         if not config.dead_letter_queue_url:
@@ -251,6 +257,9 @@ class BridgeServer:
             event_bus_kind=str(config.event_bus_kind),
             publisher="async" if self._async_client is not None else "threads",
             event_loop=loop_name(),
+            linger_ms=config.linger_ms,
+            linger_when=config.linger_when,
+            cpu_source=self._busy.source if self._busy is not None else None,
             source=config.event_source,
             fallback_queue=config.fallback_queue_url,
             dead_letter_queue=config.dead_letter_queue_url,
@@ -283,6 +292,8 @@ class BridgeServer:
         for batcher in (self._publisher, self._fallback):
             if batcher is not None:
                 await batcher.close()
+        if self._busy is not None:
+            await self._busy.stop()
         if self._metrics_task is not None:
             self._metrics_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

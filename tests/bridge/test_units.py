@@ -241,6 +241,12 @@ def test_config_from_env_reads_names_and_reports_errors() -> None:
         BridgeConfig.from_env({"BRIDGE_MAX_IN_FLIGHT": "0"})
     with pytest.raises(ConfigError, match="BRIDGE_AUTH_TOKEN"):
         BridgeConfig.from_env({"BRIDGE_AUTH_TOKEN": " ", "BRIDGE_TLS_CLIENT_CA_FILE": ""}, auth_token=" ")
+    assert (BridgeConfig().linger_when, BridgeConfig().busy_percent) == ("busy", 85.0)
+    assert BridgeConfig.from_env({"BRIDGE_LINGER_WHEN": "always", "BRIDGE_BUSY_PERCENT": "70"}).busy_percent == 70
+    with pytest.raises(ConfigError, match="BRIDGE_LINGER_WHEN"):
+        BridgeConfig.from_env({"BRIDGE_LINGER_WHEN": "sometimes"})
+    with pytest.raises(ConfigError, match="BRIDGE_BUSY_PERCENT"):
+        BridgeConfig.from_env({"BRIDGE_BUSY_PERCENT": "150"})
 
 
 def test_config_keeps_every_old_name() -> None:
@@ -373,7 +379,16 @@ def test_service_specific_endpoint_variables_win(monkeypatch: pytest.MonkeyPatch
         aws.sqs_client(BridgeConfig())
 
 
-def feed(bus: FakeBus, count: int, *, linger_s: float, gap_s: float, wait_each: bool = False) -> EventBusPublisher:
+class Gate:
+    """A linger gate (``bridge.busy.CpuBusy``'s part the batcher reads) whose answer the test sets."""
+
+    def __init__(self, busy: bool) -> None:
+        self.busy = busy
+
+
+def feed(
+    bus: FakeBus, count: int, *, linger_s: float, gap_s: float, wait_each: bool = False, gate: Gate | None = None
+) -> EventBusPublisher:
     """Submit ``count`` events to a publisher on ``bus``, ``gap_s`` apart (``wait_each``: each one after the last
     one's answer, as one caller sending one at a time); every one must reach the bus."""
 
@@ -382,7 +397,12 @@ def feed(bus: FakeBus, count: int, *, linger_s: float, gap_s: float, wait_each: 
         metrics = BridgeMetrics("Test", "bridge")
         with ThreadPoolExecutor(4) as executor:
             publisher = EventBusPublisher(
-                bus, executor=executor, spill=spill_nowhere(metrics), metrics=metrics, linger_s=linger_s
+                bus,
+                executor=executor,
+                spill=spill_nowhere(metrics),
+                metrics=metrics,
+                linger_s=linger_s,
+                linger_gate=gate,
             )
             publisher.start()
             futures = []
@@ -409,6 +429,17 @@ def test_a_steady_stream_gathers_batches_even_when_the_bus_answers_at_once() -> 
     sizes = [len(call) for call in bus.calls]
     assert sizes[0] == 1 and sum(sizes) == 60
     assert len(sizes) <= 12, sizes  # one call per event without the rule; ~7 with it (1, then ~10 at a time)
+
+
+def test_a_gate_that_says_the_cpus_are_idle_sends_each_event_at_once_and_a_busy_one_lingers() -> None:
+    """BRIDGE_LINGER_WHEN=busy: the same steady stream leaves one event per call while the CPUs are idle (no
+    wait for company, no latency added), and in a few full batches while they are busy."""
+    idle_bus, busy_bus = FakeBus(), FakeBus()
+    feed(idle_bus, 60, linger_s=0.05, gap_s=0.002, gate=Gate(busy=False))
+    feed(busy_bus, 60, linger_s=0.05, gap_s=0.002, gate=Gate(busy=True))
+    assert [len(call) for call in idle_bus.calls] == [1] * 60
+    sizes = [len(call) for call in busy_bus.calls]
+    assert sum(sizes) == 60 and len(sizes) <= 12, sizes
 
 
 def test_one_caller_sending_one_event_at_a_time_waits_for_company_once_at_most() -> None:

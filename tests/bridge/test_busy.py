@@ -1,0 +1,96 @@
+"""``bridge.busy``: the CPU measure that decides whether the publisher lingers (hysteresis, its sources, failure)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bridge.busy import CpuBusy, Reading, cgroup_reader, proc_stat_reader
+
+
+class Counters:
+    """Cumulative (used, available) CPU seconds that the test advances at a chosen load."""
+
+    def __init__(self) -> None:
+        self.used = 0.0
+        self.available = 0.0
+        self.fail = False
+
+    def advance(self, load: float, seconds: float = 1.0) -> None:
+        self.used += load * seconds
+        self.available += seconds
+
+    def read(self) -> Reading:
+        if self.fail:
+            raise OSError("gone")
+        return self.used, self.available
+
+
+def test_busy_from_the_threshold_and_idle_again_only_well_below_it() -> None:
+    counters = Counters()
+    busy = CpuBusy(85, reader=counters.read)
+    assert busy.source == "given" and not busy.busy
+    states = []
+    for load in (0.5, 0.84, 0.86, 0.7, 0.61, 0.59, 0.8, 0.9, 1.0):
+        counters.advance(load)
+        busy.sample()
+        states.append(busy.busy)
+    # on at >= 85 %; stays on down to 61 %; off below 60 % (85 - 25); 80 % is not enough to come back on
+    assert states == [False, False, True, True, True, False, False, True, True]
+    assert busy.switches == 3 and busy.load == pytest.approx(1.0)
+
+
+def test_a_measure_that_goes_away_means_busy_so_the_publisher_lingers_as_before() -> None:
+    counters = Counters()
+    busy = CpuBusy(85, reader=counters.read)
+    counters.advance(0.1)
+    busy.sample()
+    assert not busy.busy
+    counters.fail = True
+    busy.sample()
+    assert busy.busy
+    counters.fail = False
+    counters.advance(0.1)
+    busy.sample()
+    assert busy.busy  # not measured any more
+
+
+def test_the_cgroup_quota_is_the_capacity_and_no_quota_means_the_machine(tmp_path: Path) -> None:
+    (tmp_path / "cpu.max").write_text("200000 100000\n")  # two CPUs
+    (tmp_path / "cpu.stat").write_text("usage_usec 3000000\nuser_usec 2000000\n")
+    read = cgroup_reader(tmp_path)
+    assert read is not None
+    used, available = read()
+    assert used == pytest.approx(3.0)
+    (tmp_path / "cpu.stat").write_text("usage_usec 4000000\n")
+    used2, available2 = read()
+    assert used2 - used == pytest.approx(1.0) and available2 > available  # capacity grows at 2 CPU-s per second
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert cgroup_reader(tmp_path) is None
+    assert cgroup_reader(tmp_path / "absent") is None
+
+
+def test_proc_stat_counts_all_but_idle_and_iowait(tmp_path: Path) -> None:
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3\n")
+    read = proc_stat_reader(stat)
+    assert read is not None and read() == (150, 1000)
+    assert proc_stat_reader(tmp_path / "absent") is None
+    assert proc_stat_reader() is not None  # this machine's own
+
+
+def test_the_sampler_runs_on_the_loop_and_stops() -> None:
+    async def scenario() -> int:
+        counters = Counters()
+        busy = CpuBusy(85, reader=counters.read)
+        busy.start(every_s=0.005)
+        for _ in range(5):
+            counters.advance(0.95, 0.005)
+            await asyncio.sleep(0.01)
+        assert busy.busy
+        await busy.stop()
+        return busy.switches
+
+    assert asyncio.run(scenario()) == 1
