@@ -4,7 +4,7 @@ and the ratios are computed against the no-op server of the same run (figures he
 from __future__ import annotations
 
 from bench.bridge_figures import NOOP, RunFigure
-from bench.linger_figures import CALLERS, RELAY, LingerFigures, label, render_section
+from bench.linger_figures import ALWAYS, CALLERS, RELAY, LingerFigures, label, render_section
 
 
 def run(server: str, mode: str, *, p99: float = 0.0, throughput: float = 1000.0, concurrency: int = 0) -> RunFigure:
@@ -56,3 +56,11 @@ def test_the_relay_floor_gets_a_row_and_the_best_linger_is_set_against_it() -> N
     text = "\n".join(lines)
     assert "Its p99 was 8.00 ms, 4.00x the no-op's" in text
     assert "The bridge's best linger was 1.50x that floor." in text  # 12 / 8
+
+
+def test_the_rule_before_gets_its_row_and_its_p99_beside_the_no_ops() -> None:
+    measured = figures()
+    measured.runs.append(run(ALWAYS, "open", p99=30.0))
+    lines = render_section(measured)
+    assert any(line.startswith(f"| {ALWAYS} |") and "| 15.00x |" in line for line in lines)
+    assert "had a p99 of 30.00 ms at this load (15.00x the no-op's)" in "\n".join(lines)
