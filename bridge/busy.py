@@ -6,15 +6,17 @@ when CPU is short: at 1,000 events/s a 10 ms linger made the p99 about 15 ms whe
 about 4, while at saturation lingering was worth twice the throughput. So with ``BRIDGE_LINGER_WHEN=busy``
 (the default) the publisher lingers only while this says the CPUs are busy.
 
-The measure is CPU time over wall time, every :data:`SAMPLE_S`, against the CPUs available:
+The measure is CPU time over wall time across the last :data:`WINDOW_SAMPLES` samples taken every
+:data:`SAMPLE_S` (200 ms: a burst is not saturation), the larger of two:
 
-- a cgroup with a CPU quota (an ECS task's ``cpu``): the cgroup's ``cpu.stat`` ``usage_usec`` against the
-  quota (``cpu.max``);
-- otherwise the machine: ``/proc/stat``, all but idle and iowait against the total.
+- the task's CPUs: a cgroup with a CPU quota (an ECS task's ``cpu``): its ``cpu.stat`` ``usage_usec`` against
+  the quota (``cpu.max``); otherwise the machine: ``/proc/stat``, all but idle and iowait against the total;
+- this worker process against one CPU (a worker is one event loop: it saturates at one CPU, whatever the task
+  has left, e.g. when most callers' connections landed on it).
 
 Busy from ``on_percent`` (``BRIDGE_BUSY_PERCENT``, default 85) and idle again only below ``on_percent - 25``
-points, so that the CPU batching saves does not switch it off and on again. Where neither can be read it
-reports busy: the publisher then lingers as it always did.
+points, so that the CPU batching saves does not switch it off and on again. A measure that fails makes it
+report busy from then on: the publisher then lingers as it always did.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bridge.log import logger
 
-#: How often the CPUs are looked at.
+#: How often the CPUs are looked at, and over how many samples the load is taken (a burst is not saturation).
 SAMPLE_S = 0.05
+WINDOW_SAMPLES = 4
 #: Points below the threshold at which busy ends.
 HYSTERESIS_POINTS = 25.0
 
@@ -79,47 +83,59 @@ def proc_stat_reader(path: Path = Path("/proc/stat")) -> Reader | None:
     return read
 
 
-class CpuBusy:
-    """``busy``: the CPUs were at least ``on_percent`` used in the last sample (with the hysteresis above)."""
+def process_reader() -> Reader:
+    """This process's CPU time (the event loop and grpc's poller thread) against one CPU: a worker is one loop."""
+    return lambda: (time.process_time(), time.monotonic())
 
-    def __init__(self, on_percent: float = 85.0, reader: Reader | None = None) -> None:
+
+class CpuBusy:
+    """``busy``: the CPUs were at least ``on_percent`` used over the last :data:`WINDOW_SAMPLES` samples (with the
+    hysteresis above), by the task as a whole or by this worker process alone (one event loop, one CPU)."""
+
+    def __init__(self, on_percent: float = 85.0, readers: Sequence[Reader] | None = None) -> None:
         self.on = on_percent / 100
         self.off = max(0.0, on_percent - HYSTERESIS_POINTS) / 100
-        found: tuple[Reader | None, str]
-        if reader is not None:
-            found = reader, "given"
-        elif (cgroup := cgroup_reader()) is not None:
-            found = cgroup, "cgroup"
+        if readers is not None:
+            self.source = "given"
         else:
-            proc = proc_stat_reader()
-            found = proc, "proc" if proc is not None else "none"
-        self._read, self.source = found
-        self.busy = self._read is None  # nothing to measure with: linger as before
-        self.load = float("nan")  # the last sample's share of the CPUs used, 0-1
+            machine, name = cgroup_reader(), "cgroup"
+            if machine is None:
+                machine, name = proc_stat_reader(), "proc"
+            readers = [process_reader()] if machine is None else [machine, process_reader()]
+            self.source = "process" if machine is None else f"{name}+process"
+        self._readers = list(readers)
+        self._history: deque[list[Reading]] = deque(maxlen=WINDOW_SAMPLES + 1)
+        self.busy = not self._readers  # nothing to measure with: linger as before
+        self.load = float("nan")  # the last window's share of the CPUs used (the larger of the measures), 0-1
         self.switches = 0
-        self._last: Reading | None = None
         self._task: asyncio.Task[None] | None = None
         self.sample()
 
     def sample(self) -> None:
-        if self._read is None:
+        if not self._readers:
             return
         try:
-            reading = self._read()
+            readings = [read() for read in self._readers]
         except (OSError, ValueError, IndexError):
-            self.busy, self._read = True, None  # it went away: linger as before
+            self.busy, self._readers = True, []  # it went away: linger as before
             logger.warning("cannot measure the CPUs any more; the publisher lingers whenever it is busy")
             return
-        last, self._last = self._last, reading
-        if last is None or reading[1] <= last[1]:
+        history = self._history
+        history.append(readings)
+        if len(history) < 2:
             return
-        self.load = (reading[0] - last[0]) / (reading[1] - last[1])
+        first = history[0]
+        pairs = zip(first, readings, strict=True)
+        loads = [(now[0] - then[0]) / (now[1] - then[1]) for then, now in pairs if now[1] > then[1]]
+        if not loads:
+            return
+        self.load = max(loads)
         was = self.busy
         self.busy = self.load >= self.on if not was else self.load >= self.off
         self.switches += was != self.busy
 
     def start(self, every_s: float = SAMPLE_S) -> None:
-        if self._task is None and self._read is not None:
+        if self._task is None and self._readers:
             self._task = asyncio.get_running_loop().create_task(self._run(every_s), name="cpu-busy")
 
     async def stop(self) -> None:
