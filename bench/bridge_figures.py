@@ -189,6 +189,21 @@ def median_by_p99(runs: list[RunFigure]) -> RunFigure:
     return chosen
 
 
+def open_round(
+    servers: list[Server], *, reps: int, seconds: float, log: Callable[[str], None], rate: float = OPEN_RATE
+) -> list[RunFigure]:
+    """``reps`` open-loop runs per server, interleaved (drift in the machine's load hits every server alike);
+    per server the run with the median p99, logged."""
+    opens: dict[str, list[RunFigure]] = {server.label: [] for server in servers}
+    for _ in range(reps):
+        for server in servers:
+            opens[server.label].append(open_run(server, rate=rate, seconds=seconds))
+    figures = [median_by_p99(opens[server.label]) for server in servers]
+    for figure in figures:
+        log_run(log, figure)
+    return figures
+
+
 def log_run(log: Callable[[str], None], figure: RunFigure) -> None:
     shape = f"c={figure.concurrency:<4}" if figure.mode == "closed" else f"{figure.offered_rate:.0f}/s "
     log(
@@ -245,16 +260,9 @@ def run_bridge_figures(
                 log=log,
             )
 
-        # a fixed offered load: latency when the server is not saturated; repetitions interleaved, median p99
+        # a fixed offered load: latency when the server is not saturated
         opened = [server for server in servers if server.label not in (MEMORY, NOOP_UVLOOP)]
-        opens: dict[str, list[RunFigure]] = {server.label: [] for server in opened}
-        for _ in range(open_reps):
-            for server in opened:
-                opens[server.label].append(open_run(server, rate=OPEN_RATE, seconds=open_seconds))
-        for server in opened:
-            figure = median_by_p99(opens[server.label])
-            figures.runs.append(figure)
-            log_run(log, figure)
+        figures.runs += open_round(opened, reps=open_reps, seconds=open_seconds, log=log)
         for server in servers:
             sampler = samplers[server.label]
             sampler.__exit__(None, None, None)

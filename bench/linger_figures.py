@@ -22,9 +22,7 @@ from bench.bridge_figures import (
     OPEN_REPETITIONS,
     RunFigure,
     closed_round,
-    log_run,
-    median_by_p99,
-    open_run,
+    open_round,
 )
 from bench.servers import Server, start_bridge_http, start_noop, start_relay
 from bridge.config import DEFAULT_LINGER_MS
@@ -84,14 +82,7 @@ def run_linger_figures(*, quick: bool, client_procs: int, log: Callable[[str], N
         relay = start_relay(RELAY)
         opened = [*servers, relay]
         servers.append(relay)  # stopped with the others; closed rounds below leave it out
-        opens: dict[str, list[RunFigure]] = {s.label: [] for s in opened}
-        for _ in range(open_reps):  # interleaved, so drift in the machine's load hits every server alike
-            for server in opened:
-                opens[server.label].append(open_run(server, rate=OPEN_RATE, seconds=open_seconds))
-        for server in opened:
-            figure = median_by_p99(opens[server.label])
-            figures.runs.append(figure)
-            log_run(log, figure)
+        figures.runs += open_round(opened, reps=open_reps, seconds=open_seconds, log=log)
         for callers in CALLERS:
             figures.runs += closed_round(
                 [server for server in servers if server is not relay],

@@ -25,11 +25,16 @@ class NoopService(pb_grpc.LegEventServiceServicer):
 
 
 async def serve(host: str, port: int) -> None:
+    await serve_until_signal(NoopService(), host, port, name="noop")
+
+
+async def serve_until_signal(servicer: pb_grpc.LegEventServiceServicer, host: str, port: int, *, name: str) -> None:
+    """Serve ``servicer`` on a grpc.aio server, print ``<name> ready <port>``, stop on SIGTERM/SIGINT."""
     server = grpc.aio.server()
-    pb_grpc.add_LegEventServiceServicer_to_server(NoopService(), server)
+    pb_grpc.add_LegEventServiceServicer_to_server(servicer, server)
     bound = server.add_insecure_port(f"{host}:{port}")
     await server.start()
-    print(f"noop ready {bound}", flush=True)
+    print(f"{name} ready {bound}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 from urllib.parse import urlsplit
 
-import grpc
 import orjson
 
+from bench.noop_server import serve_until_signal
 from bridge.loop import run
 from legs.pb import exotel_legs_pb2 as pb
 from legs.pb import exotel_legs_pb2_grpc as pb_grpc
@@ -71,17 +70,7 @@ class RelayService(pb_grpc.LegEventServiceServicer):
 
 
 async def serve(host: str, port: int, endpoint: str) -> None:
-    server = grpc.aio.server()
-    pb_grpc.add_LegEventServiceServicer_to_server(RelayService(Relay(endpoint)), server)
-    bound = server.add_insecure_port(f"{host}:{port}")
-    await server.start()
-    print(f"relay ready {bound}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await server.stop(grace=1)
+    await serve_until_signal(RelayService(Relay(endpoint)), host, port, name="relay")
 
 
 def main() -> None:
