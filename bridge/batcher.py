@@ -82,7 +82,7 @@ class Batcher(ABC):
         linger_gate: LingerGate | None = None,
     ) -> None:
         self.name = name
-        self.linger_gate = linger_gate  # None: linger whenever busy, as the rule below says
+        self.linger_gate = linger_gate  # None: linger whenever the publisher is busy (the rule in _run)
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.linger_s = linger_s

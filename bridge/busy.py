@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bridge.log import logger
+from bridge.workers import cgroup_cpu_quota
 
 #: How often the CPUs are looked at, and over how many samples the load is taken (a burst is not saturation).
 SAMPLE_S = 0.05
@@ -42,13 +43,13 @@ Reader = Callable[[], Reading]
 
 
 def cgroup_reader(root: Path = Path("/sys/fs/cgroup")) -> Reader | None:
-    """The cgroup v2's usage against its CPU quota, or None when it has no quota (or is not v2)."""
+    """The cgroup v2's usage against its CPU quota (the quota as ``BRIDGE_WORKERS`` reads it), or None when it has
+    no quota or no v2 ``cpu.stat``."""
+    cpus = cgroup_cpu_quota(root)
+    if cpus is None:
+        return None
+    stat = root / "cpu.stat"
     try:
-        quota, period = (root / "cpu.max").read_text().split()[:2]
-        if quota == "max":
-            return None
-        cpus = int(quota) / int(period)
-        stat = root / "cpu.stat"
         _usage_seconds(stat)
     except (OSError, ValueError):
         return None
