@@ -1,4 +1,4 @@
-"""AWS calls on the event loop: botocore's serializer, SigV4 signer and parser, sent with aiohttp.
+"""AWS calls on the event loop: botocore's serializer, SigV4 signer and parser, sent with :mod:`bridge.http1`.
 
 Why not boto3 in a thread pool (what the bridge did before): at saturation every PutEvents call then paid
 botocore's parameter validation and request building, a hop to a worker thread, urllib3, and the GIL
@@ -11,6 +11,8 @@ What this keeps from botocore, so it behaves as the SDK does: the client's resol
 the service model's protocol (JSON 1.1 for ``events``, smithy RPC v2 CBOR for ``eventbridgev2``), SigV4's
 rules (signed by :mod:`bridge.sigv4`, which gives botocore's signature for less CPU), and the error parser
 (so a throttled call raises the same ``ClientError`` with ``ThrottlingException``).
+The request goes over :class:`bridge.http1.Http1Client` (kept-alive HTTP/1.1, TLS), or over aiohttp when the
+environment names a proxy for the endpoint (``HTTPS_PROXY``/``HTTP_PROXY``; a path that latency does not decide).
 What it leaves out: parameter validation (the bridge builds every entry itself and the service validates
 again) and the SDK's retries (the publisher retries per entry inside its deadline). For the JSON protocol
 the body is written with orjson (same JSON as botocore's serializer: timestamps as integer epoch seconds;
@@ -45,6 +47,7 @@ from botocore.model import OperationModel
 from botocore.parsers import ResponseParser, create_parser
 from botocore.serialize import create_serializer
 
+from bridge.http1 import ConnectFailed, ConnectionLost, Http1Client, ReadTimedOut
 from bridge.sigv4 import SigV4Signer
 
 #: How often the credential chain is asked again (it refreshes on its own schedule; asking is cheap).
@@ -96,18 +99,27 @@ class AsyncAwsClient:
         self._connect_timeout_s = connect_timeout_s
         self._read_timeout_s = read_timeout_s
         self._max_connections = max_connections
-        self._session: aiohttp.ClientSession | None = None
+        self._session: aiohttp.ClientSession | None = None  # through a proxy
+        self._http: Http1Client | None = None  # direct (no proxy): the usual path
         self._proxy = endpoint_proxy(self.endpoint_url)
-        self._user_agent = f"exotel-legs-bridge botocore/{botocore.__version__} aiohttp/{aiohttp.__version__}"
+        self._user_agent = f"exotel-legs-bridge botocore/{botocore.__version__}"
 
     # ---- life cycle ----------------------------------------------------------------------------
     async def start(self) -> None:
-        if self._session is not None:
+        if self._session is not None or self._http is not None:
             return
-        ssl_context: ssl.SSLContext | bool = True
         bundle = os.environ.get("AWS_CA_BUNDLE")
-        if bundle:
-            ssl_context = ssl.create_default_context(cafile=bundle)
+        ssl_context = ssl.create_default_context(cafile=bundle or None)
+        if self._proxy is None:
+            self._http = Http1Client(
+                self.endpoint_url,
+                ssl_context=ssl_context,
+                connect_timeout_s=self._connect_timeout_s,
+                read_timeout_s=self._read_timeout_s,
+                max_connections=self._max_connections,
+            )
+            await self._fresh_credentials()
+            return
         connector = aiohttp.TCPConnector(
             limit=self._max_connections, ssl=ssl_context, keepalive_timeout=30, ttl_dns_cache=60
         )
@@ -124,31 +136,25 @@ class AsyncAwsClient:
         await self._fresh_credentials()
 
     async def close(self) -> None:
+        if self._http is not None:
+            http, self._http = self._http, None
+            await http.close()
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
 
     # ---- calls ---------------------------------------------------------------------------------
     async def call(self, operation: str, params: Mapping[str, object]) -> dict[str, object]:
-        session = self._session
-        if session is None:
+        if self._http is None and self._session is None:
             raise RuntimeError("AsyncAwsClient.start() was not awaited")
         model = self._operation(operation)
         path, headers, body = self._encode(model, params)
         credentials = await self._fresh_credentials()
-        url = self.endpoint_url + path
         signed = self._signer.sign(self._base_path + path, headers, body, credentials)
-        try:
-            async with session.post(url, data=body, headers=signed, proxy=self._proxy) as reply:
-                status = reply.status
-                payload = await reply.read()
-                reply_headers = reply.headers
-        except aiohttp.ClientConnectorError as exc:
-            raise EndpointConnectionError(endpoint_url=url, error=exc) from exc
-        except (TimeoutError, aiohttp.SocketTimeoutError) as exc:
-            raise ReadTimeoutError(endpoint_url=url, error=exc) from exc
-        except (aiohttp.ClientError, OSError) as exc:  # reset, closed without a reply, truncated body
-            raise ConnectionClosedError(endpoint_url=url, error=exc) from exc
+        if self._http is not None:
+            status, reply_headers, payload = await self._send_direct(self._http, path, signed, body)
+        else:
+            status, reply_headers, payload = await self._send_proxied(path, signed, body)
         if status == 200 and self._protocol == "json":
             return orjson.loads(payload) if payload else {}
         response = {"status_code": status, "headers": _Headers(reply_headers), "body": payload}
@@ -156,6 +162,34 @@ class AsyncAwsClient:
         if status >= 300:
             raise ClientError(parsed, operation)  # type: ignore[arg-type]  # botocore's own parsed shape
         return parsed
+
+    async def _send_direct(
+        self, http: Http1Client, path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        try:
+            reply = await http.post(self._base_path + path, headers, body)
+        except ConnectFailed as exc:
+            raise EndpointConnectionError(endpoint_url=self.endpoint_url + path, error=exc) from exc
+        except ReadTimedOut as exc:
+            raise ReadTimeoutError(endpoint_url=self.endpoint_url + path, error=exc) from exc
+        except (ConnectionLost, OSError) as exc:  # reset, closed without a reply, truncated body
+            raise ConnectionClosedError(endpoint_url=self.endpoint_url + path, error=exc) from exc
+        return reply.status, reply.headers, reply.body
+
+    async def _send_proxied(
+        self, path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        assert self._session is not None
+        url = self.endpoint_url + path
+        try:
+            async with self._session.post(url, data=body, headers=headers, proxy=self._proxy) as reply:
+                return reply.status, reply.headers, await reply.read()
+        except aiohttp.ClientConnectorError as exc:
+            raise EndpointConnectionError(endpoint_url=url, error=exc) from exc
+        except (TimeoutError, aiohttp.SocketTimeoutError) as exc:
+            raise ReadTimeoutError(endpoint_url=url, error=exc) from exc
+        except (aiohttp.ClientError, OSError) as exc:  # reset, closed without a reply, truncated body
+            raise ConnectionClosedError(endpoint_url=url, error=exc) from exc
 
     # ---- helpers -------------------------------------------------------------------------------
     def _operation(self, name: str) -> OperationModel:

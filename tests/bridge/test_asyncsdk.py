@@ -31,6 +31,7 @@ from legs.events import LegEvent
 from tests.bridge.conftest import AwsStack
 from tests.support.faultproxy import FaultProxy
 from tests.support.moto_server import LOCAL_AWS, aws_env
+from tests.support.scripted_http import ScriptedServer, answer
 
 pytestmark = pytest.mark.component
 
@@ -210,3 +211,32 @@ def test_proxy_is_resolved_as_botocore_would(monkeypatch: pytest.MonkeyPatch) ->
     assert endpoint_proxy("http://127.0.0.1:4566") is None  # only HTTPS_PROXY set
     monkeypatch.setenv("NO_PROXY", ".amazonaws.com")
     assert endpoint_proxy("https://events.us-east-1.amazonaws.com") is None
+
+
+def test_a_proxy_named_by_the_environment_carries_the_calls(sdk_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through ``HTTP_PROXY`` the calls go to the proxy (aiohttp, the request in absolute form), signed for the
+    endpoint; without one they go straight to the endpoint (``bridge.http1``)."""
+    reply = b'HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n{"FailedEntryCount":0,"Entries":[{"x":1}]}'
+
+    async def scenario() -> tuple[ScriptedServer, ScriptedServer]:
+        proxy, endpoint = ScriptedServer(answer(reply)), ScriptedServer(answer(reply))
+        proxy_url, endpoint_url = await proxy.start(), await endpoint.start()
+        try:
+            monkeypatch.setenv("HTTP_PROXY", proxy_url)
+            through = client_for(endpoint_url, monkeypatch)
+            assert (await call(through, "PutEvents", {"Entries": [{"Source": "s"}]}))["FailedEntryCount"] == 0
+            monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+            direct = client_for(endpoint_url, monkeypatch)
+            assert (await call(direct, "PutEvents", {"Entries": [{"Source": "s"}]}))["FailedEntryCount"] == 0
+        finally:
+            await proxy.stop()
+            await endpoint.stop()
+        return proxy, endpoint
+
+    proxy, endpoint = asyncio.run(scenario())
+    assert len(proxy.requests) == 1 and len(endpoint.requests) == 1
+    assert proxy.requests[0].split(b"\r\n", 1)[0].startswith(b"POST http://127.0.0.1:")
+    assert endpoint.requests[0].split(b"\r\n", 1)[0] == b"POST / HTTP/1.1"
+    for request in (proxy.requests[0], endpoint.requests[0]):
+        assert b"Authorization: AWS4-HMAC-SHA256 Credential=" in request
+        assert b"X-Amz-Target: AWSEvents.PutEvents" in request
