@@ -15,7 +15,7 @@ from bridge.auth import LB_SUBJECT_HEADER
 from contract.env import BridgeEnv
 from legs.pb import exotel_legs_pb2_grpc as pb_grpc
 from tests.bridge.conftest import ROOT, AwsStack, bridge_env, make_event, stub
-from tests.bridge.test_tls import _issue, _write
+from tests.support.pki import issue_certificate, write_pem
 
 pytestmark = pytest.mark.component
 
@@ -70,10 +70,12 @@ def test_own_mutual_tls_pins_the_peer_certificate_subject(
     stack: AwsStack, start_bridge, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     directory = tmp_path_factory.mktemp("pins")
-    ca = _issue("test-ca", None, ca=True)
-    ca_cert, _ = _write(directory, "ca", *ca)
-    server_cert, server_key = _write(directory, "server", *_issue("localhost", ca))
-    clients = {name: _write(directory, name, *_issue(name, ca)) for name in ("exotel-client", "someone-else")}
+    ca = issue_certificate("test-ca", None, ca=True)
+    ca_cert, _ = write_pem(directory, "ca", *ca)
+    server_cert, server_key = write_pem(directory, "server", *issue_certificate("localhost", ca))
+    clients = {
+        name: write_pem(directory, name, *issue_certificate(name, ca)) for name in ("exotel-client", "someone-else")
+    }
     env = {
         BridgeEnv.TLS_CERT_FILE: str(server_cert),
         BridgeEnv.TLS_KEY_FILE: str(server_key),

@@ -85,14 +85,16 @@ def test_the_call_carries_the_bus_arn_once_and_each_entry_its_system_metadata() 
 
 
 def test_deduplicated_is_stored_elsewhere_so_acknowledged_and_counted() -> None:
-    bus = FakeV2Bus(lambda call, index, e: "DEDUPLICATED" if index == 1 else None)
+    bus = FakeV2Bus(lambda call, index, e: "DEDUPLICATED" if e["SystemMetadata"]["DeduplicationId"] == "e1" else None)
     results, metrics = asyncio.run(publish_v2(bus, [v2_entry(i) for i in range(2)]))
     assert results == ["bus", "bus"]
     assert metrics.bus_deduplicated == 1 and metrics.spilled == 0
 
 
 def test_v2_errors_retrying_cannot_fix_go_to_the_fallback_queue_at_once() -> None:
-    bus = FakeV2Bus(lambda call, index, e: "InvalidStateException" if index == 0 else None)
+    bus = FakeV2Bus(
+        lambda call, index, e: "InvalidStateException" if e["SystemMetadata"]["DeduplicationId"] == "e0" else None
+    )
     sqs = FakeSqs()
     results, metrics = asyncio.run(publish_v2(bus, [v2_entry(i) for i in range(2)], sqs=sqs))
     assert results == ["fallback", "bus"]

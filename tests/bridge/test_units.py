@@ -193,6 +193,8 @@ def test_a_hung_call_does_not_hold_events_past_their_deadline() -> None:
     results, _ = asyncio.run(publish(bus, [entry(0)], deadline=0.2, sqs=sqs, linger_s=0))
     assert results == ["fallback"]
     assert time.monotonic() - started < 5  # generous: only proves the reply did not wait for the hung call forever
+    reason = sqs.batches[0][0]["MessageAttributes"]["spill_reason"]["StringValue"]
+    assert reason == "PutEvents did not answer before the deadline"
 
 
 def test_fallback_body_is_a_replayable_entry() -> None:

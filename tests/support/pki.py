@@ -12,7 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def _issue(name: str, issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None, *, ca: bool = False):
+def issue_certificate(
+    name: str, issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None, *, ca: bool = False
+):
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.UTC)
@@ -35,7 +37,7 @@ def _issue(name: str, issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey
     return cert, key
 
 
-def _write(directory: Path, stem: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> tuple[Path, Path]:
+def write_pem(directory: Path, stem: str, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> tuple[Path, Path]:
     cert_path, key_path = directory / f"{stem}.crt", directory / f"{stem}.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
@@ -46,11 +48,11 @@ def _write(directory: Path, stem: str, cert: x509.Certificate, key: ec.EllipticC
 
 def write_pki(directory: Path) -> dict[str, Path]:
     """PEM files in ``directory``: ``ca``, ``server_cert``/``server_key``, ``client_cert``/``client_key``."""
-    ca = _issue("test-ca", None, ca=True)
-    server = _issue("localhost", ca)
-    client = _issue("exotel-client", ca)
-    ca_cert, _ = _write(directory, "ca", *ca)
-    server_cert, server_key = _write(directory, "server", *server)
-    client_cert, client_key = _write(directory, "client", *client)
+    ca = issue_certificate("test-ca", None, ca=True)
+    server = issue_certificate("localhost", ca)
+    client = issue_certificate("exotel-client", ca)
+    ca_cert, _ = write_pem(directory, "ca", *ca)
+    server_cert, server_key = write_pem(directory, "server", *server)
+    client_cert, client_key = write_pem(directory, "client", *client)
     return {"ca": ca_cert, "server_cert": server_cert, "server_key": server_key, "client_cert": client_cert,
             "client_key": client_key}  # fmt: skip
