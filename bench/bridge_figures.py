@@ -7,8 +7,11 @@ parsing) with a bus that costs next to nothing. Ablation servers, same run, same
 
 - ``THREADS``: one worker, ``BRIDGE_PUBLISHER=threads`` (boto3 in a thread pool: the path before the async
   publisher), asyncio's event loop, same HTTP endpoint;
-- ``ONE_WORKER``: one worker, the async publisher (``bridge.asyncsdk``), asyncio's event loop, same endpoint;
-- ``ASYNCIO_LOOP``: as deployed but on asyncio's event loop (``BRIDGE_EVENT_LOOP=asyncio``): what uvloop buys;
+- ``ONE_WORKER``: one worker, the async publisher (``bridge.asyncsdk``) sending with aiohttp, asyncio's event
+  loop, same endpoint;
+- ``ASYNCIO_LOOP``: the deployed worker count, asyncio's event loop (``BRIDGE_EVENT_LOOP=asyncio``), aiohttp;
+- ``AIOHTTP``: as deployed but sending with aiohttp (``BRIDGE_HTTP_CLIENT=aiohttp``): with ``ASYNCIO_LOOP`` before
+  it, what uvloop buys; with the headline after it, what the bridge's own HTTP client (``bridge.http1``) buys;
 - ``NOOP_UVLOOP``: the no-op server on uvloop, a stricter secondary baseline (the headline's baseline is
   grpcio's default, asyncio's loop);
 - ``MEMORY``: one process with an in-process ``PutEvents`` object (no HTTP at all): the old headline,
@@ -40,14 +43,17 @@ OPEN_REPETITIONS = 3
 NOOP = "no-op grpcio server"
 NOOP_UVLOOP = "no-op grpcio server, uvloop"
 BRIDGE = "bridge as deployed"
-ASYNCIO_LOOP = "bridge as deployed, asyncio loop"
-ONE_WORKER = "bridge, 1 worker, asyncio loop"
+ASYNCIO_LOOP = "bridge, workers, asyncio loop, aiohttp"
+ONE_WORKER = "bridge, 1 worker, asyncio loop, aiohttp"
+AIOHTTP = "bridge as deployed, aiohttp client"
 THREADS = "bridge, 1 worker, boto3 thread pool"
 MEMORY = "bridge, 1 worker, in-process sink"
 #: The ablation ladder, from the path before this work to the headline.
-LADDER = (THREADS, ONE_WORKER, ASYNCIO_LOOP, BRIDGE)
-#: asyncio's own event loop for an ablation server (the deployed bridge runs on uvloop).
-ON_ASYNCIO = {"BRIDGE_EVENT_LOOP": "asyncio"}
+LADDER = (THREADS, ONE_WORKER, ASYNCIO_LOOP, AIOHTTP, BRIDGE)
+#: aiohttp sending the PutEvents requests (the deployed bridge sends with its own client, bridge.http1).
+ON_AIOHTTP = {"BRIDGE_HTTP_CLIENT": "aiohttp"}
+#: asyncio's own event loop for an ablation server (the deployed bridge runs on uvloop), and aiohttp.
+ON_ASYNCIO = {"BRIDGE_EVENT_LOOP": "asyncio", **ON_AIOHTTP}
 #: Servers measured at every concurrency (the others at 64 callers only).
 SWEPT = (NOOP, BRIDGE, ONE_WORKER)
 
@@ -242,6 +248,7 @@ def run_bridge_figures(
             start_bridge_http(THREADS, env={"BRIDGE_WORKERS": "1", "BRIDGE_PUBLISHER": "threads", **ON_ASYNCIO})
         )
         servers.append(start_bridge_http(ASYNCIO_LOOP, env=ON_ASYNCIO))
+        servers.append(start_bridge_http(AIOHTTP, env=ON_AIOHTTP))
         servers.append(start_noop(NOOP_UVLOOP, loop="uvloop"))
         if include_memory_sink:
             servers.append(start_bridge(MEMORY))

@@ -24,6 +24,7 @@ COLOURS = {
     "threads": "#d62728",
     "memory": "#9467bd",
     "asyncio": "#ff7f0e",
+    "aiohttp": "#8c564b",
 }
 
 
@@ -47,6 +48,7 @@ def write_plots(results: Results, folder: Path, relative_to: Path) -> dict[str, 
     bridge = results.bridge
     if bridge is not None:
         from bench.bridge_figures import (
+            AIOHTTP,
             ASYNCIO_LOOP,
             BRIDGE,
             CONCURRENCY,
@@ -64,6 +66,7 @@ def write_plots(results: Results, folder: Path, relative_to: Path) -> dict[str, 
             THREADS: COLOURS["threads"],
             MEMORY: COLOURS["memory"],
             ASYNCIO_LOOP: COLOURS["asyncio"],
+            AIOHTTP: COLOURS["aiohttp"],
         }
         figure, axes = plt.subplots(figsize=(6.4, 3.6))
         for server in (NOOP, BRIDGE, ONE_WORKER):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field
 
 from bench.bridge_figures import (
+    AIOHTTP,
     ASYNCIO_LOOP,
     BRIDGE,
     CONCURRENCY,
@@ -110,7 +111,7 @@ def headline(results: Results) -> list[tuple[str, str, str, str]]:
                     "",
                 )
             )
-        for label in (ASYNCIO_LOOP, ONE_WORKER, MEMORY):
+        for label in (AIOHTTP, ASYNCIO_LOOP, ONE_WORKER, MEMORY):
             run = b.find(label, "closed", 64)
             if run and noop64:
                 rows.append((f"  secondary: {label}", "", f"{_f(_div(run.throughput, noop64.throughput), 2)}x", ""))
@@ -225,7 +226,7 @@ def _plot(plots: dict[str, str], name: str, alt: str) -> list[str]:
 def _bridge_section(b: BridgeFigures, plots: dict[str, str]) -> list[str]:
     servers = [
         s
-        for s in (NOOP, NOOP_UVLOOP, BRIDGE, ASYNCIO_LOOP, ONE_WORKER, THREADS, MEMORY)
+        for s in (NOOP, NOOP_UVLOOP, BRIDGE, AIOHTTP, ASYNCIO_LOOP, ONE_WORKER, THREADS, MEMORY)
         if any(r.server == s for r in b.runs)
     ]
     swept = [s for s in (NOOP, BRIDGE, ONE_WORKER) if s in servers]
@@ -326,9 +327,10 @@ def _ablation_section(b: BridgeFigures, micro: list[MicroFigure], plots: dict[st
     ]
     steps = {
         THREADS: "before: boto3 PutEvents in a thread pool",
-        ONE_WORKER: "+ PutEvents on the event loop (`BRIDGE_PUBLISHER=async`)",
+        ONE_WORKER: "+ PutEvents on the event loop (`BRIDGE_PUBLISHER=async`, sent with aiohttp)",
         ASYNCIO_LOOP: f"+ {b.workers} worker process(es) (`BRIDGE_WORKERS` default)",
-        BRIDGE: "+ uvloop (`BRIDGE_EVENT_LOOP` default)",
+        AIOHTTP: "+ uvloop (`BRIDGE_EVENT_LOOP` default)",
+        BRIDGE: "+ the bridge's own HTTP client (`BRIDGE_HTTP_CLIENT` default, `bridge/http1.py`)",
     }
     previous = None
     for label in LADDER:

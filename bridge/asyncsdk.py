@@ -12,7 +12,8 @@ the service model's protocol (JSON 1.1 for ``events``, smithy RPC v2 CBOR for ``
 rules (signed by :mod:`bridge.sigv4`, which gives botocore's signature for less CPU), and the error parser
 (so a throttled call raises the same ``ClientError`` with ``ThrottlingException``).
 The request goes over :class:`bridge.http1.Http1Client` (kept-alive HTTP/1.1, TLS), or over aiohttp when the
-environment names a proxy for the endpoint (``HTTPS_PROXY``/``HTTP_PROXY``; a path that latency does not decide).
+environment names a proxy for the endpoint (``HTTPS_PROXY``/``HTTP_PROXY``; a path that latency does not decide)
+or ``BRIDGE_HTTP_CLIENT=aiohttp`` asks for it (the way back, should an endpoint disagree with the bridge's client).
 What it leaves out: parameter validation (the bridge builds every entry itself and the service validates
 again) and the SDK's retries (the publisher retries per entry inside its deadline). For the JSON protocol
 the body is written with orjson (same JSON as botocore's serializer: timestamps as integer epoch seconds;
@@ -29,6 +30,7 @@ import ssl
 import time
 import urllib.request
 from collections.abc import Mapping
+from typing import Literal
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -79,6 +81,7 @@ class AsyncAwsClient:
         connect_timeout_s: float,
         read_timeout_s: float,
         max_connections: int,
+        http_client: Literal["builtin", "aiohttp"] = "builtin",
     ) -> None:
         meta = client.meta
         model = meta.service_model
@@ -102,6 +105,8 @@ class AsyncAwsClient:
         self._session: aiohttp.ClientSession | None = None  # through a proxy
         self._http: Http1Client | None = None  # direct (no proxy): the usual path
         self._proxy = endpoint_proxy(self.endpoint_url)
+        #: what sends the requests: ``builtin`` (bridge.http1) unless asked for aiohttp or a proxy needs it
+        self.http_client = "aiohttp" if http_client == "aiohttp" or self._proxy is not None else "builtin"
         self._user_agent = f"exotel-legs-bridge botocore/{botocore.__version__}"
 
     # ---- life cycle ----------------------------------------------------------------------------
@@ -110,7 +115,7 @@ class AsyncAwsClient:
             return
         bundle = os.environ.get("AWS_CA_BUNDLE")
         ssl_context = ssl.create_default_context(cafile=bundle or None)
-        if self._proxy is None:
+        if self.http_client == "builtin":
             self._http = Http1Client(
                 self.endpoint_url,
                 ssl_context=ssl_context,

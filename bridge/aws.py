@@ -118,6 +118,7 @@ def events_async_client(config: BridgeConfig, service: EventsService = "events")
         connect_timeout_s=CONNECT_TIMEOUT_S,
         read_timeout_s=_read_timeout(config),
         max_connections=config.max_in_flight + 2,
+        http_client=config.http_client,
     )
 
 

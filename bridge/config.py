@@ -84,6 +84,8 @@ class BridgeConfig(EnvSettings):
     publisher: Literal["async", "threads"] = Field(default="async", validation_alias=BridgeEnv.PUBLISHER)
     # the event loop each process runs on (bridge/loop.py): uvloop, or asyncio's own
     event_loop: Literal["uvloop", "asyncio"] = Field(default="uvloop", validation_alias=BridgeEnv.EVENT_LOOP)
+    # what sends the async publisher's requests: bridge/http1.py, or aiohttp (the way back; always through a proxy)
+    http_client: Literal["builtin", "aiohttp"] = Field(default="builtin", validation_alias=BridgeEnv.HTTP_CLIENT)
     # processes serving the port (SO_REUSEPORT); None: the CPUs this task may use (bridge.workers.available_cpus)
     workers: int | None = Field(default=None, ge=1, le=64, validation_alias=BridgeEnv.WORKERS)
 

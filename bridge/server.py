@@ -256,6 +256,7 @@ class BridgeServer:
             event_bus=config.event_bus_arn or config.event_bus_name,
             event_bus_kind=str(config.event_bus_kind),
             publisher="async" if self._async_client is not None else "threads",
+            http_client=self._async_client.http_client if self._async_client is not None else "boto3",
             event_loop=loop_name(),
             linger_ms=config.linger_ms,
             linger_when=config.linger_when,

@@ -101,6 +101,7 @@ class BridgeEnv:
     PUBLISHER = "BRIDGE_PUBLISHER"  # async (default: PutEvents on the event loop) | threads (boto3 in a pool)
     WORKERS = "BRIDGE_WORKERS"  # processes sharing the port (default: the CPUs the task has)
     EVENT_LOOP = "BRIDGE_EVENT_LOOP"  # uvloop (default, when installed) | asyncio
+    HTTP_CLIENT = "BRIDGE_HTTP_CLIENT"  # builtin (default: bridge/http1.py) | aiohttp
     PROTO = "BRIDGE_PROTO"  # the customer's .proto or FileDescriptorSet (default: protos/exotel_legs.proto)
     RPC = "BRIDGE_RPC"  # package.Service/Method in it (optional when it has one unary method)
     # python -m bridge.healthcheck (the container's HEALTHCHECK)

@@ -224,9 +224,11 @@ def test_a_proxy_named_by_the_environment_carries_the_calls(sdk_env: None, monke
         try:
             monkeypatch.setenv("HTTP_PROXY", proxy_url)
             through = client_for(endpoint_url, monkeypatch)
+            assert through.http_client == "aiohttp"  # whatever BRIDGE_HTTP_CLIENT says: the built-in has no proxy
             assert (await call(through, "PutEvents", {"Entries": [{"Source": "s"}]}))["FailedEntryCount"] == 0
             monkeypatch.setenv("NO_PROXY", "127.0.0.1")
             direct = client_for(endpoint_url, monkeypatch)
+            assert direct.http_client == "builtin"
             assert (await call(direct, "PutEvents", {"Entries": [{"Source": "s"}]}))["FailedEntryCount"] == 0
         finally:
             await proxy.stop()

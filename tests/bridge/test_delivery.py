@@ -111,13 +111,18 @@ def test_thousand_concurrent_events_arrive_exactly_once(stack: AwsStack, start_b
     assert totals["PutEventsCalls"] < 1000  # batched
 
 
-@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
-def test_either_event_loop_serves_and_the_ready_log_names_it(stack: AwsStack, start_bridge, loop: str) -> None:
-    """uvloop is the default (bridge/loop.py); ``BRIDGE_EVENT_LOOP=asyncio`` is the way back to asyncio's."""
-    env = bridge_env(stack, stack.url, **({"BRIDGE_EVENT_LOOP": "asyncio"} if loop == "asyncio" else {}))
-    bridge = start_bridge(env)
+@pytest.mark.parametrize(("loop", "client"), [("uvloop", "builtin"), ("asyncio", "builtin"), ("uvloop", "aiohttp")])
+def test_either_event_loop_and_http_client_serve_and_the_ready_log_names_them(
+    stack: AwsStack, start_bridge, loop: str, client: str
+) -> None:
+    """uvloop is the default (bridge/loop.py); ``BRIDGE_EVENT_LOOP=asyncio`` is the way back to asyncio's. The
+    bridge's own HTTP client (bridge/http1.py) is the default; ``BRIDGE_HTTP_CLIENT=aiohttp`` the way back."""
+    settings = {"BRIDGE_EVENT_LOOP": "asyncio"} if loop == "asyncio" else {}
+    if client == "aiohttp":
+        settings["BRIDGE_HTTP_CLIENT"] = "aiohttp"
+    bridge = start_bridge(bridge_env(stack, stack.url, **settings))
     ready = next(json.loads(line) for line in bridge.lines if '"bridge ready"' in line)
-    assert ready["event_loop"] == loop
+    assert (ready["event_loop"], ready["http_client"]) == (loop, client)
     # lingering only while the CPUs are busy is the default, measured from the cgroup or the machine (bridge/busy.py)
     assert (ready["linger_when"], ready["linger_ms"]) == ("busy", 10.0) and ready["cpu_source"] in (
         "cgroup+process",

@@ -483,3 +483,13 @@ def test_an_unknown_event_loop_is_a_configuration_error(monkeypatch: pytest.Monk
     monkeypatch.setenv(BridgeEnv.EVENT_LOOP, "uvlop")
     with pytest.raises(ConfigError, match=BridgeEnv.EVENT_LOOP):
         BridgeConfig.from_env()
+
+
+def test_the_http_client_is_the_bridges_own_unless_asked_for_aiohttp(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(BridgeEnv.HTTP_CLIENT, raising=False)
+    assert BridgeConfig.from_env().http_client == "builtin"
+    monkeypatch.setenv(BridgeEnv.HTTP_CLIENT, "aiohttp")
+    assert BridgeConfig.from_env().http_client == "aiohttp"
+    monkeypatch.setenv(BridgeEnv.HTTP_CLIENT, "urllib3")
+    with pytest.raises(ConfigError, match=BridgeEnv.HTTP_CLIENT):
+        BridgeConfig.from_env()
