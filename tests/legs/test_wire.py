@@ -6,10 +6,11 @@ import base64
 from pathlib import Path
 
 import pytest
+from google.protobuf import struct_pb2
 
 from legs.events import LegEvent
 from legs.proto_service import ProtoError, load_service
-from legs.wire import EventWire, builtin_wire, load_wire
+from legs.wire import EventWire, builtin_wire, load_wire, struct_to_dict
 from tests.support.customer_protos import descriptor_set
 from tests.support.samples import LEG_TERMINATED, SEED_LEG_CONNECTING
 
@@ -167,3 +168,37 @@ def test_the_builtin_wire_is_the_committed_proto() -> None:
     assert isinstance(wire, EventWire) and load_wire(None) is wire
     raw = wire.encode(LEG_TERMINATED)
     assert wire.event(raw).to_detail() == LegEvent.model_validate(LEG_TERMINATED).to_detail()
+
+
+def test_struct_values_become_json_with_their_types() -> None:
+    """Every ``google.protobuf.Value`` member: strings, booleans, integral doubles as ints (below 2**53), other
+    doubles, null, nested structs and lists (the hot path tells them apart by the value's type)."""
+    struct = struct_pb2.Struct()
+    struct.update(
+        {
+            "text": "ü→x",
+            "yes": True,
+            "no": False,
+            "count": 14400,
+            "ratio": 0.25,
+            "huge": float(2**53),
+            "nothing": None,
+            "nested": {"a": {"b": [1, "two", None, False, {"c": 3.5}]}},
+            "empty": {},
+            "list": [],
+        }
+    )
+    converted = struct_to_dict(struct)
+    assert converted == {
+        "text": "ü→x",
+        "yes": True,
+        "no": False,
+        "count": 14400,
+        "ratio": 0.25,
+        "huge": float(2**53),
+        "nothing": None,
+        "nested": {"a": {"b": [1, "two", None, False, {"c": 3.5}]}},
+        "empty": {},
+        "list": [],
+    }
+    assert type(converted["count"]) is int and type(converted["huge"]) is float and type(converted["yes"]) is bool
