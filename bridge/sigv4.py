@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import quote, urlsplit
 
 from botocore.auth import SIGNED_HEADERS_BLACKLIST
@@ -23,6 +24,8 @@ from botocore.utils import normalize_url_path
 
 _UNSIGNED = frozenset(SIGNED_HEADERS_BLACKLIST)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: Headers the signer writes itself (a caller's copy is dropped).
+_REPLACED = frozenset({"authorization", "x-amz-date"})
 
 
 def host_header(endpoint_url: str) -> str:
@@ -36,6 +39,16 @@ def host_header(endpoint_url: str) -> str:
     return host
 
 
+def _prepare(headers: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str], tuple[str, ...]]:
+    """The headers to send as given (not a date or signature of an earlier signing), the signed ones among them in
+    canonical form (lower-case name, value with its runs of whitespace made one space), and the names under which
+    the caller gave a session token (replaced by the credentials' own when they have one, as botocore does)."""
+    kept = {key: value for key, value in headers.items() if key.lower() not in _REPLACED}
+    static = {key.lower(): " ".join(value.split()) for key, value in kept.items() if key.lower() not in _UNSIGNED}
+    token_keys = tuple(key for key in kept if key.lower() == "x-amz-security-token")
+    return kept, static, token_keys
+
+
 class SigV4Signer:
     """Signs POST requests to one service endpoint (``service``, ``region``, ``endpoint_url``)."""
 
@@ -46,6 +59,9 @@ class SigV4Signer:
         self._scope_tail = f"/{region}/{service}/aws4_request"
         self._key: tuple[str, str, bytes] | None = None  # (secret, day, signing key)
         self._paths: dict[str, str] = {}
+        self._prepared: tuple[Mapping[str, str], dict[str, str], dict[str, str], tuple[str, ...]] | None = None
+        self._second = -1  # the second self._stamp_text is for
+        self._stamp_text = ""
 
     def sign(
         self,
@@ -55,18 +71,27 @@ class SigV4Signer:
         credentials: ReadOnlyCredentials,
         now: datetime | None = None,
     ) -> dict[str, str]:
-        """``headers`` plus ``X-Amz-Date``, ``X-Amz-Security-Token`` (temporary credentials) and ``Authorization``."""
-        stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+        """``headers`` plus ``X-Amz-Date``, ``X-Amz-Security-Token`` (temporary credentials) and ``Authorization``.
+
+        The same ``headers`` object call after call (the publisher's cached ones, which nobody changes) is prepared
+        once: which of them are signed, and how (the work per call is then the date, the hashes and the HMAC)."""
+        stamp = self._stamp() if now is None else now.strftime("%Y%m%dT%H%M%SZ")
         day = stamp[:8]
-        signed = {key: value for key, value in headers.items() if key.lower() not in ("authorization", "x-amz-date")}
+        prepared = self._prepared
+        if prepared is None or prepared[0] is not headers:
+            prepared = self._prepared = (headers, *_prepare(headers))
+        _, kept, static, token_keys = prepared
+        signed = dict(kept)
         signed["X-Amz-Date"] = stamp
-        if credentials.token:
-            signed["X-Amz-Security-Token"] = credentials.token
-        canonical: dict[str, str] = {"host": self.host}
-        for key, value in signed.items():
-            name = key.lower()
-            if name not in _UNSIGNED:
-                canonical[name] = " ".join(value.split())
+        canonical = dict(static)
+        canonical["host"] = self.host
+        canonical["x-amz-date"] = stamp
+        token = credentials.token
+        if token:
+            for key in token_keys:
+                del signed[key]
+            signed["X-Amz-Security-Token"] = token
+            canonical["x-amz-security-token"] = " ".join(token.split())
         names = sorted(canonical)
         signed_names = ";".join(names)
         request = "\n".join(
@@ -88,6 +113,15 @@ class SigV4Signer:
             f"Signature={signature.hexdigest()}"
         )
         return signed
+
+    def _stamp(self) -> str:
+        """``X-Amz-Date`` for now (UTC), made once per second."""
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._stamp_text = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(second))
+            self._second = second
+        return self._stamp_text
 
     def _canonical_path(self, path: str) -> str:
         canonical = self._paths.get(path)

@@ -142,3 +142,44 @@ def test_an_earlier_authorization_or_date_is_replaced_not_signed() -> None:
 )
 def test_host_header(url: str, host: str) -> None:
     assert host_header(url) == host
+
+
+@pytest.mark.parametrize("credentials", [LONG_TERM, TEMPORARY], ids=["long-term", "temporary"])
+def test_a_callers_session_token_header_is_kept_or_replaced_as_botocore_does(
+    monkeypatch: pytest.MonkeyPatch, credentials: ReadOnlyCredentials
+) -> None:
+    headers = {**JSON_HEADERS, "x-amz-security-token": "the caller's"}
+    now = datetime(2026, 12, 2, 10, 30, 45, tzinfo=UTC)
+    signer = SigV4Signer(service="events", region="us-east-1", endpoint_url="https://e.example.com")
+    ours = signer.sign("/", headers, b"{}", credentials, now=now)
+    theirs = botocore_headers(
+        monkeypatch,
+        service="events",
+        region="us-east-1",
+        url="https://e.example.com/",
+        headers=headers,
+        body=b"{}",
+        credentials=credentials,
+        now=now,
+    )
+    assert {k.lower(): v for k, v in ours.items()} == {k.lower(): v for k, v in theirs.items()}
+
+
+def test_the_clock_is_read_per_call_and_the_headers_prepared_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ``now`` the signer reads the clock itself (its date text made once per second); the same headers
+    object signed again gives botocore's headers at each instant."""
+    signer = SigV4Signer(service="events", region="us-east-1", endpoint_url="https://e.example.com")
+    for instant in (1_764_671_445.25, 1_764_671_445.75, 1_764_671_446.0, 1_764_719_999.9, 1_764_720_000.1):
+        monkeypatch.setattr("bridge.sigv4.time.time", lambda instant=instant: instant)
+        ours = signer.sign("/", JSON_HEADERS, b"{}", TEMPORARY)
+        theirs = botocore_headers(
+            monkeypatch,
+            service="events",
+            region="us-east-1",
+            url="https://e.example.com/",
+            headers=JSON_HEADERS,
+            body=b"{}",
+            credentials=TEMPORARY,
+            now=datetime.fromtimestamp(int(instant), UTC),
+        )
+        assert ours == theirs, instant
