@@ -242,17 +242,23 @@ class Http1Client:
             connection = self._idle_connection() or await self._connect()
             head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
             request = f"POST {path} HTTP/1.1\r\n{self._start}{head}Content-Length: {len(body)}\r\n\r\n"
-            loop = asyncio.get_running_loop()
-            waiter = connection.send(request.encode("latin-1") + body)
-            timer = loop.call_later(self._read_timeout_s, _time_out, waiter, self._read_timeout_s)
+            data = request.encode("latin-1") + body
             try:
-                reply = await waiter
+                try:
+                    waiter = connection.send(data)
+                except (OSError, RuntimeError) as exc:  # the transport closed under us (uvloop: RuntimeError)
+                    raise ConnectionLost(f"connection closed before the request was sent ({exc})") from exc
+                timer = asyncio.get_running_loop().call_later(
+                    self._read_timeout_s, _time_out, waiter, self._read_timeout_s
+                )
+                try:
+                    reply = await waiter
+                finally:
+                    timer.cancel()
             except BaseException:
                 connection.close()  # mid-reply (a fault, a time-out, a cancelled caller): never reuse it
                 self._open.discard(connection)
                 raise
-            finally:
-                timer.cancel()
             if connection.reusable:
                 connection.idle_since = time.monotonic()
                 self._idle.append(connection)
