@@ -84,7 +84,7 @@ class SigV4Signer:
         signed = dict(kept)
         signed["X-Amz-Date"] = stamp
         canonical = dict(static)
-        canonical["host"] = self.host
+        canonical.setdefault("host", self.host)  # a caller's own Host is signed as given, as botocore does
         canonical["x-amz-date"] = stamp
         token = credentials.token
         if token:

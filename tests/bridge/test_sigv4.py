@@ -183,3 +183,21 @@ def test_the_clock_is_read_per_call_and_the_headers_prepared_once(monkeypatch: p
             now=datetime.fromtimestamp(int(instant), UTC),
         )
         assert ours == theirs, instant
+
+
+def test_a_callers_host_header_is_the_one_signed(monkeypatch: pytest.MonkeyPatch) -> None:
+    headers = {**JSON_HEADERS, "Host": "vpce-123.events.us-east-1.vpce.amazonaws.com"}
+    now = datetime(2026, 12, 2, 10, 30, 45, tzinfo=UTC)
+    signer = SigV4Signer(service="events", region="us-east-1", endpoint_url="https://e.example.com")
+    ours = signer.sign("/", headers, b"{}", LONG_TERM, now=now)
+    theirs = botocore_headers(
+        monkeypatch,
+        service="events",
+        region="us-east-1",
+        url="https://e.example.com/",
+        headers=headers,
+        body=b"{}",
+        credentials=LONG_TERM,
+        now=now,
+    )
+    assert ours == theirs
