@@ -118,7 +118,15 @@ class Batcher(ABC):
             self._runner = self._loop.create_task(self._run(), name=f"batcher-{self.name}")
 
     def submit(self, item: Item) -> None:
-        item.enqueued = self._loop.time()
+        item.enqueued = now = self._loop.time()
+        if (
+            not self._queue
+            and self._idle_waiter is not None  # the dispatcher is parked with nothing queued
+            and self._in_flight < self.max_in_flight
+            and not self._would_linger(now)
+        ):
+            self._dispatch([item], waited_idle=False)  # straight out: no wake-up of the dispatcher first
+            return
         self._queue.append(item)
         self._queued_bytes += item.size
         if len(self._queue) >= self.max_entries or self._queued_bytes >= self.max_bytes:
@@ -161,16 +169,8 @@ class Batcher(ABC):
             # A wait with nothing in flight that found no company (one caller sending one event at a time: its
             # next event comes only after this one's answer) is not repeated until a batch has company again.
             # With a gate (BRIDGE_LINGER_WHEN=busy), only while it says lingering is worth it: CPU is short.
-            recent = not self._alone and self._loop.time() - self._last_sent < self.linger_s
             waited_idle = False
-            gate = self.linger_gate
-            if (
-                self.linger_s > 0
-                and (gate is None or gate.busy)
-                and (self._in_flight > 0 or recent)
-                and not self._closing
-                and not self._batch_ready()
-            ):
+            if self._would_linger(self._loop.time()) and not self._batch_ready():
                 wait = queue[0].enqueued + self.linger_s - self._loop.time()
                 if wait > 0:
                     waited_idle = self._in_flight == 0
@@ -189,15 +189,28 @@ class Batcher(ABC):
                 continue
             batch = self._take()
             if batch:
-                if len(batch) > 1:
-                    self._alone = False
-                elif waited_idle:
-                    self._alone = True
-                self._last_sent = self._loop.time()
-                self._in_flight += 1
-                task = self._loop.create_task(self._send_one(batch))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._dispatch(batch, waited_idle)
+
+    def _would_linger(self, now: float) -> bool:
+        """Whether the next batch should wait for company (the rule in :meth:`_run`)."""
+        if self.linger_s <= 0 or self._closing:
+            return False
+        gate = self.linger_gate
+        if gate is not None and not gate.busy:
+            return False
+        return self._in_flight > 0 or (not self._alone and now - self._last_sent < self.linger_s)
+
+    def _dispatch(self, batch: list[Item], waited_idle: bool) -> None:
+        """Start sending one batch (its own task, holding one of ``max_in_flight`` slots)."""
+        if len(batch) > 1:
+            self._alone = False
+        elif waited_idle:
+            self._alone = True
+        self._last_sent = self._loop.time()
+        self._in_flight += 1
+        task = self._loop.create_task(self._send_one(batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _batch_ready(self) -> bool:
         return len(self._queue) >= self.max_entries or self._queued_bytes >= self.max_bytes

@@ -3,6 +3,10 @@
 Bounded by size (oldest forgotten first) and by age (TTL). A key is remembered from the moment
 its first delivery starts: a repeat that arrives meanwhile waits for that delivery's outcome
 instead of being acknowledged blindly. A failed delivery is forgotten, so its repeat publishes.
+
+A delivery that succeeded is remembered as :data:`DELIVERED`, not as its future: a pair of a float and a
+constant string is not tracked by the cycle collector, whereas a full cache of futures (100,000 by default)
+was walked by every full collection the churn of entries triggered, about 30 ms each on the benchmark machine.
 """
 
 from __future__ import annotations
@@ -11,10 +15,16 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Final, Literal, TypeAlias
+
+#: What :meth:`RecentEvents.get` gives for a key whose first delivery is settled and stored.
+DELIVERED: Final = "delivered"
+#: A recent key's delivery: in flight (or just resolved) as its future, or settled as :data:`DELIVERED`.
+Delivery: TypeAlias = "asyncio.Future[str] | Literal['delivered']"
 
 
 class RecentEvents:
-    """LRU + TTL map of ``event_sid`` -> the future of its first delivery."""
+    """LRU + TTL map of ``event_sid`` -> the future of its first delivery, then :data:`DELIVERED`."""
 
     __slots__ = ("_clock", "_entries", "_max_size", "_ttl")
 
@@ -22,7 +32,7 @@ class RecentEvents:
         self._max_size = max_size
         self._ttl = ttl_s
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, asyncio.Future[str]]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, Delivery]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -31,8 +41,8 @@ class RecentEvents:
     def enabled(self) -> bool:
         return self._max_size > 0
 
-    def get(self, key: str) -> asyncio.Future[str] | None:
-        """The first delivery's future for a recent ``key`` (pending or done OK), else ``None``."""
+    def get(self, key: str) -> Delivery | None:
+        """The first delivery of a recent ``key`` (its future, or :data:`DELIVERED` once settled), else ``None``."""
         item = self._entries.get(key)
         if item is None:
             return None
@@ -58,6 +68,16 @@ class RecentEvents:
             if expires > now:
                 break
             entries.popitem(last=False)
+
+    def settled(self, key: str, future: asyncio.Future[str]) -> None:
+        """``future`` (``key``'s delivery) is done: remember a success as :data:`DELIVERED`, forget a failure."""
+        item = self._entries.get(key)
+        if item is None or item[1] is not future:
+            return
+        if future.cancelled() or future.exception() is not None:
+            del self._entries[key]
+        else:
+            self._entries[key] = (item[0], DELIVERED)  # same place in the order: a value change, not a move
 
     def forget(self, key: str, future: asyncio.Future[str]) -> None:
         """Drop ``key`` if it still refers to ``future`` (a failed delivery must not suppress a retry)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 import grpc
@@ -19,7 +20,7 @@ from pydantic import ValidationError
 
 from bridge.batcher import Item, Unavailable
 from bridge.deadletter import DeadLetters, dead_letter_record
-from bridge.dedup import RecentEvents
+from bridge.dedup import DELIVERED, RecentEvents
 from bridge.jsonfast import dumps_compact
 from bridge.log import logger
 from bridge.metrics import BridgeMetrics
@@ -113,23 +114,24 @@ class LegEventService:
         sid = event.event_sid
         recent = self._recent
         while (prior := recent.get(sid)) is not None:
-            if not prior.done():
-                try:
-                    await asyncio.shield(prior)  # a repeat while the first is in flight: share its outcome
-                except (Unavailable, asyncio.CancelledError):
-                    task = asyncio.current_task()
-                    if task is not None and task.cancelling():
-                        raise
-                    continue  # the first delivery failed and was forgotten: deliver this one
-            elif prior.cancelled() or prior.exception() is not None:
-                recent.forget(sid, prior)
-                continue
+            if prior is not DELIVERED:
+                if not prior.done():
+                    try:
+                        await asyncio.shield(prior)  # a repeat while the first is in flight: share its outcome
+                    except (Unavailable, asyncio.CancelledError):
+                        task = asyncio.current_task()
+                        if task is not None and task.cancelling():
+                            raise
+                        continue  # the first delivery failed and was forgotten: deliver this one
+                elif prior.cancelled() or prior.exception() is not None:
+                    recent.forget(sid, prior)
+                    continue
             metrics.duplicates += 1
             return self._duplicate
 
         future: asyncio.Future[str] = loop.create_future()
         recent.claim(sid, future)
-        future.add_done_callback(lambda done: self._settled(sid, done))
+        future.add_done_callback(partial(recent.settled, sid))
         self._publisher.submit(Item(entry, size, started + self.bus_budget(context.time_remaining()), future, sid))
         try:
             # Shielded: if the caller goes away, the event is still delivered (and its repeat deduplicated).
@@ -153,10 +155,6 @@ class LegEventService:
         return to_put_events_entry(
             event, bus_name=self._bus_name, source=self._source, received_at=received_at, dumps=dumps_compact
         )
-
-    def _settled(self, sid: str, future: asyncio.Future[str]) -> None:
-        if future.cancelled() or future.exception() is not None:
-            self._recent.forget(sid, future)
 
     async def _reject(
         self,

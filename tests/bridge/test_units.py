@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import threading
 import time
@@ -16,7 +17,7 @@ from pydantic import SecretStr
 
 from bridge.batcher import Item, Unavailable
 from bridge.config import DEFAULT_LINGER_MS, BridgeConfig, ConfigError
-from bridge.dedup import RecentEvents
+from bridge.dedup import DELIVERED, RecentEvents
 from bridge.fallback import FallbackQueue, fallback_body
 from bridge.metrics import BridgeMetrics, Reservoir
 from bridge.publisher import EventBusPublisher, spill_nowhere
@@ -133,6 +134,33 @@ def test_linger_gathers_a_batch_and_batch_size_one_turns_batching_off() -> None:
     assert [len(c) for c in single.calls] == [1] * 7
 
 
+def test_a_lone_event_on_an_idle_publisher_leaves_without_waiting_for_the_dispatchers_turn() -> None:
+    sent: list[object] = []
+
+    class Client:  # calls on the event loop, as bridge.asyncsdk's client
+        async def call(self, operation: str, params: dict) -> dict:
+            sent.append(params)
+            return {"FailedEntryCount": 0, "Entries": [{"EventId": "1"}]}
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        metrics = BridgeMetrics("Test", "bridge")
+        publisher = EventBusPublisher(Client(), spill=spill_nowhere(metrics), metrics=metrics, linger_s=0.05)
+        publisher.start()
+        await asyncio.sleep(0)  # the dispatcher parks: nothing queued
+        future = loop.create_future()
+        publisher.submit(Item(entry(0), 100, loop.time() + 5, future, "e0"))
+        await asyncio.sleep(0)  # one turn of the loop: the call has started (through the dispatcher: two turns)
+        assert len(sent) == 1
+        assert await future == "bus"
+        second = loop.create_future()  # the last batch left less than a linger ago, alone: the rule is unchanged
+        publisher.submit(Item(entry(1), 100, loop.time() + 5, second, "e1"))
+        assert await second == "bus" and len(sent) == 2
+        await publisher.close()
+
+    asyncio.run(scenario())
+
+
 def test_in_flight_calls_are_bounded() -> None:
     bus = FakeBus(delay=0.05)
     results, _ = asyncio.run(publish(bus, [entry(i) for i in range(60)], linger_s=0, max_in_flight=2, max_entries=3))
@@ -221,6 +249,40 @@ def test_recent_events_lru_ttl_and_forget() -> None:
         now[0] = 11.0
         assert cache.get("c") is None  # expired
         assert not RecentEvents(0, 10).enabled
+    finally:
+        loop.close()
+
+
+def test_recent_events_remember_a_settled_delivery_without_its_future() -> None:
+    cache = RecentEvents(max_size=10_000, ttl_s=60)
+    loop = asyncio.new_event_loop()
+    try:
+        failed = loop.create_future()
+        cache.claim("failed", failed)
+        failed.set_exception(Unavailable("no"))
+        cache.settled("failed", failed)
+        assert cache.get("failed") is None  # a failed delivery is forgotten: its repeat publishes
+
+        stale = loop.create_future()
+        cache.claim("x", stale)
+        newer = loop.create_future()
+        cache.claim("x", newer)
+        stale.set_result("bus")
+        cache.settled("x", stale)  # not x's delivery any more: nothing changes
+        assert cache.get("x") is newer
+
+        gc.collect()
+        tracked_before = len(gc.get_objects())
+        for n in range(5_000):
+            future = loop.create_future()
+            cache.claim(f"k{n}", future)
+            future.set_result("bus")
+            cache.settled(f"k{n}", future)
+        del future
+        gc.collect()
+        assert cache.get("k0") == DELIVERED and cache.get("k4999") == DELIVERED
+        # 5,000 remembered deliveries, none of them an object the cycle collector walks
+        assert len(gc.get_objects()) - tracked_before < 100
     finally:
         loop.close()
 
