@@ -122,7 +122,7 @@ class Batcher(ABC):
         if (
             not self._queue
             and self._idle_waiter is not None  # the dispatcher is parked with nothing queued
-            and self._in_flight < self.max_in_flight
+            and not self._in_flight  # an idle publisher: with calls in flight, what arrives meanwhile leaves together
             and not self._would_linger(now)
         ):
             self._dispatch([item], waited_idle=False)  # straight out: no wake-up of the dispatcher first

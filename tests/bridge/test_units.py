@@ -161,6 +161,33 @@ def test_a_lone_event_on_an_idle_publisher_leaves_without_waiting_for_the_dispat
     asyncio.run(scenario())
 
 
+def test_events_that_arrive_while_a_call_is_in_flight_leave_together() -> None:
+    batches: list[int] = []
+
+    class SlowClient:
+        async def call(self, operation: str, params: dict) -> dict:
+            batches.append(len(params["Entries"]))
+            await asyncio.sleep(0.05)
+            return {"FailedEntryCount": 0, "Entries": [{"EventId": "1"}] * len(params["Entries"])}
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        metrics = BridgeMetrics("Test", "bridge")
+        publisher = EventBusPublisher(SlowClient(), spill=spill_nowhere(metrics), metrics=metrics, linger_s=0)
+        publisher.start()
+        await asyncio.sleep(0)
+        futures = [loop.create_future() for _ in range(4)]
+        publisher.submit(Item(entry(0), 100, loop.time() + 5, futures[0], "e0"))  # an idle publisher: straight out
+        await asyncio.sleep(0.01)  # that call is in flight
+        for n in (1, 2, 3):  # no linger, yet the three that came meanwhile share one call
+            publisher.submit(Item(entry(n), 100, loop.time() + 5, futures[n], f"e{n}"))
+        assert await asyncio.gather(*futures) == ["bus"] * 4
+        await publisher.close()
+
+    asyncio.run(scenario())
+    assert batches == [1, 3]
+
+
 def test_in_flight_calls_are_bounded() -> None:
     bus = FakeBus(delay=0.05)
     results, _ = asyncio.run(publish(bus, [entry(i) for i in range(60)], linger_s=0, max_in_flight=2, max_entries=3))
