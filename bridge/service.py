@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from bridge.batcher import Item, Unavailable
 from bridge.deadletter import DeadLetters, dead_letter_record
-from bridge.dedup import DELIVERED, RecentEvents
+from bridge.dedup import RecentEvents
 from bridge.jsonfast import dumps_compact
 from bridge.log import logger
 from bridge.metrics import BridgeMetrics
@@ -114,7 +114,7 @@ class LegEventService:
         sid = event.event_sid
         recent = self._recent
         while (prior := recent.get(sid)) is not None:
-            if prior is not DELIVERED:
+            if not isinstance(prior, str):  # its first delivery's future, not a settled one's mark (DELIVERED)
                 if not prior.done():
                     try:
                         await asyncio.shield(prior)  # a repeat while the first is in flight: share its outcome
