@@ -26,9 +26,25 @@ class Unavailable(Exception):
 
 
 class Item:
-    """One event on its way: the PutEvents entry, its size, its deadline and the RPC's future."""
+    """One event on its way: the PutEvents entry, its size, its deadline and its delivery's future.
 
-    __slots__ = ("attempts", "body", "deadline", "enqueued", "entry", "event_sid", "future", "last_error", "size")
+    ``waiter``, when given, is what the RPC awaits: settled in the same call as ``future`` (not by a callback of
+    it, as ``asyncio.shield`` would), so the caller's answer is one turn of the loop nearer; a caller that goes
+    away cancels its waiter, never the delivery (whose future a repeat of the event may share).
+    """
+
+    __slots__ = (
+        "attempts",
+        "body",
+        "deadline",
+        "enqueued",
+        "entry",
+        "event_sid",
+        "future",
+        "last_error",
+        "size",
+        "waiter",
+    )
 
     def __init__(
         self,
@@ -37,12 +53,14 @@ class Item:
         deadline: float,
         future: asyncio.Future[str],
         event_sid: str = "",
+        waiter: asyncio.Future[str] | None = None,
     ) -> None:
         self.entry = entry
         self.size = size
         self.deadline = deadline
         self.future = future
         self.event_sid = event_sid
+        self.waiter = waiter
         self.enqueued = 0.0
         self.attempts = 0
         self.last_error = ""
@@ -51,10 +69,16 @@ class Item:
     def resolve(self, outcome: str) -> None:
         if not self.future.done():
             self.future.set_result(outcome)
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(outcome)
 
     def fail(self, error: BaseException) -> None:
         if not self.future.done():
             self.future.set_exception(error)
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
 
 
 class LingerGate(Protocol):

@@ -132,10 +132,13 @@ class LegEventService:
         future: asyncio.Future[str] = loop.create_future()
         recent.claim(sid, future)
         future.add_done_callback(partial(recent.settled, sid))
-        self._publisher.submit(Item(entry, size, started + self.bus_budget(context.time_remaining()), future, sid))
+        # The call awaits its own waiter, settled with the delivery (Item): if the caller goes away, only the
+        # waiter is cancelled; the event is still delivered (and its repeat deduplicated).
+        waiter: asyncio.Future[str] = loop.create_future()
+        deadline = started + self.bus_budget(context.time_remaining())
+        self._publisher.submit(Item(entry, size, deadline, future, sid, waiter))
         try:
-            # Shielded: if the caller goes away, the event is still delivered (and its repeat deduplicated).
-            await asyncio.shield(future)
+            await waiter
         except Unavailable as exc:
             logger.warning("event not durable; answering UNAVAILABLE", event_sid=sid, error=str(exc))
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))

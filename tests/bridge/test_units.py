@@ -456,6 +456,55 @@ def test_a_repeat_in_flight_waits_for_the_first_outcome(fallback_works: bool) ->
         assert len(bus.calls) == 2
 
 
+def test_a_caller_that_goes_away_does_not_stop_its_event_and_the_repeat_is_a_duplicate() -> None:
+    """The caller cancels while its event is in flight: the delivery goes on (the call's own waiter is what is
+    cancelled, not the delivery a repeat shares), so the bus gets the event once and the repeat is a duplicate."""
+    gate = threading.Event()
+    bus = FakeBus(lambda call, index, e: gate.wait(5) and None)
+
+    async def scenario() -> object:
+        config = BridgeConfig(host="127.0.0.1", port=0, publish_deadline_ms=3000, linger_ms=0, metrics_interval_s=60)
+        server = BridgeServer(config, events_client=bus)
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+                client = pb_grpc.LegEventServiceStub(channel)
+                message = make_event(7)
+                first = client.TriggerCallbackEvent(message, timeout=10)
+                await asyncio.sleep(0.2)
+                assert len(bus.calls) == 1  # in flight
+                first.cancel()
+                await asyncio.sleep(0.1)
+                gate.set()
+                return await client.TriggerCallbackEvent(message, timeout=10)
+        finally:
+            await server.stop(grace=1)
+
+    repeat = asyncio.run(scenario())
+    assert repeat.accepted and repeat.duplicate  # type: ignore[attr-defined]
+    assert len(bus.calls) == 1
+
+
+def test_an_items_waiter_is_settled_with_its_delivery_in_the_same_call() -> None:
+    """What the RPC awaits is settled by ``Item.resolve`` / ``Item.fail`` themselves, not a turn of the loop later;
+    a waiter the caller cancelled is left alone."""
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        done, waiter = loop.create_future(), loop.create_future()
+        Item(entry(1), 10, loop.time() + 1, done, "a", waiter).resolve("bus")
+        assert done.result() == "bus" and waiter.result() == "bus"
+        failed, failed_waiter = loop.create_future(), loop.create_future()
+        Item(entry(2), 10, loop.time() + 1, failed, "b", failed_waiter).fail(Unavailable("no"))
+        assert isinstance(failed_waiter.exception(), Unavailable) and isinstance(failed.exception(), Unavailable)
+        kept, gone = loop.create_future(), loop.create_future()
+        gone.cancel()
+        Item(entry(3), 10, loop.time() + 1, kept, "c", gone).resolve("bus")
+        assert kept.result() == "bus" and gone.cancelled()
+
+    asyncio.run(scenario())
+
+
 def test_service_specific_endpoint_variables_win(monkeypatch: pytest.MonkeyPatch) -> None:
     from bridge import aws
 
