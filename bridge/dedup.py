@@ -70,11 +70,15 @@ class RecentEvents:
             entries.popitem(last=False)
 
     def settled(self, key: str, future: asyncio.Future[str]) -> None:
-        """``future`` (``key``'s delivery) is done: remember a success as :data:`DELIVERED`, forget a failure."""
+        """``future`` (``key``'s delivery) is done: remember a success as :data:`DELIVERED`, forget a failure.
+
+        Its outcome is read first, whatever the cache holds: the call awaits a waiter of its own (``Item``), so this
+        callback is what consumes a failed delivery's exception (asyncio would log it as never retrieved)."""
+        failed = future.cancelled() or future.exception() is not None
         item = self._entries.get(key)
         if item is None or item[1] is not future:
             return
-        if future.cancelled() or future.exception() is not None:
+        if failed:
             del self._entries[key]
         else:
             self._entries[key] = (item[0], DELIVERED)  # same place in the order: a value change, not a move

@@ -485,6 +485,31 @@ def test_a_caller_that_goes_away_does_not_stop_its_event_and_the_repeat_is_a_dup
     assert len(bus.calls) == 1
 
 
+def test_a_failed_delivery_is_not_reported_as_never_retrieved_with_the_dedup_cache_off() -> None:
+    """The call awaits its own waiter, so the delivery's failure must still be consumed when nothing is cached."""
+    bus = FakeBus(lambda call, index, e: "AccessDeniedException")  # permanent, no fallback queue: UNAVAILABLE
+    reported: list[str] = []
+
+    async def scenario() -> grpc.StatusCode:
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: reported.append(context["message"]))
+        config = BridgeConfig(host="127.0.0.1", port=0, linger_ms=0, metrics_interval_s=60, dedup_size=0)
+        server = BridgeServer(config, events_client=bus)
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+                client = pb_grpc.LegEventServiceStub(channel)
+                with pytest.raises(grpc.aio.AioRpcError) as failed:
+                    await client.TriggerCallbackEvent(make_event(3), timeout=10)
+                return failed.value.code()
+        finally:
+            await server.stop(grace=1)
+
+    assert asyncio.run(scenario()) == grpc.StatusCode.UNAVAILABLE
+    gc.collect()
+    assert len(bus.calls) == 1
+    assert not [message for message in reported if "never retrieved" in message], reported
+
+
 def test_an_items_waiter_is_settled_with_its_delivery_in_the_same_call() -> None:
     """What the RPC awaits is settled by ``Item.resolve`` / ``Item.fail`` themselves, not a turn of the loop later;
     a waiter the caller cancelled is left alone."""
