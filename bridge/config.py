@@ -88,6 +88,8 @@ class BridgeConfig(EnvSettings):
     http_client: Literal["builtin", "aiohttp"] = Field(default="builtin", validation_alias=BridgeEnv.HTTP_CLIENT)
     # processes serving the port (SO_REUSEPORT); None: the CPUs this task may use (bridge.workers.available_cpus)
     workers: int | None = Field(default=None, ge=1, le=64, validation_alias=BridgeEnv.WORKERS)
+    # auto: when there is one worker per CPU the task may use, each stays on its own CPU (bridge.workers.worker_cpus)
+    cpu_affinity: Literal["auto", "off"] = Field(default="auto", validation_alias=BridgeEnv.CPU_AFFINITY)
 
     # duplicate suppression
     dedup_size: int = Field(default=100_000, ge=0, validation_alias=BridgeEnv.DEDUP_SIZE)  # 0 turns it off

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
@@ -258,6 +259,7 @@ class BridgeServer:
             publisher="async" if self._async_client is not None else "threads",
             http_client=self._async_client.http_client if self._async_client is not None else "boto3",
             event_loop=loop_name(),
+            cpus=sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
             linger_ms=config.linger_ms,
             linger_when=config.linger_when,
             cpu_source=self._busy.source if self._busy is not None else None,

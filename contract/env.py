@@ -100,6 +100,7 @@ class BridgeEnv:
     METRICS_INTERVAL_S = "BRIDGE_METRICS_INTERVAL_S"
     PUBLISHER = "BRIDGE_PUBLISHER"  # async (default: PutEvents on the event loop) | threads (boto3 in a pool)
     WORKERS = "BRIDGE_WORKERS"  # processes sharing the port (default: the CPUs the task has)
+    CPU_AFFINITY = "BRIDGE_CPU_AFFINITY"  # auto (default: one worker per CPU pinned to it) | off
     EVENT_LOOP = "BRIDGE_EVENT_LOOP"  # uvloop (default, when installed) | asyncio
     HTTP_CLIENT = "BRIDGE_HTTP_CLIENT"  # builtin (default: bridge/http1.py) | aiohttp
     PROTO = "BRIDGE_PROTO"  # the customer's .proto or FileDescriptorSet (default: protos/exotel_legs.proto)

@@ -7,6 +7,7 @@ Also: the CPU count the default comes from, a port already taken, bad input that
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 from collections import Counter
@@ -16,8 +17,9 @@ from typing import Any
 import grpc
 import pytest
 
+from bridge import workers as workers_module
 from bridge.service import LegEventService
-from bridge.workers import available_cpus, cgroup_cpu_quota, reserve_port
+from bridge.workers import available_cpus, cgroup_cpu_quota, reserve_port, worker_cpus
 from legs.pb import exotel_legs_pb2 as pb
 from legs.pb import exotel_legs_pb2_grpc as pb_grpc
 from tests.bridge.conftest import AwsStack, bridge_env, make_event
@@ -187,6 +189,63 @@ def test_cpu_count_follows_the_cgroup_quota(tmp_path: Path) -> None:
     (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
     assert cgroup_cpu_quota(tmp_path) is None
     assert available_cpus() >= 1
+
+
+def test_workers_are_pinned_only_when_each_cpu_gets_exactly_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    quota: list[float | None] = [None]
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {5, 2})
+    monkeypatch.setattr(workers_module, "cgroup_cpu_quota", lambda: quota[0])
+    assert worker_cpus(2) == [2, 5]  # one worker per CPU of the affinity, in order
+    assert worker_cpus(2, "off") == [None, None]
+    assert worker_cpus(1) == [None]  # fewer workers than CPUs: the scheduler places them
+    assert worker_cpus(3) == [None, None, None]  # more workers than CPUs: pinning would stack two on one
+    quota[0] = 1.0  # the task owns one CPU's worth of a shared host: pinning would crowd tasks onto CPU 2 and 5
+    assert worker_cpus(2) == [None, None]
+    quota[0] = 2.0
+    assert worker_cpus(2) == [2, 5]
+
+
+def worker_threads_cpus(supervisor: int) -> dict[int, set[str]]:
+    """Each worker process of ``supervisor`` -> the CPU lists its threads may run on (/proc)."""
+    found: dict[int, set[str]] = {}
+    for child in Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split():
+        if b"spawn_main" not in Path(f"/proc/{child}/cmdline").read_bytes():
+            continue  # not a worker (e.g. multiprocessing's resource tracker)
+        lists = set()
+        for task in Path(f"/proc/{child}/task").iterdir():
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith("Cpus_allowed_list:"):
+                    lists.add(line.split(":", 1)[1].strip())
+        found[int(child)] = lists
+    return found
+
+
+def test_one_worker_per_cpu_each_pinned_with_all_its_threads(stack: AwsStack, start_bridge) -> None:
+    cpus = sorted(os.sched_getaffinity(0))
+    quota = cgroup_cpu_quota()
+    if len(cpus) < 2 or len(cpus) > 8 or (quota is not None and quota < len(cpus)):
+        pytest.skip(f"needs 2-8 CPUs owned outright (affinity {cpus}, quota {quota})")
+    env = bridge_env(stack, stack.url, BRIDGE_WORKERS=str(len(cpus)), BRIDGE_METRICS_INTERVAL_S="3600")
+    bridge = start_bridge(env)
+    ready = [json.loads(line) for line in bridge.lines if '"bridge ready"' in line]
+    assert ready[0]["pinned"] == cpus
+    reported = sorted(json.loads(line)["cpus"] for line in bridge.lines if '"bridge worker ready"' in line)
+    assert reported == [[cpu] for cpu in cpus]  # each worker on its own CPU
+    threads = worker_threads_cpus(bridge.proc.pid)
+    assert sorted(lists.pop() for lists in threads.values() if len(lists) == 1) == [str(cpu) for cpu in cpus], (
+        threads  # every thread of a worker (grpcio's included) on the worker's CPU
+    )
+    reply = pb_grpc.LegEventServiceStub(grpc.insecure_channel(bridge.target)).TriggerCallbackEvent(
+        make_event(0), timeout=30
+    )
+    assert reply.accepted
+    assert bridge.terminate() == 0
+
+    unpinned = start_bridge({**env, "BRIDGE_CPU_AFFINITY": "off"})
+    ready = [json.loads(line) for line in unpinned.lines if '"bridge ready"' in line]
+    assert "pinned" not in ready[0]
+    assert all(json.loads(line)["cpus"] == cpus for line in unpinned.lines if '"bridge worker ready"' in line)
+    assert unpinned.terminate() == 0
 
 
 def test_bus_budget_leaves_the_fallback_its_time_within_the_callers_deadline() -> None:
