@@ -10,8 +10,10 @@ parsing) with a bus that costs next to nothing. Ablation servers, same run, same
 - ``ONE_WORKER``: one worker, the async publisher (``bridge.asyncsdk``) sending with aiohttp, asyncio's event
   loop, same endpoint;
 - ``ASYNCIO_LOOP``: the deployed worker count, asyncio's event loop (``BRIDGE_EVENT_LOOP=asyncio``), aiohttp;
-- ``AIOHTTP``: as deployed but sending with aiohttp (``BRIDGE_HTTP_CLIENT=aiohttp``): with ``ASYNCIO_LOOP`` before
-  it, what uvloop buys; with the headline after it, what the bridge's own HTTP client (``bridge.http1``) buys;
+- ``AIOHTTP``: as deployed but sending with aiohttp (``BRIDGE_HTTP_CLIENT=aiohttp``), workers not pinned: with
+  ``ASYNCIO_LOOP`` before it, what uvloop buys;
+- ``UNPINNED``: as deployed but with ``BRIDGE_CPU_AFFINITY=off``: with ``AIOHTTP`` before it, what the bridge's own
+  HTTP client (``bridge.http1``) buys; with the headline after it, what pinning each worker to its CPU buys;
 - ``NOOP_UVLOOP``: the no-op server on uvloop, a stricter secondary baseline (the headline's baseline is
   grpcio's default, asyncio's loop);
 - ``MEMORY``: one process with an in-process ``PutEvents`` object (no HTTP at all): the old headline,
@@ -47,14 +49,17 @@ BRIDGE = "bridge as deployed"
 ASYNCIO_LOOP = "bridge, workers, asyncio loop, aiohttp"
 ONE_WORKER = "bridge, 1 worker, asyncio loop, aiohttp"
 AIOHTTP = "bridge as deployed, aiohttp client"
+UNPINNED = "bridge as deployed, workers not pinned"
 THREADS = "bridge, 1 worker, boto3 thread pool"
 MEMORY = "bridge, 1 worker, in-process sink"
 #: The ablation ladder, from the path before this work to the headline.
-LADDER = (THREADS, ONE_WORKER, ASYNCIO_LOOP, AIOHTTP, BRIDGE)
+LADDER = (THREADS, ONE_WORKER, ASYNCIO_LOOP, AIOHTTP, UNPINNED, BRIDGE)
+#: Workers left where the scheduler puts them (the ladder's rows before pinning).
+NOT_PINNED = {"BRIDGE_CPU_AFFINITY": "off"}
 #: aiohttp sending the PutEvents requests (the deployed bridge sends with its own client, bridge.http1).
 ON_AIOHTTP = {"BRIDGE_HTTP_CLIENT": "aiohttp"}
 #: asyncio's own event loop for an ablation server (the deployed bridge runs on uvloop), and aiohttp.
-ON_ASYNCIO = {"BRIDGE_EVENT_LOOP": "asyncio", **ON_AIOHTTP}
+ON_ASYNCIO = {"BRIDGE_EVENT_LOOP": "asyncio", **ON_AIOHTTP, **NOT_PINNED}
 #: Servers measured at every concurrency (the others at 64 callers only).
 SWEPT = (NOOP, BRIDGE, ONE_WORKER)
 
@@ -236,7 +241,8 @@ def run_bridge_figures(
     figures = BridgeFigures(window_s=window, client_procs=client_procs, workers=workers)
     figures.notes.append(
         f"`{BRIDGE}`: `python -m bridge` with `BRIDGE_WORKERS` unset, i.e. {workers} worker process(es) on this"
-        f" {workers}-CPU machine, its own SDK client over HTTP to `bench.instant_sink` (a process of its own)."
+        f" {workers}-CPU machine (with one per CPU, each pinned to its own: `BRIDGE_CPU_AFFINITY=auto`), its own SDK"
+        " client over HTTP to `bench.instant_sink` (a process of its own)."
     )
     servers: list[Server] = []
     samplers: dict[str, RssSampler] = {}
@@ -249,7 +255,8 @@ def run_bridge_figures(
             start_bridge_http(THREADS, env={"BRIDGE_WORKERS": "1", "BRIDGE_PUBLISHER": "threads", **ON_ASYNCIO})
         )
         servers.append(start_bridge_http(ASYNCIO_LOOP, env=ON_ASYNCIO))
-        servers.append(start_bridge_http(AIOHTTP, env=ON_AIOHTTP))
+        servers.append(start_bridge_http(AIOHTTP, env={**ON_AIOHTTP, **NOT_PINNED}))
+        servers.append(start_bridge_http(UNPINNED, env=NOT_PINNED))
         servers.append(start_noop(NOOP_UVLOOP, loop="uvloop"))
         if include_memory_sink:
             servers.append(start_bridge(MEMORY))

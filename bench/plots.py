@@ -25,6 +25,7 @@ COLOURS = {
     "memory": "#9467bd",
     "asyncio": "#ff7f0e",
     "aiohttp": "#8c564b",
+    "unpinned": "#17becf",
 }
 
 
@@ -57,6 +58,7 @@ def write_plots(results: Results, folder: Path, relative_to: Path) -> dict[str, 
             NOOP,
             ONE_WORKER,
             THREADS,
+            UNPINNED,
         )
 
         style = {
@@ -67,6 +69,7 @@ def write_plots(results: Results, folder: Path, relative_to: Path) -> dict[str, 
             MEMORY: COLOURS["memory"],
             ASYNCIO_LOOP: COLOURS["asyncio"],
             AIOHTTP: COLOURS["aiohttp"],
+            UNPINNED: COLOURS["unpinned"],
         }
         figure, axes = plt.subplots(figsize=(6.4, 3.6))
         for server in (NOOP, BRIDGE, ONE_WORKER):

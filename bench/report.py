@@ -18,6 +18,7 @@ from bench.bridge_figures import (
     NOOP_UVLOOP,
     ONE_WORKER,
     THREADS,
+    UNPINNED,
     BridgeFigures,
 )
 from bench.e2e import E2EFigure
@@ -111,7 +112,7 @@ def headline(results: Results) -> list[tuple[str, str, str, str]]:
                     "",
                 )
             )
-        for label in (AIOHTTP, ASYNCIO_LOOP, ONE_WORKER, MEMORY):
+        for label in (UNPINNED, AIOHTTP, ASYNCIO_LOOP, ONE_WORKER, MEMORY):
             run = b.find(label, "closed", 64)
             if run and noop64:
                 rows.append((f"  secondary: {label}", "", f"{_f(_div(run.throughput, noop64.throughput), 2)}x", ""))
@@ -226,7 +227,7 @@ def _plot(plots: dict[str, str], name: str, alt: str) -> list[str]:
 def _bridge_section(b: BridgeFigures, plots: dict[str, str]) -> list[str]:
     servers = [
         s
-        for s in (NOOP, NOOP_UVLOOP, BRIDGE, AIOHTTP, ASYNCIO_LOOP, ONE_WORKER, THREADS, MEMORY)
+        for s in (NOOP, NOOP_UVLOOP, BRIDGE, UNPINNED, AIOHTTP, ASYNCIO_LOOP, ONE_WORKER, THREADS, MEMORY)
         if any(r.server == s for r in b.runs)
     ]
     swept = [s for s in (NOOP, BRIDGE, ONE_WORKER) if s in servers]
@@ -330,7 +331,8 @@ def _ablation_section(b: BridgeFigures, micro: list[MicroFigure], plots: dict[st
         ONE_WORKER: "+ PutEvents on the event loop (`BRIDGE_PUBLISHER=async`, sent with aiohttp)",
         ASYNCIO_LOOP: f"+ {b.workers} worker process(es) (`BRIDGE_WORKERS` default)",
         AIOHTTP: "+ uvloop (`BRIDGE_EVENT_LOOP` default)",
-        BRIDGE: "+ the bridge's own HTTP client (`BRIDGE_HTTP_CLIENT` default, `bridge/http1.py`)",
+        UNPINNED: "+ the bridge's own HTTP client (`BRIDGE_HTTP_CLIENT` default, `bridge/http1.py`)",
+        BRIDGE: "+ each worker pinned to its CPU (`BRIDGE_CPU_AFFINITY` default)",
     }
     previous = None
     for label in LADDER:
@@ -394,6 +396,17 @@ def _findings(results: Results) -> list[str]:
             " more cores than the load generator needs it would scale the same way; the comparison is the one the"
             " issue asks for (a task's bridge against grpcio's own server), and the one-worker line shows the"
             " per-process cost."
+        )
+    unpinned64 = b.find(UNPINNED, "closed", 64)
+    unpinned_open, bridge_open = b.find(UNPINNED, "open"), b.find(BRIDGE, "open")
+    if br64 and unpinned64 and unpinned_open and bridge_open:
+        out.append(
+            "- **A pinned worker keeps its caches.** The same bridge with `BRIDGE_CPU_AFFINITY=off` (the scheduler"
+            f" moves each worker, and grpcio's threads apart from its loop): {_f(unpinned64.throughput, 0)} events/s"
+            f" at 64 callers, {_f(unpinned_open.cpu_ms_per_event, 3)} ms CPU per event and p99"
+            f" {_f(unpinned_open.p99_ms, 2)} ms at {unpinned_open.offered_rate:,.0f} events/s; pinned:"
+            f" {_f(br64.throughput, 0)} events/s, {_f(bridge_open.cpu_ms_per_event, 3)} ms and"
+            f" {_f(bridge_open.p99_ms, 2)} ms."
         )
     if results.imports:
         boto, worst, ratio = _import_ratio(results.imports)
