@@ -15,7 +15,7 @@ bound to the same port with ``SO_REUSEPORT``: the kernel spreads new connections
 CPU affinity (``BRIDGE_CPU_AFFINITY``, default ``auto``): when there is exactly one worker per CPU the process
 may use, worker *i* stays on the *i*-th of those CPUs (``worker_cpus``). A worker's event loop and grpcio's
 poller thread then share one core's caches instead of handing every call across cores; measured at 1,000
-events/s, a pinned worker spent ~18 % less CPU per event (docs/BRIDGE.md, "CPU affinity"). Nothing is pinned
+events/s, a pinned worker spent 6-17 % less CPU per event (docs/BRIDGE.md, "CPU affinity"). Nothing is pinned
 otherwise: fewer workers than CPUs, or a cgroup quota below the CPU count (an ECS task on a shared EC2 host
 sees all the host's CPUs), where pinning would crowd tasks onto the same cores.
 
@@ -88,6 +88,17 @@ def worker_cpus(workers: int, setting: str = "auto") -> list[int | None]:
     return list(cpus)
 
 
+def pin_to(cpu: int) -> bool:
+    """Keep this process (and the threads it starts from now on) on ``cpu``; a CPU that cannot be had (gone
+    offline, outside a changed cpuset) leaves the worker unpinned rather than stopping it."""
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except OSError as exc:
+        logger.warning("bridge worker not pinned", cpu=cpu, error=str(exc))
+        return False
+    return True
+
+
 def reserve_port(host: str, port: int) -> socket.socket:
     """Fail if ``host:port`` is taken; else hold it with SO_REUSEPORT (bound, not listening) and return it.
 
@@ -113,7 +124,7 @@ def worker_main(port: int, ready: Connection, cpu: int | None = None) -> None:
     """One worker process (spawned): the configuration from the same environment, the port shared; pinned to
     ``cpu`` first, before grpcio starts threads (they inherit the main thread's affinity)."""
     if cpu is not None:
-        os.sched_setaffinity(0, {cpu})
+        pin_to(cpu)
     from bridge.__main__ import serve
     from bridge.loop import run
 

@@ -19,7 +19,7 @@ import pytest
 
 from bridge import workers as workers_module
 from bridge.service import LegEventService
-from bridge.workers import available_cpus, cgroup_cpu_quota, reserve_port, worker_cpus
+from bridge.workers import available_cpus, cgroup_cpu_quota, pin_to, reserve_port, worker_cpus
 from legs.pb import exotel_legs_pb2 as pb
 from legs.pb import exotel_legs_pb2_grpc as pb_grpc
 from tests.bridge.conftest import AwsStack, bridge_env, make_event
@@ -203,6 +203,12 @@ def test_workers_are_pinned_only_when_each_cpu_gets_exactly_one(monkeypatch: pyt
     assert worker_cpus(2) == [None, None]
     quota[0] = 2.0
     assert worker_cpus(2) == [2, 5]
+
+
+def test_a_cpu_that_cannot_be_had_leaves_the_worker_unpinned_not_stopped() -> None:
+    before = os.sched_getaffinity(0)
+    assert pin_to(4096) is False  # no such CPU: EINVAL, logged, nothing changed
+    assert os.sched_getaffinity(0) == before
 
 
 def worker_threads_cpus(supervisor: int) -> dict[int, set[str]]:
