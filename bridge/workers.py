@@ -11,6 +11,8 @@ bound to the same port with ``SO_REUSEPORT``: the kernel spreads new connections
   calls answered once their events are stored); the supervisor exits 0 when all have.
 - A worker that dies after it was serving is started again; one that cannot start (bad configuration, port
   taken) stops the others and its exit status becomes the supervisor's (2 = configuration).
+- A supervisor that dies without a word (SIGKILL, the OOM killer) takes its workers with it: each asks Linux
+  for SIGTERM on its parent's death (``exit_with``) and drains as on any SIGTERM.
 
 CPU affinity (``BRIDGE_CPU_AFFINITY``, default ``auto``): when there is exactly one worker per CPU the process
 may use, worker *i* stays on the *i*-th of those CPUs (``worker_cpus``). A worker's event loop and grpcio's
@@ -27,6 +29,7 @@ again, as with two tasks, and consumers are idempotent on ``event_sid`` (docs/BR
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import math
 import multiprocessing
 import os
@@ -43,6 +46,8 @@ from bridge.log import logger
 
 #: Exit status of a worker (and the supervisor) when the configuration is wrong.
 CONFIG_EXIT = 2
+#: prctl(2) option: the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
 #: A worker that is not serving after this long counts as unable to start.
 START_TIMEOUT_S = 60.0
 
@@ -120,9 +125,21 @@ def reserve_port(host: str, port: int) -> socket.socket:
     return held
 
 
-def worker_main(port: int, ready: Connection, cpu: int | None = None) -> None:
+def exit_with(supervisor: int) -> None:
+    """SIGTERM this worker when ``supervisor`` dies, however it dies (SIGKILL, the OOM killer): a worker left
+    behind would go on serving the port, unsupervised. Linux's parent-death signal; elsewhere nothing."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != supervisor:  # it died before the signal was asked for
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def worker_main(port: int, ready: Connection, cpu: int | None = None, supervisor: int | None = None) -> None:
     """One worker process (spawned): the configuration from the same environment, the port shared; pinned to
     ``cpu`` first, before grpcio starts threads (they inherit the main thread's affinity)."""
+    if supervisor is not None:
+        exit_with(supervisor)
     if cpu is not None:
         pin_to(cpu)
     from bridge.__main__ import serve
@@ -164,7 +181,10 @@ class Supervisor:
     def _start(self, slot: int) -> None:
         receive, send = self._context.Pipe(duplex=False)
         process = self._context.Process(
-            target=worker_main, args=(self.port, send, self._cpus[slot]), name=f"bridge-worker-{slot}", daemon=False
+            target=worker_main,
+            args=(self.port, send, self._cpus[slot], os.getpid()),
+            name=f"bridge-worker-{slot}",
+            daemon=False,
         )
         process.start()
         send.close()

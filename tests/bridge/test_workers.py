@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,20 @@ def test_two_workers_both_serve_and_sigterm_drains_them_all(stack: AwsStack, pro
     assert all(t["received"] > 0 for t in totals), totals  # both workers served
     assert sum(t["published"] for t in totals) == len(counts)
     assert any('"bridge workers stopped"' in line for line in bridge.lines)
+
+
+def test_workers_leave_when_their_supervisor_is_killed(stack: AwsStack, start_bridge) -> None:
+    bridge = start_bridge(bridge_env(stack, stack.url, BRIDGE_WORKERS="2", BRIDGE_METRICS_INTERVAL_S="3600"))
+    workers = bridge.worker_pids()
+    assert len(workers) == 2, bridge.tail()
+    bridge.proc.kill()  # SIGKILL: the supervisor cannot pass anything on
+    bridge.proc.wait(timeout=10)
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], bridge.tail()  # none left serving the port
+    with socket.socket() as probe:  # and the port is free again
+        probe.bind(("127.0.0.1", bridge.port))
 
 
 def test_a_taken_port_is_refused_not_shared(stack: AwsStack, start_bridge) -> None:
@@ -211,19 +226,14 @@ def test_a_cpu_that_cannot_be_had_leaves_the_worker_unpinned_not_stopped() -> No
     assert os.sched_getaffinity(0) == before
 
 
-def worker_threads_cpus(supervisor: int) -> dict[int, set[str]]:
-    """Each worker process of ``supervisor`` -> the CPU lists its threads may run on (/proc)."""
-    found: dict[int, set[str]] = {}
-    for child in Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split():
-        if b"spawn_main" not in Path(f"/proc/{child}/cmdline").read_bytes():
-            continue  # not a worker (e.g. multiprocessing's resource tracker)
-        lists = set()
-        for task in Path(f"/proc/{child}/task").iterdir():
-            for line in (task / "status").read_text().splitlines():
-                if line.startswith("Cpus_allowed_list:"):
-                    lists.add(line.split(":", 1)[1].strip())
-        found[int(child)] = lists
-    return found
+def threads_cpus(pid: int) -> set[str]:
+    """The CPU lists the threads of process ``pid`` may run on (/proc)."""
+    lists = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for line in (task / "status").read_text().splitlines():
+            if line.startswith("Cpus_allowed_list:"):
+                lists.add(line.split(":", 1)[1].strip())
+    return lists
 
 
 def test_one_worker_per_cpu_each_pinned_with_all_its_threads(stack: AwsStack, start_bridge) -> None:
@@ -237,7 +247,7 @@ def test_one_worker_per_cpu_each_pinned_with_all_its_threads(stack: AwsStack, st
     assert ready[0]["pinned"] == cpus
     reported = sorted(json.loads(line)["cpus"] for line in bridge.lines if '"bridge worker ready"' in line)
     assert reported == [[cpu] for cpu in cpus]  # each worker on its own CPU
-    threads = worker_threads_cpus(bridge.proc.pid)
+    threads = {pid: threads_cpus(pid) for pid in bridge.worker_pids()}
     assert sorted(lists.pop() for lists in threads.values() if len(lists) == 1) == [str(cpu) for cpu in cpus], (
         threads  # every thread of a worker (grpcio's included) on the worker's CPU
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ class BridgeProcess:
         self.lines: list[str] = []
         self.port = 0
         self._ready = threading.Event()
+        self._workers: list[int] = []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bridge"],
             cwd=ROOT,
@@ -48,6 +50,7 @@ class BridgeProcess:
         if not self._ready.wait(timeout) or not self.port:
             self.kill()
             raise TimeoutError("bridge not ready:\n" + "\n".join(self.lines[-30:]))
+        self._workers = self.worker_pids()  # remembered: once the supervisor is gone, /proc no longer says
         return self
 
     @property
@@ -62,9 +65,28 @@ class BridgeProcess:
         return code
 
     def kill(self) -> None:
+        """SIGKILL the bridge; its workers (if any) follow it (bridge.workers.exit_with), and are killed here too so
+        that a failed test leaves nothing behind."""
+        workers = set(self.worker_pids()) | set(self._workers)
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def worker_pids(self) -> list[int]:
+        """The supervisor's worker processes (``BRIDGE_WORKERS`` > 1), from /proc."""
+        try:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        except OSError:
+            return []
+        found = []
+        for child in children:
+            with contextlib.suppress(OSError):
+                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.append(int(child))
+        return found
 
     def alive(self) -> bool:
         return self.proc.poll() is None
