@@ -268,25 +268,39 @@ def test_the_demo_scenarios_end_as_they_promise(devstack: dict[str, Any], capsys
     assert "leg_terminated" in out and "terminal / busy" in out  # the timeline tables were printed
 
 
+def process_state(pid: int) -> str:
+    """What a process is doing, for a failure message: its state, where the kernel has it wait, its threads."""
+    proc = Path(f"/proc/{pid}")
+    try:
+        state = (proc / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+        wchan = (proc / "wchan").read_text()
+        threads = len(list((proc / "task").iterdir()))
+        command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError as exc:
+        return f"gone ({exc})"
+    return f"{command!r} state {state}, waiting in {wchan or '-'}, {threads} thread(s)"
+
+
 def test_a_killed_devstack_leaves_no_process_behind(tmp_path: Path) -> None:
     """Even SIGKILL (no chance to clean up): the simulator and the bridge die with it."""
     stack = DevstackProcess(
         tmp_path, {name: "0" for name in ("AWS_EMULATOR_PORT", "SIM_PORT", "BRIDGE_PORT", "API_PORT")}
     )
     info = stack.start()
+    children: dict[str, int] = info["child_pids"]
     try:
-        assert all(pid_alive(pid) for pid in info["child_pids"].values())
+        assert all(pid_alive(pid) for pid in children.values())
         assert stack.proc is not None
         stack.proc.send_signal(signal.SIGKILL)
         stack.proc.wait(10)
-        wait_until(
-            lambda: not any(pid_alive(pid) for pid in info["child_pids"].values()),
-            # Usually well under a second; the bound is the bridge's SIGTERM drain budget
-            # (BRIDGE_SHUTDOWN_GRACE_S, 20 s) plus margin, since PDEATHSIG delivers a SIGTERM (a loaded CI
-            # machine took over 30 s once: several bridge workers drain at once).
-            timeout=60,
-            what="the children of a killed devstack to exit",
-        )
+        # Usually well under a second; the bound is the bridge's SIGTERM drain budget (BRIDGE_SHUTDOWN_GRACE_S,
+        # 20 s) plus margin, since PDEATHSIG delivers a SIGTERM (a loaded CI machine took over 30 s once, and
+        # over 60 s once on 2026-12-03: the failure now says which child was still there and where it waited).
+        deadline = time.monotonic() + 60
+        while any(pid_alive(pid) for pid in children.values()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = {name: process_state(pid) for name, pid in children.items() if pid_alive(pid)}
+        assert not left, f"children of a killed devstack still running after 60 s: {left}\n{stack.tail()}"
     finally:
         stack.stop()
         for pid in info["child_pids"].values():
