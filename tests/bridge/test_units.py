@@ -7,7 +7,9 @@ import gc
 import json
 import threading
 import time
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -401,6 +403,18 @@ def test_healthcheck_names_a_bad_variable(monkeypatch: pytest.MonkeyPatch, capsy
     assert f"{BridgeEnv.PORT}: " in capsys.readouterr().err
 
 
+@asynccontextmanager
+async def serving(config: BridgeConfig, **clients: Any) -> AsyncIterator[pb_grpc.LegEventServiceStub]:
+    """An in-process bridge (``clients``: its injected AWS clients) and a stub over real gRPC on loopback."""
+    server = BridgeServer(config, **clients)
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            yield pb_grpc.LegEventServiceStub(channel)
+    finally:
+        await server.stop(grace=1)
+
+
 @pytest.mark.parametrize("fallback_works", [True, False])
 def test_a_repeat_in_flight_waits_for_the_first_outcome(fallback_works: bool) -> None:
     """In-process server, injected bus whose first call hangs, then refuses the entry: the repeat waits.
@@ -428,22 +442,16 @@ def test_a_repeat_in_flight_waits_for_the_first_outcome(fallback_works: bool) ->
             metrics_interval_s=60,
             fallback_queue_url="http://fallback",
         )
-        server = BridgeServer(config, events_client=bus, sqs_client=FakeSqs(fail=not fallback_works))
-        await server.start()
-        try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-                client = pb_grpc.LegEventServiceStub(channel)
-                message = make_event(1)
-                first = asyncio.ensure_future(client.TriggerCallbackEvent(message, timeout=10))
-                await asyncio.sleep(0.05)
-                second = asyncio.ensure_future(client.TriggerCallbackEvent(message, timeout=10))
-                await asyncio.sleep(0.2)
-                assert not second.done()  # not acknowledged blindly while the first is in flight
-                gate.set()
-                outcomes = await asyncio.gather(first, second, return_exceptions=True)
-                return outcomes[0], outcomes[1]
-        finally:
-            await server.stop(grace=1)
+        async with serving(config, events_client=bus, sqs_client=FakeSqs(fail=not fallback_works)) as client:
+            message = make_event(1)
+            first = asyncio.ensure_future(client.TriggerCallbackEvent(message, timeout=10))
+            await asyncio.sleep(0.05)
+            second = asyncio.ensure_future(client.TriggerCallbackEvent(message, timeout=10))
+            await asyncio.sleep(0.2)
+            assert not second.done()  # not acknowledged blindly while the first is in flight
+            gate.set()
+            outcomes = await asyncio.gather(first, second, return_exceptions=True)
+            return outcomes[0], outcomes[1]
 
     first, second = asyncio.run(scenario())
     if fallback_works:
@@ -464,21 +472,15 @@ def test_a_caller_that_goes_away_does_not_stop_its_event_and_the_repeat_is_a_dup
 
     async def scenario() -> object:
         config = BridgeConfig(host="127.0.0.1", port=0, publish_deadline_ms=3000, linger_ms=0, metrics_interval_s=60)
-        server = BridgeServer(config, events_client=bus)
-        await server.start()
-        try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-                client = pb_grpc.LegEventServiceStub(channel)
-                message = make_event(7)
-                first = client.TriggerCallbackEvent(message, timeout=10)
-                await asyncio.sleep(0.2)
-                assert len(bus.calls) == 1  # in flight
-                first.cancel()
-                await asyncio.sleep(0.1)
-                gate.set()
-                return await client.TriggerCallbackEvent(message, timeout=10)
-        finally:
-            await server.stop(grace=1)
+        async with serving(config, events_client=bus) as client:
+            message = make_event(7)
+            first = client.TriggerCallbackEvent(message, timeout=10)
+            await asyncio.sleep(0.2)
+            assert len(bus.calls) == 1  # in flight
+            first.cancel()
+            await asyncio.sleep(0.1)
+            gate.set()
+            return await client.TriggerCallbackEvent(message, timeout=10)
 
     repeat = asyncio.run(scenario())
     assert repeat.accepted and repeat.duplicate  # type: ignore[attr-defined]
@@ -493,16 +495,10 @@ def test_a_failed_delivery_is_not_reported_as_never_retrieved_with_the_dedup_cac
     async def scenario() -> grpc.StatusCode:
         asyncio.get_running_loop().set_exception_handler(lambda loop, context: reported.append(context["message"]))
         config = BridgeConfig(host="127.0.0.1", port=0, linger_ms=0, metrics_interval_s=60, dedup_size=0)
-        server = BridgeServer(config, events_client=bus)
-        await server.start()
-        try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-                client = pb_grpc.LegEventServiceStub(channel)
-                with pytest.raises(grpc.aio.AioRpcError) as failed:
-                    await client.TriggerCallbackEvent(make_event(3), timeout=10)
-                return failed.value.code()
-        finally:
-            await server.stop(grace=1)
+        async with serving(config, events_client=bus) as client:
+            with pytest.raises(grpc.aio.AioRpcError) as failed:
+                await client.TriggerCallbackEvent(make_event(3), timeout=10)
+            return failed.value.code()
 
     assert asyncio.run(scenario()) == grpc.StatusCode.UNAVAILABLE
     gc.collect()
