@@ -29,7 +29,6 @@ again, as with two tasks, and consumers are idempotent on ``event_sid`` (docs/BR
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import math
 import multiprocessing
 import os
@@ -42,12 +41,11 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from bridge.config import BridgeConfig, ConfigError
+from bridge.lifeline import parent_death_signal
 from bridge.log import logger
 
 #: Exit status of a worker (and the supervisor) when the configuration is wrong.
 CONFIG_EXIT = 2
-#: prctl(2) option: the signal a process gets when its parent dies.
-PR_SET_PDEATHSIG = 1
 #: A worker that is not serving after this long counts as unable to start.
 START_TIMEOUT_S = 60.0
 
@@ -126,11 +124,11 @@ def reserve_port(host: str, port: int) -> socket.socket:
 
 
 def exit_with(supervisor: int) -> None:
-    """SIGTERM this worker when ``supervisor`` dies, however it dies (SIGKILL, the OOM killer): a worker left
-    behind would go on serving the port, unsupervised. Linux's parent-death signal; elsewhere nothing."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    """SIGTERM this worker when ``supervisor`` dies: a worker left behind would go on serving the port,
+    unsupervised."""
+    ask = parent_death_signal()
+    if ask is not None:
+        ask()
     if os.getppid() != supervisor:  # it died before the signal was asked for
         os.kill(os.getpid(), signal.SIGTERM)
 

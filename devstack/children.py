@@ -7,8 +7,6 @@ on Linux, ``PR_SET_PDEATHSIG`` so that they die with the devstack even if it is 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import logging
 import os
 import signal
@@ -17,29 +15,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 
+from bridge.lifeline import parent_death_signal
 from devstack.logs import Printer, pump
 
 log = logging.getLogger("devstack.children")
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` asking Linux to SIGTERM the child when the devstack's main thread goes away."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
-        return None
-
-    def _preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-    return _preexec
 
 
 class Child:
@@ -65,7 +45,7 @@ class Child:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent(),
+            preexec_fn=parent_death_signal(),
         )
         assert self._proc.stdout is not None
         self._pump = threading.Thread(
