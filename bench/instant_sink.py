@@ -13,6 +13,11 @@ what a deployment pays (botocore building, signing and sending the request over 
 answer) while the bus itself costs next to nothing. ``GET /__bench/stats`` answers the counters as JSON
 (calls, entries, largest batch). A raw ``asyncio.Protocol``: a web framework here would cost more CPU than the
 bridge's share of the work it is meant to measure.
+
+It runs on uvloop. The sink stands in for AWS, whose CPU a deployed bridge does not share; here it shares the
+server's CPUs, so what it spends is taken from the server under test (and from the relay floor, which uses it
+too). On asyncio's loop it spent 0.10 ms of CPU per event at 1,000 events/s, on uvloop 0.087 ms, and the
+bridge's p99 at that load fell by 0.17-0.20 ms in two same-run comparisons (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ import asyncio
 import json
 import signal
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import cbor2
 import orjson
+
+from bridge.loop import run
 
 _JSON_TYPE = b"application/x-amz-json-1.1"
 _CBOR_TYPE = b"application/cbor"
@@ -58,8 +65,7 @@ class SinkProtocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio's classes
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
@@ -135,7 +141,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    asyncio.run(serve(args.host, args.port))
+    run(serve(args.host, args.port), "uvloop")
 
 
 if __name__ == "__main__":
