@@ -43,6 +43,10 @@ OPEN_RATE = 1000.0
 #: p99 ratio to the no-op's moves by 0.2-0.5x between runs minutes apart on this machine (1.19x-1.70x in eight
 #: pairs of one series, 2026-12-03); the median of seven moves less than the median of five.
 OPEN_REPETITIONS = 7
+#: Closed-loop runs per server and caller count (full mode), interleaved; the median is reported. Three, not two:
+#: the no-op server's events/s at 64 callers moved between 3,904 and 5,145 in five runs of `make bench` (a single
+#: process among the load generator's, on two CPUs) and the median of two is their mean.
+CLOSED_REPETITIONS = 3
 
 NOOP = "no-op grpcio server"
 NOOP_UVLOOP = "no-op grpcio server, uvloop"
@@ -234,7 +238,7 @@ def run_bridge_figures(
     log: Callable[[str], None] = print,
 ) -> BridgeFigures:
     window = 2.0 if quick else 4.0
-    reps = 1 if quick else 2
+    reps = 1 if quick else CLOSED_REPETITIONS
     open_seconds = 3.0 if quick else 8.0
     open_reps = 1 if quick else OPEN_REPETITIONS
     sweep = QUICK_CONCURRENCY if quick else CONCURRENCY

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pydantic import BaseModel, Field
 
 from bench.bridge_figures import (
+    CLOSED_REPETITIONS,
     NOOP,
     OPEN_RATE,
     OPEN_REPETITIONS,
@@ -87,7 +88,7 @@ def run_linger_figures(*, quick: bool, client_procs: int, log: Callable[[str], N
             figures.runs += closed_round(
                 [server for server in servers if server is not relay],
                 concurrency=callers,
-                reps=1 if quick else 2,
+                reps=1 if quick else CLOSED_REPETITIONS,
                 window_s=window,
                 client_procs=client_procs,
                 log=log,
