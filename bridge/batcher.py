@@ -171,6 +171,11 @@ class Batcher(ABC):
         self.submit(item)
 
     @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop it runs on (the one running when it was made)."""
+        return self._loop
+
+    @property
     def idle(self) -> bool:
         return not self._queue and not self._in_flight and not self._retries_pending
 

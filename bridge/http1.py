@@ -61,7 +61,7 @@ class _Connection(asyncio.Protocol):
     """One kept-alive connection; parses the reply to the request in flight as bytes arrive."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        self.loop = loop
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.idle_since = 0.0
@@ -108,7 +108,7 @@ class _Connection(asyncio.Protocol):
         self._chunked = False
         self._keep_alive = True
         self.reusable = False
-        waiter: asyncio.Future[Reply] = self._loop.create_future()
+        waiter: asyncio.Future[Reply] = self.loop.create_future()
         self._waiter = waiter
         assert self.transport is not None
         self.transport.write(data)
@@ -248,7 +248,7 @@ class Http1Client:
                     waiter = connection.send(data)
                 except (OSError, RuntimeError) as exc:  # the transport closed under us (uvloop: RuntimeError)
                     raise ConnectionLost(f"connection closed before the request was sent ({exc})") from exc
-                timer = asyncio.get_running_loop().call_later(
+                timer = connection.loop.call_later(  # its loop is the running one (no look-up per call)
                     self._read_timeout_s, _time_out, waiter, self._read_timeout_s
                 )
                 try:

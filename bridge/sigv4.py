@@ -16,6 +16,7 @@ import hmac
 import time
 from collections.abc import Mapping
 from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 from botocore.auth import SIGNED_HEADERS_BLACKLIST
@@ -49,6 +50,22 @@ def _prepare(headers: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]
     return kept, static, token_keys
 
 
+class _Second(NamedTuple):
+    """The parts of a signature that stay the same for one second, one set of headers and credentials."""
+
+    headers: Mapping[str, str]
+    stamp: str
+    token: str | None
+    access_key: str | None
+    secret: str | None
+    signed: dict[str, str]  # the headers to send, all but Authorization
+    canonical: str  # the canonical header block
+    signed_names: str
+    to_sign_head: str  # the string to sign up to the canonical request's hash
+    authorization: str  # the Authorization header up to the signature
+    key: bytes  # the day's signing key
+
+
 class SigV4Signer:
     """Signs POST requests to one service endpoint (``service``, ``region``, ``endpoint_url``)."""
 
@@ -62,6 +79,7 @@ class SigV4Signer:
         self._prepared: tuple[Mapping[str, str], dict[str, str], dict[str, str], tuple[str, ...]] | None = None
         self._second = -1  # the second self._stamp_text is for
         self._stamp_text = ""
+        self._state: _Second | None = None  # what the requests of the current second share
 
     def sign(
         self,
@@ -74,13 +92,35 @@ class SigV4Signer:
         """``headers`` plus ``X-Amz-Date``, ``X-Amz-Security-Token`` (temporary credentials) and ``Authorization``.
 
         The same ``headers`` object call after call (the publisher's cached ones, which nobody changes) is prepared
-        once: which of them are signed, and how (the work per call is then the date, the hashes and the HMAC)."""
+        once per second and set of credentials (which of them are signed, how, and the canonical header block): the
+        work per call is then the body's hash, the request's hash and the HMAC."""
         stamp = self._stamp() if now is None else now.strftime("%Y%m%dT%H%M%SZ")
-        day = stamp[:8]
+        state = self._state
+        if (
+            state is None
+            or state.headers is not headers
+            or state.stamp != stamp
+            or state.token != credentials.token
+            or state.access_key != credentials.access_key
+            or state.secret != credentials.secret_key
+        ):
+            state = self._state = self._prepare_second(headers, stamp, credentials)
+        request = (
+            f"POST\n{self._canonical_path(path)}\n\n{state.canonical}\n{state.signed_names}\n"
+            f"{hashlib.sha256(body).hexdigest()}"
+        )
+        to_sign = f"{state.to_sign_head}{hashlib.sha256(request.encode()).hexdigest()}"
+        signed = dict(state.signed)
+        signed["Authorization"] = state.authorization + hmac.digest(state.key, to_sign.encode(), "sha256").hex()
+        return signed
+
+    def _prepare_second(self, headers: Mapping[str, str], stamp: str, credentials: ReadOnlyCredentials) -> _Second:
+        """What every request signed in this second, with these headers and credentials, shares."""
         prepared = self._prepared
         if prepared is None or prepared[0] is not headers:
             prepared = self._prepared = (headers, *_prepare(headers))
         _, kept, static, token_keys = prepared
+        day = stamp[:8]
         signed = dict(kept)
         signed["X-Amz-Date"] = stamp
         canonical = dict(static)
@@ -94,25 +134,23 @@ class SigV4Signer:
             canonical["x-amz-security-token"] = " ".join(token.split())
         names = sorted(canonical)
         signed_names = ";".join(names)
-        request = "\n".join(
-            (
-                "POST",
-                self._canonical_path(path),
-                "",
-                "".join(f"{name}:{canonical[name]}\n" for name in names),
-                signed_names,
-                hashlib.sha256(body).hexdigest(),
-            )
-        )
         scope = day + self._scope_tail
-        to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{hashlib.sha256(request.encode()).hexdigest()}"
-        signing_key = self._signing_key(credentials.secret_key or "", day)
-        signature = hmac.new(signing_key, to_sign.encode(), hashlib.sha256)
-        signed["Authorization"] = (
-            f"AWS4-HMAC-SHA256 Credential={credentials.access_key}/{scope}, SignedHeaders={signed_names}, "
-            f"Signature={signature.hexdigest()}"
+        return _Second(
+            headers=headers,
+            stamp=stamp,
+            token=token,
+            access_key=credentials.access_key,
+            secret=credentials.secret_key,
+            signed=signed,
+            canonical="".join(f"{name}:{canonical[name]}\n" for name in names),
+            signed_names=signed_names,
+            to_sign_head=f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n",
+            authorization=(
+                f"AWS4-HMAC-SHA256 Credential={credentials.access_key}/{scope}, SignedHeaders={signed_names}, "
+                "Signature="
+            ),
+            key=self._signing_key(credentials.secret_key or "", day),
         )
-        return signed
 
     def _stamp(self) -> str:
         """``X-Amz-Date`` for now (UTC), made once per second."""

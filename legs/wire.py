@@ -116,8 +116,10 @@ def struct_to_dict(struct: struct_pb2.Struct) -> JsonObject:
     out: JsonObject = {}
     for key in fields:
         value = fields[key]
-        present = value.ListFields()
-        if present and type(item := present[0][1]) is str:  # most members are strings: no call for those
+        # Most members are strings: one attribute read settles those (a non-empty string_value is the set member:
+        # an unset oneof member reads as ""). Anything else, the empty string included, goes the general way.
+        # Half the CPU of asking ListFields() first (tests/legs/test_wire.py covers every kind).
+        if item := value.string_value:
             out[key] = item
         else:
             out[key] = _value_to_python(value)

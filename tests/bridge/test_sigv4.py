@@ -201,3 +201,28 @@ def test_a_callers_host_header_is_the_one_signed(monkeypatch: pytest.MonkeyPatch
         now=now,
     )
     assert ours == theirs
+
+
+def test_within_one_second_new_credentials_or_bodies_are_signed_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the signer keeps for a second (the canonical header block, the token, the key) is keyed on the
+    credentials too: a rotation in the middle of a second signs with the new ones. Each call gets its own dict."""
+    signer = SigV4Signer(service="events", region="us-east-1", endpoint_url="https://e.example.com")
+    now = datetime(2026, 12, 2, 10, 30, 45, tzinfo=UTC)
+    renewed = ReadOnlyCredentials("ASIAEXAMPLE", "secret/with+chars", "a-renewed-session-token")
+    seen = []
+    for body, credentials in [(b"{}", TEMPORARY), (b'{"a":1}', TEMPORARY), (b"{}", renewed), (b"{}", LONG_TERM)]:
+        ours = signer.sign("/", JSON_HEADERS, body, credentials, now=now)
+        theirs = botocore_headers(
+            monkeypatch,
+            service="events",
+            region="us-east-1",
+            url="https://e.example.com/",
+            headers=JSON_HEADERS,
+            body=body,
+            credentials=credentials,
+            now=now,
+        )
+        assert ours == theirs, (body, credentials.access_key)
+        ours["Authorization"] = "changed by the caller"
+        seen.append(ours)
+    assert len({id(headers) for headers in seen}) == len(seen)

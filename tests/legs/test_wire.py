@@ -175,6 +175,8 @@ def test_struct_values_become_json_with_their_types() -> None:
     doubles, null, nested structs and lists (the hot path tells them apart by the value's type)."""
     values = {
         "text": "ü→x",
+        "blank": "",
+        "zero": 0,
         "yes": True,
         "no": False,
         "count": 14400,
@@ -190,3 +192,4 @@ def test_struct_values_become_json_with_their_types() -> None:
     converted = struct_to_dict(struct)
     assert converted == values
     assert type(converted["count"]) is int and type(converted["huge"]) is float and type(converted["yes"]) is bool
+    assert converted["blank"] == "" and type(converted["zero"]) is int  # an empty string is a string, not unset
