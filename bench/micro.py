@@ -4,6 +4,8 @@ The end-to-end ablation (``bench.bridge_figures``) switches the levers that have
 the worker count); these are the ones without one, timed directly on the benchmark's own event:
 
 - the Detail's JSON: ``json.dumps`` (``legs.eventbridge.dumps_detail``) vs orjson (``bridge.jsonfast``);
+- the event's ``data`` (a ``google.protobuf.Struct``) to a dict: each member's ``ListFields()`` first (what
+  ``legs.wire`` did before) vs its ``string_value`` first (``legs.wire.struct_to_dict``);
 - a PutEvents request of 10 entries up to the wire: boto3's client call (parameter validation, serializer,
   signer, and the parser on a canned reply; the HTTP send is cut off with botocore's ``before-send`` event)
   vs ``bridge.asyncsdk`` (orjson body, botocore's SigV4 signer).
@@ -73,6 +75,23 @@ def run_micro(quick: bool) -> list[MicroFigure]:
         )
     ]
 
+    from bench.payload import encode
+    from legs.wire import builtin_wire, struct_to_dict
+
+    data = builtin_wire()._parse(encode("bench-micro-1")).data
+    if _struct_via_list_fields(data) != struct_to_dict(data):
+        raise AssertionError("the two Struct conversions disagree")
+    figures.append(
+        MicroFigure(
+            step=f"the event's data (a Struct of {len(data.fields)} members) to a dict",
+            before="ListFields() per member",
+            after="string_value first (legs.wire)",
+            unit="per event",
+            before_us=_time_us(lambda: _struct_via_list_fields(data), seconds),
+            after_us=_time_us(lambda: struct_to_dict(data), seconds),
+        )
+    )
+
     entries = [to_put_events_entry(event, received_at=received, dumps=dumps_compact) for _ in range(10)]
     client = boto3.client(
         "events",
@@ -122,6 +141,22 @@ def run_micro(quick: bool) -> list[MicroFigure]:
         )
     )
     return figures
+
+
+def _struct_via_list_fields(struct: Any) -> dict[str, object]:
+    """``legs.wire.struct_to_dict`` as it was before (the baseline of its row): each member's ``ListFields()``."""
+    from legs.wire import _value_to_python
+
+    fields = struct.fields
+    out: dict[str, object] = {}
+    for key in fields:
+        value = fields[key]
+        present = value.ListFields()
+        if present and type(item := present[0][1]) is str:
+            out[key] = item
+        else:
+            out[key] = _value_to_python(value)
+    return out
 
 
 class _Raw:
