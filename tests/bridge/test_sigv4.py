@@ -35,14 +35,15 @@ CBOR_HEADERS = {
 def botocore_headers(
     monkeypatch: pytest.MonkeyPatch,
     *,
-    service: str,
-    region: str,
     url: str,
     headers: dict[str, str],
     body: bytes,
     credentials: ReadOnlyCredentials,
     now: datetime,
+    service: str = "events",
+    region: str = "us-east-1",
 ) -> dict[str, str]:
+    """botocore's headers for the same POST at the same instant (the ``events`` service in us-east-1 unless told)."""
     monkeypatch.setattr(botocore_auth, "get_current_datetime", lambda: now.replace(tzinfo=None))
     request = AWSRequest(method="POST", url=url, data=body, headers=dict(headers))
     SigV4Auth(credentials, service, region).add_auth(request)
@@ -110,8 +111,6 @@ def test_the_signing_key_follows_the_day_and_the_secret(monkeypatch: pytest.Monk
         ours = signer.sign("/", JSON_HEADERS, body, credentials, now=now)
         theirs = botocore_headers(
             monkeypatch,
-            service="events",
-            region="us-east-1",
             url="https://events.us-east-1.amazonaws.com/",
             headers=JSON_HEADERS,
             body=body,
@@ -153,14 +152,7 @@ def test_a_callers_session_token_header_is_kept_or_replaced_as_botocore_does(
     signer = SigV4Signer(service="events", region="us-east-1", endpoint_url="https://e.example.com")
     ours = signer.sign("/", headers, b"{}", credentials, now=now)
     theirs = botocore_headers(
-        monkeypatch,
-        service="events",
-        region="us-east-1",
-        url="https://e.example.com/",
-        headers=headers,
-        body=b"{}",
-        credentials=credentials,
-        now=now,
+        monkeypatch, url="https://e.example.com/", headers=headers, body=b"{}", credentials=credentials, now=now
     )
     assert {k.lower(): v for k, v in ours.items()} == {k.lower(): v for k, v in theirs.items()}
 
@@ -174,8 +166,6 @@ def test_the_clock_is_read_per_call_and_the_headers_prepared_once(monkeypatch: p
         ours = signer.sign("/", JSON_HEADERS, b"{}", TEMPORARY)
         theirs = botocore_headers(
             monkeypatch,
-            service="events",
-            region="us-east-1",
             url="https://e.example.com/",
             headers=JSON_HEADERS,
             body=b"{}",
@@ -191,14 +181,7 @@ def test_a_callers_host_header_is_the_one_signed(monkeypatch: pytest.MonkeyPatch
     signer = SigV4Signer(service="events", region="us-east-1", endpoint_url="https://e.example.com")
     ours = signer.sign("/", headers, b"{}", LONG_TERM, now=now)
     theirs = botocore_headers(
-        monkeypatch,
-        service="events",
-        region="us-east-1",
-        url="https://e.example.com/",
-        headers=headers,
-        body=b"{}",
-        credentials=LONG_TERM,
-        now=now,
+        monkeypatch, url="https://e.example.com/", headers=headers, body=b"{}", credentials=LONG_TERM, now=now
     )
     assert ours == theirs
 
@@ -213,14 +196,7 @@ def test_within_one_second_new_credentials_or_bodies_are_signed_afresh(monkeypat
     for body, credentials in [(b"{}", TEMPORARY), (b'{"a":1}', TEMPORARY), (b"{}", renewed), (b"{}", LONG_TERM)]:
         ours = signer.sign("/", JSON_HEADERS, body, credentials, now=now)
         theirs = botocore_headers(
-            monkeypatch,
-            service="events",
-            region="us-east-1",
-            url="https://e.example.com/",
-            headers=JSON_HEADERS,
-            body=body,
-            credentials=credentials,
-            now=now,
+            monkeypatch, url="https://e.example.com/", headers=JSON_HEADERS, body=body, credentials=credentials, now=now
         )
         assert ours == theirs, (body, credentials.access_key)
         ours["Authorization"] = "changed by the caller"
