@@ -21,6 +21,7 @@ from bench.bridge_figures import (
     NOOP,
     OPEN_RATE,
     OPEN_REPETITIONS,
+    OPEN_SECONDS,
     RunFigure,
     closed_round,
     open_round,
@@ -66,7 +67,7 @@ class LingerFigures(BaseModel):
 
 
 def run_linger_figures(*, quick: bool, client_procs: int, log: Callable[[str], None] = print) -> LingerFigures:
-    open_seconds = 3.0 if quick else 8.0
+    open_seconds = 3.0 if quick else OPEN_SECONDS
     open_reps = 1 if quick else OPEN_REPETITIONS
     window = 2.0 if quick else 4.0
     figures = LingerFigures(settings_ms=list(SETTINGS_MS), open_repetitions=open_reps)

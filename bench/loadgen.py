@@ -2,8 +2,10 @@
 
 Two shapes: *closed* (N callers, each sends its next event as soon as the previous one is
 answered: measures saturation throughput) and *open* (events started at a fixed rate whatever
-the answers: measures latency at a given offered load; latency counts from the intended start,
-so a stall is not hidden by the generator slowing down). Large runs are split across several
+the answers: measures latency at a given offered load). Open-loop latency counts from the moment a call
+is sent, so it is the acknowledgement's own; how late the generator sent against its schedule (its own stalls,
+or CPU the server took from it) is recorded apart as the lag, and a call is never held back by an earlier
+one's answer. Large runs are split across several
 client processes (spawned, one channel each) so the Python client is not the bottleneck.
 """
 

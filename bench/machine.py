@@ -66,3 +66,31 @@ def describe(repo: Path) -> Machine:
         grpcio=grpc.__version__,
         git_commit=_git_commit(repo),
     )
+
+
+class StealMeter:
+    """Share of the CPUs' time the hypervisor gave to someone else (``/proc/stat`` steal) while the block ran:
+    what a reader needs to weigh the latency figures of a shared machine. ``percent`` is None where it cannot
+    be read."""
+
+    def __init__(self, path: Path = Path("/proc/stat")) -> None:
+        self._path = path
+        self._start: tuple[int, int] | None = None
+        self.percent: float | None = None
+
+    def _read(self) -> tuple[int, int] | None:
+        try:
+            with self._path.open("rb") as stat:
+                fields = [int(value) for value in stat.readline().split()[1:]]
+            return fields[7], sum(fields[:8])  # steal; user nice system idle iowait irq softirq steal
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def __enter__(self) -> StealMeter:
+        self._start = self._read()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = self._read()
+        if self._start is not None and end is not None and end[1] > self._start[1]:
+            self.percent = 100.0 * (end[0] - self._start[0]) / (end[1] - self._start[1])

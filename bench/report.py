@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
@@ -21,6 +22,7 @@ from bench.bridge_figures import (
     UNPINNED,
     BridgeFigures,
     RunFigure,
+    paired_ratios,
 )
 from bench.e2e import E2EFigure
 from bench.imports import XRAY_SDK, ImportFigure
@@ -74,6 +76,43 @@ def _div(value: float | None, base: float | None) -> float | None:
     if not value or not base or math.isnan(value) or math.isnan(base):
         return None
     return value / base
+
+
+def quartiles(values: list[float]) -> tuple[float, float, float] | None:
+    """Lower quartile, median and upper quartile (the middle half lies between the first and the last)."""
+    if len(values) < 2:
+        return None
+    lower, middle, upper = statistics.quantiles(values, n=4, method="inclusive")
+    return lower, middle, upper
+
+
+def _spread(run: RunFigure | None, baseline: RunFigure | None) -> str:
+    """``; run by run ...``: the paired p99 ratios' median and middle half, where there were several runs."""
+    if run is None or baseline is None:
+        return ""
+    found = quartiles(paired_ratios(run, baseline))
+    if found is None:
+        return ""
+    lower, middle, upper = found
+    return f"; run by run {middle:.2f}x, middle half {lower:.2f}-{upper:.2f}x"
+
+
+def _run_by_run(run: RunFigure, baseline: RunFigure, steal_percent: float | None) -> str:
+    """How much the p99 ratio moved between runs, and how much CPU the machine's host took meanwhile."""
+    found = quartiles(paired_ratios(run, baseline))
+    text = ""
+    if found is not None:
+        lower, middle, upper = found
+        text += (
+            f". Run by run (each bridge run over the no-op run just before it) the p99 ratio's median was"
+            f" {middle:.2f}x and its middle half {lower:.2f}-{upper:.2f}x"
+        )
+    if steal_percent is not None:
+        text += (
+            f"; the hypervisor took {steal_percent:.1f}% of the CPUs' time during these runs (steal in"
+            " `/proc/stat`): slow calls come in bursts, which is why the runs are many and short"
+        )
+    return text
 
 
 def _verdict(ok: bool | None) -> str:
@@ -142,7 +181,8 @@ def headline(results: Results) -> list[tuple[str, str, str, str]]:
             (
                 "p99 acknowledgement at 1,000 events/s offered, bridge / no-op",
                 f"≤ {P99_TARGET:.1f}x",
-                f"{_f(p99, 2)}x ({_f(br_open and br_open.p99_ms, 1)} / {_f(noop_open and noop_open.p99_ms, 1)} ms)",
+                f"{_f(p99, 2)}x ({_f(br_open and br_open.p99_ms, 1)} / {_f(noop_open and noop_open.p99_ms, 1)} ms)"
+                + _spread(br_open, noop_open),
                 _verdict(None if p99 is None else p99 <= P99_TARGET),
             )
         )
@@ -292,9 +332,10 @@ def _bridge_section(b: BridgeFigures, plots: dict[str, str]) -> list[str]:
             "",
             f"At 1,000 events/s offered the deployed bridge's p99 is {_ratio(br_open.p99_ms, noop_open.p99_ms)} the"
             f" no-op server's (p50 {_ratio(br_open.p50_ms, noop_open.p50_ms)}). Open-loop latency counts from the"
-            f" intended send; the generator itself started calls late by at most {_f(br_open.lag_p99_ms, 2)} ms at"
-            f" p99 in the bridge run. Each open-loop row is the run with the median p99 of {br_open.repetitions}"
-            " runs per server, interleaved.",
+            " moment each call was sent (the acknowledgement's own latency); how late the generator sent against its"
+            f" schedule is kept apart: {_f(br_open.lag_p99_ms, 2)} ms at p99 in the bridge run. Each open-loop row"
+            f" is the run with the median p99 of {br_open.repetitions} runs per server, interleaved"
+            f"{_run_by_run(br_open, noop_open, b.open_steal_percent)}.",
         ]
     per_vcpu = b.events_per_vcpu()
     if per_vcpu:
