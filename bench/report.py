@@ -110,7 +110,8 @@ def _run_by_run(run: RunFigure, baseline: RunFigure, steal_percent: float | None
     if steal_percent is not None:
         text += (
             f"; the hypervisor took {steal_percent:.1f}% of the CPUs' time during these runs (steal in"
-            " `/proc/stat`): slow calls come in bursts, which is why the runs are many and short"
+            " `/proc/stat`). Slow calls come in bursts that hit the no-op server as well, which is why the runs"
+            " are many and short"
         )
     return text
 
