@@ -45,9 +45,9 @@ OPEN_RATE = 1000.0
 #: bursts, the no-op server's as much as the bridge's (something takes the CPUs for a fraction of a second; the
 #: steal ``/proc/stat`` shows was 0.5% in one such run: 66 of one 8 s run's 80 slowest calls fell within 0.4 s,
 #: and each of three such runs held at least one burst, 2026-12-03), and a burst decides the p99 of the run it
-#: lands in. Shorter runs confine a burst to one run, and the median passes over
-#: spoiled runs while they are fewer than half. The events measured per server stay about the same (50,000
-#: against 56,000 with seven runs of 8 s), and so does the section's length.
+#: lands in. Shorter runs confine a burst to one run, and the median passes over spoiled runs while they are
+#: fewer than half. The events measured per server stay about the same (50,000 against 56,000 with seven runs
+#: of 8 s), and so does the section's length.
 OPEN_REPETITIONS = 25
 OPEN_SECONDS = 2.0
 #: Closed-loop runs per server and caller count (full mode), interleaved; the median is reported. Three, not two:

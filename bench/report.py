@@ -86,11 +86,14 @@ def quartiles(values: list[float]) -> tuple[float, float, float] | None:
     return lower, middle, upper
 
 
+def _paired(run: RunFigure | None, baseline: RunFigure | None) -> tuple[float, float, float] | None:
+    """Quartiles of the run-by-run p99 ratios (each run over the baseline's run just before it), if several."""
+    return None if run is None or baseline is None else quartiles(paired_ratios(run, baseline))
+
+
 def _spread(run: RunFigure | None, baseline: RunFigure | None) -> str:
-    """``; run by run ...``: the paired p99 ratios' median and middle half, where there were several runs."""
-    if run is None or baseline is None:
-        return ""
-    found = quartiles(paired_ratios(run, baseline))
+    """``; run by run ...``: the headline's fragment for :func:`_paired`."""
+    found = _paired(run, baseline)
     if found is None:
         return ""
     lower, middle, upper = found
@@ -99,7 +102,7 @@ def _spread(run: RunFigure | None, baseline: RunFigure | None) -> str:
 
 def _run_by_run(run: RunFigure, baseline: RunFigure, steal_percent: float | None) -> str:
     """How much the p99 ratio moved between runs, and how much CPU the machine's host took meanwhile."""
-    found = quartiles(paired_ratios(run, baseline))
+    found = _paired(run, baseline)
     text = ""
     if found is not None:
         lower, middle, upper = found

@@ -25,12 +25,20 @@ def closed(server: str, runs: list[float]) -> RunFigure:
     )
 
 
-def throughput_row(bridge: list[float], noop: list[float]) -> tuple[str, str, str, str]:
-    figures = BridgeFigures(runs=[closed(NOOP, noop), closed(BRIDGE, bridge)], workers=2)
+def headline_row(runs: list[RunFigure], figure: str) -> tuple[str, str, str, str]:
+    """The headline row whose figure starts with ``figure``, for a bridge section holding ``runs``."""
     results = Results(
-        command="make bench", machine=Machine.model_construct(), started="now", sections=["bridge"], bridge=figures
+        command="make bench",
+        machine=Machine.model_construct(),
+        started="now",
+        sections=["bridge"],
+        bridge=BridgeFigures(runs=runs, workers=2),
     )
-    return next(row for row in headline(results) if row[0].startswith("bridge / no-op throughput at 64 callers"))
+    return next(row for row in headline(results) if row[0].startswith(figure))
+
+
+def throughput_row(bridge: list[float], noop: list[float]) -> tuple[str, str, str, str]:
+    return headline_row([closed(NOOP, noop), closed(BRIDGE, bridge)], "bridge / no-op throughput at 64 callers")
 
 
 def test_the_ratio_is_of_the_medians_and_every_run_is_listed() -> None:
@@ -60,11 +68,7 @@ def opened(server: str, runs_p99: list[float]) -> RunFigure:
 
 
 def p99_row(bridge: list[float], noop: list[float]) -> tuple[str, str, str, str]:
-    figures = BridgeFigures(runs=[opened(NOOP, noop), opened(BRIDGE, bridge)], workers=2)
-    results = Results(
-        command="make bench", machine=Machine.model_construct(), started="now", sections=["bridge"], bridge=figures
-    )
-    return next(row for row in headline(results) if row[0].startswith("p99 acknowledgement"))
+    return headline_row([opened(NOOP, noop), opened(BRIDGE, bridge)], "p99 acknowledgement")
 
 
 def test_the_p99_target_is_the_ratio_of_the_medians_with_the_paired_runs_beside_it() -> None:
