@@ -6,16 +6,14 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 from devstack.banner import banner
 from devstack.config import DevstackConfig
 from devstack.logs import Printer
 from devstack.stack import Devstack, ReadyInfo
+from devstack.stopflag import StopFlag
 from legs.settings import ConfigError
 
 log = logging.getLogger("devstack")
@@ -53,16 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     printer = Printer(level=config.log_level)
-    stopping = threading.Event()
-
-    def _on_signal(signum: int, _frame: FrameType | None) -> None:
-        if stopping.is_set():
-            return
-        stopping.set()
-        log.info("received %s", signal.Signals(signum).name)
-
-    signal.signal(signal.SIGINT, _on_signal)
-    signal.signal(signal.SIGTERM, _on_signal)
+    stopping = StopFlag().install()
 
     stack = Devstack(config, printer)
     code = 0
@@ -83,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         log.error("devstack could not start: %s", exc, exc_info=config.log_level == "DEBUG")
         code = 1
     finally:
+        if stopping.signal_name:
+            log.info("received %s", stopping.signal_name)
         stack.stop()
         if args.ready_file:
             args.ready_file.unlink(missing_ok=True)

@@ -25,12 +25,9 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import sys
-import threading
 import time
 import uuid
-from types import FrameType
 from typing import Any
 
 import boto3
@@ -43,6 +40,7 @@ from contract.env import AwsEnv, Env
 from devstack.config import LOCAL_AWS_ACCOUNT, DevstackConfig
 from devstack.emulator import DUMMY_KEY, DUMMY_SECRET
 from devstack.ready import NotReady, ReadyInfo, fetch_ready
+from devstack.stopflag import StopFlag
 
 TARGET_ID = "subscriber-queue"
 #: The role a subscriber would assume in AWS (the local EventsV2 endpoint does not check it).
@@ -296,13 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         subscription.close()
         return 2
 
-    stopping = threading.Event()
-
-    def _stop(_signum: int, _frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    stopping = StopFlag().install()
     print(
         f"{subscription.describe()} ({endpoint}), pattern {json.dumps(subscription.pattern)}\n"
         f"  -> SQS queue {subscription.queue_url.rsplit('/', 1)[-1]}. Waiting for events (Ctrl-C to stop)...",
@@ -311,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     received = 0
     deadline = time.monotonic() + args.timeout if args.timeout else None
     try:
-        while not stopping.is_set():
+        while not stopping.stopped:
             if deadline is not None and time.monotonic() >= deadline:
                 break
             try:
@@ -324,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
                 whole = "" if args.compact else "\n" + json.dumps(event, indent=2)
                 print(describe(event) + whole, flush=True)
                 if args.count and received >= args.count:
-                    stopping.set()
+                    stopping.stop()
                     break
     finally:
         if not args.keep:
