@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import faulthandler
 import logging
-import signal
 import sys
 
 from contract.env import SimulatorEnv
 from legs.settings import ConfigError
 from simulator.server import Simulator, SimulatorConfig
-
-#: Blocked in every thread (the mask is set before any starts) and taken by the main thread's ``sigwait``: a
-#: Python handler runs only once the main thread is interrupted, and a SIGTERM the kernel hands to another
-#: thread (the parent-death one included) could leave it asleep in ``Event.wait`` for good.
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-#: Seconds a stop may take (it takes well under one) before faulthandler prints every thread's stack and exits
-#: the process: a child of a killed devstack must not outlive it, whatever it hangs on.
-STOP_BUDGET_S = 10.0
+from simulator.stopping import await_stop_signal, block_stop_signals
 
 
 def main() -> int:
@@ -28,7 +18,7 @@ def main() -> int:
         print(f"simulator: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(name)s %(message)s")
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # before any thread starts: see STOP_SIGNALS
+    block_stop_signals()  # before any thread starts
     try:
         sim = Simulator(config)  # loads SIM_PUSH_PROTO: a definition that cannot work stops here
     except ValueError as exc:
@@ -40,8 +30,7 @@ def main() -> int:
         print(f"simulator: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
         return 1
     print(f"simulator ready on {sim.base_url}", flush=True)
-    signal.sigwait(STOP_SIGNALS)
-    faulthandler.dump_traceback_later(STOP_BUDGET_S, exit=True)  # see STOP_BUDGET_S
+    await_stop_signal()
     sim.stop()
     return 0
 

@@ -8,11 +8,9 @@ Settings (``contract.env.EventsV2Env``): ``EVENTSV2_HOST`` (127.0.0.1), ``EVENTS
 
 from __future__ import annotations
 
-import faulthandler
 import json
 import logging
 import os
-import signal
 import sys
 from typing import Any
 
@@ -24,15 +22,7 @@ from contract.env import AwsEnv, EventsV2Env
 from devstack.config import LOCAL_AWS_ACCOUNT
 from devstack.eventsv2.server import EventsV2Endpoint
 from devstack.eventsv2.store import EventsV2Store
-
-#: Blocked in every thread (the mask is set before any starts) and taken by the main thread's ``sigwait``: a
-#: Python handler runs only once the main thread is interrupted, and a SIGTERM the kernel hands to another
-#: thread could leave it asleep in ``Event.wait`` for good.
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-#: Seconds a stop may take (it takes well under one) before faulthandler prints every thread's stack and exits
-#: the process: a child of a killed devstack must not outlive it, whatever it hangs on.
-STOP_BUDGET_S = 10.0
+from simulator.stopping import await_stop_signal, block_stop_signals
 
 
 def sqs_factory(endpoint_url: str | None, region: str) -> Any:
@@ -53,7 +43,7 @@ def sqs_factory(endpoint_url: str | None, region: str) -> Any:
 
 def main() -> int:
     env = os.environ
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # before any thread starts: see STOP_SIGNALS
+    block_stop_signals()  # before any thread starts
     logging.basicConfig(level=logging.INFO, format="%(asctime)s eventsv2 %(levelname)s %(message)s")
     region = env.get(AwsEnv.REGION) or env.get(AwsEnv.DEFAULT_REGION) or "us-east-1"
     try:
@@ -74,8 +64,7 @@ def main() -> int:
     )
     endpoint.start()
     print(json.dumps({"eventsv2_ready": True, "url": endpoint.url, "port": endpoint.port}), flush=True)
-    signal.sigwait(STOP_SIGNALS)
-    faulthandler.dump_traceback_later(STOP_BUDGET_S, exit=True)  # see STOP_BUDGET_S
+    await_stop_signal()
     endpoint.stop()
     return 0
 

@@ -24,9 +24,8 @@ import importlib, sys, threading
 module, target = sys.argv[1], sys.argv[2]
 owner, name = target.rsplit(".", 1)
 setattr(getattr(importlib.import_module(owner), name), "stop", lambda self: threading.Event().wait())
-main = importlib.import_module(module + ".__main__")
-main.STOP_BUDGET_S = 1.0
-sys.exit(main.main())
+importlib.import_module("simulator.stopping").STOP_BUDGET_S = 1.0
+sys.exit(importlib.import_module(module + ".__main__").main())
 """
 
 
