@@ -34,7 +34,7 @@ from bench.loadgen import LoadSpec, run_load
 from bench.machine import StealMeter
 from bench.procs import RssSampler
 from bench.servers import Measured, Server, start_bridge, start_bridge_http, start_noop
-from bench.stats import LoadResult
+from bench.stats import LoadResult, quartiles
 from bridge.workers import available_cpus
 
 CONCURRENCY = (1, 16, 64, 256)
@@ -213,6 +213,11 @@ def open_run(server: Server, *, rate: float, seconds: float) -> RunFigure:
 def paired_ratios(runs: RunFigure, baseline: RunFigure) -> list[float]:
     """Run i's p99 over the baseline's run i (measured one after the other, so under the same conditions)."""
     return [a / b for a, b in zip(runs.runs_p99_ms, baseline.runs_p99_ms, strict=False) if a and b]
+
+
+def paired_quartiles(run: RunFigure | None, baseline: RunFigure | None) -> tuple[float, float, float] | None:
+    """Quartiles of the run-by-run p99 ratios (each run over the baseline's run of the same round), if several."""
+    return None if run is None or baseline is None else quartiles(paired_ratios(run, baseline))
 
 
 def median_by_p99(runs: list[RunFigure]) -> RunFigure:

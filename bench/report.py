@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import statistics
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
@@ -22,17 +21,19 @@ from bench.bridge_figures import (
     UNPINNED,
     BridgeFigures,
     RunFigure,
-    paired_ratios,
+    paired_quartiles,
 )
 from bench.e2e import E2EFigure
 from bench.imports import XRAY_SDK, ImportFigure
 from bench.linger_figures import RELAY, LingerFigures
+from bench.linger_figures import label as linger_label
 from bench.linger_figures import render_section as render_linger_section
 from bench.machine import Machine
 from bench.micro import MicroFigure
 from bench.ordered_figures import OrderedFigures, render_section
 from bench.profile import ProfileFigure
 from bench.synth import SynthFigure
+from bridge.config import DEFAULT_LINGER_MS
 
 #: Where the plots go, next to the report.
 PLOTS_DIR = "perf"
@@ -78,22 +79,9 @@ def _div(value: float | None, base: float | None) -> float | None:
     return value / base
 
 
-def quartiles(values: list[float]) -> tuple[float, float, float] | None:
-    """Lower quartile, median and upper quartile (the middle half lies between the first and the last)."""
-    if len(values) < 2:
-        return None
-    lower, middle, upper = statistics.quantiles(values, n=4, method="inclusive")
-    return lower, middle, upper
-
-
-def _paired(run: RunFigure | None, baseline: RunFigure | None) -> tuple[float, float, float] | None:
-    """Quartiles of the run-by-run p99 ratios (each run over the baseline's run just before it), if several."""
-    return None if run is None or baseline is None else quartiles(paired_ratios(run, baseline))
-
-
 def _spread(run: RunFigure | None, baseline: RunFigure | None) -> str:
-    """``; run by run ...``: the headline's fragment for :func:`_paired`."""
-    found = _paired(run, baseline)
+    """``; run by run ...``: the headline's fragment for :func:`~bench.bridge_figures.paired_quartiles`."""
+    found = paired_quartiles(run, baseline)
     if found is None:
         return ""
     lower, middle, upper = found
@@ -102,7 +90,7 @@ def _spread(run: RunFigure | None, baseline: RunFigure | None) -> str:
 
 def _run_by_run(run: RunFigure, baseline: RunFigure, steal_percent: float | None) -> str:
     """How much the p99 ratio moved between runs, and how much CPU the machine's host took meanwhile."""
-    found = _paired(run, baseline)
+    found = paired_quartiles(run, baseline)
     text = ""
     if found is not None:
         lower, middle, upper = found
@@ -206,27 +194,29 @@ def headline(results: Results) -> list[tuple[str, str, str, str]]:
 
 
 def _floor_rows(linger: LingerFigures | None) -> list[tuple[str, str, str, str]]:
-    """Secondary p99 lines from the linger section (same run): the contract's floor and the bridge against it."""
+    """Secondary p99 lines from the linger section (same run): the contract's floor against the no-op, and the bridge
+    at its default linger (what a task runs) against the floor, each with its run-by-run spread."""
     if linger is None:
         return []
-    noop, relay, best = linger.find(NOOP, "open"), linger.find(RELAY, "open"), linger.best_linger()
+    noop, relay = linger.find(NOOP, "open"), linger.find(RELAY, "open")
     if noop is None or relay is None:
         return []
     rows = [
         (
             "  secondary: the contract's floor (one PutEvents round trip, nothing else) / no-op, linger section",
             "",
-            f"{_f(_div(relay.p99_ms, noop.p99_ms), 2)}x ({_f(relay.p99_ms, 1)} / {_f(noop.p99_ms, 1)} ms)",
+            f"{_f(_div(relay.p99_ms, noop.p99_ms), 2)}x ({_f(relay.p99_ms, 1)} / {_f(noop.p99_ms, 1)} ms)"
+            + _spread(relay, noop),
             "",
         )
     ]
-    if best is not None:
-        name, run = best
+    default = linger.find(linger_label(DEFAULT_LINGER_MS), "open")
+    if default is not None:
         rows.append(
             (
-                f"  secondary: {name} / the contract's floor",
+                f"  secondary: {linger_label(DEFAULT_LINGER_MS)} (the default) / the contract's floor, linger section",
                 "",
-                f"{_f(_div(run.p99_ms, relay.p99_ms), 2)}x ({_f(run.p99_ms, 1)} ms)",
+                f"{_f(_div(default.p99_ms, relay.p99_ms), 2)}x ({_f(default.p99_ms, 1)} ms)" + _spread(default, relay),
                 "",
             )
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
@@ -15,6 +16,14 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[rank - 1]
+
+
+def quartiles(values: Sequence[float]) -> tuple[float, float, float] | None:
+    """Lower quartile, median and upper quartile (the middle half lies between the first and the last)."""
+    if len(values) < 2:
+        return None
+    lower, middle, upper = statistics.quantiles(values, n=4, method="inclusive")
+    return lower, middle, upper
 
 
 def ratio(value: float, baseline: float) -> float:

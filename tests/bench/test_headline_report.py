@@ -6,8 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.bridge_figures import BRIDGE, NOOP, BridgeFigures, RunFigure, paired_ratios
+from bench.linger_figures import RELAY, LingerFigures
+from bench.linger_figures import label as linger_label
 from bench.machine import Machine, StealMeter
-from bench.report import Results, headline, quartiles
+from bench.report import Results, _floor_rows, headline
+from bench.stats import quartiles
+from bridge.config import DEFAULT_LINGER_MS
 
 
 def closed(server: str, runs: list[float]) -> RunFigure:
@@ -94,3 +98,25 @@ def test_steal_is_read_from_proc_stat(tmp_path: Path) -> None:
     with StealMeter(tmp_path / "missing") as gone:
         pass
     assert gone.percent is None
+
+
+def test_the_floor_rows_set_the_default_linger_against_the_floor_run_by_run() -> None:
+    # The linger section's rounds: the no-op, the default linger (10 ms), a shorter one that happened to do best, the
+    # floor. The headline sets the default (what a task runs) against the floor, not the best of the settings.
+    default, shorter = linger_label(DEFAULT_LINGER_MS), linger_label(2.0)
+    linger = LingerFigures(
+        runs=[
+            opened(NOOP, [2.0, 2.0, 2.0, 2.0, 2.0]),
+            opened(default, [3.0, 3.3, 3.6, 6.0, 3.9]),
+            opened(shorter, [2.6, 2.6, 2.6, 2.6, 2.6]),
+            opened(RELAY, [2.5, 3.0, 3.0, 3.0, 3.0]),  # floor / no-op run by run: 1.25, 1.5, 1.5, 1.5, 1.5
+        ],
+        settings_ms=[DEFAULT_LINGER_MS, 2.0],
+    )
+    rows = {row[0].strip(): row[2] for row in _floor_rows(linger)}
+    floor = "secondary: the contract's floor (one PutEvents round trip, nothing else) / no-op, linger section"
+    assert rows[floor] == "1.50x (3.0 / 2.0 ms); run by run 1.50x, middle half 1.50-1.50x"
+    # default / floor run by run: 1.2, 1.1, 1.2, 2.0, 1.3
+    against = f"secondary: {default} (the default) / the contract's floor, linger section"
+    assert rows[against] == "1.20x (3.6 ms); run by run 1.20x, middle half 1.20-1.30x"
+    assert len(rows) == 2  # the best setting (2 ms) is not picked for the headline

@@ -64,3 +64,16 @@ def test_the_rule_before_gets_its_row_and_its_p99_beside_the_no_ops() -> None:
     lines = render_section(measured)
     assert any(line.startswith(f"| {ALWAYS} |") and "| 15.00x |" in line for line in lines)
     assert "had a p99 of 30.00 ms at this load (15.00x the no-op's)" in "\n".join(lines)
+
+
+def test_the_default_linger_and_the_floor_get_their_run_by_run_ratios() -> None:
+    measured = figures()
+    measured.runs = [r for r in measured.runs if not (r.mode == "open" and r.server in (NOOP, label(10.0)))]
+    measured.runs.append(run(NOOP, "open", p99=2.0).model_copy(update={"runs_p99_ms": [2.0, 2.0, 4.0, 2.0]}))
+    measured.runs.append(run(label(10.0), "open", p99=20.0).model_copy(update={"runs_p99_ms": [12.0, 16.0, 20.0, 9.0]}))
+    measured.runs.append(run(RELAY, "open", p99=8.0).model_copy(update={"runs_p99_ms": [8.0, 8.0, 8.0, 6.0]}))
+    text = "\n".join(render_section(measured))
+    # default / floor: 1.5, 2.0, 2.5, 1.5; floor / no-op: 4.0, 4.0, 2.0, 3.0
+    assert "At the default linger (10 ms) the bridge was 2.50x the floor, run by run" in text
+    assert "median 1.75x, middle half 1.50-2.12x" in text
+    assert "The floor over the no-op, run by run (each run over the no-op's of the same round): median 3.50x" in text
