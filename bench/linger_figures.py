@@ -60,6 +60,12 @@ class LingerFigures(BaseModel):
             None,
         )
 
+    def default_linger(self) -> tuple[str, RunFigure] | None:
+        """The default setting (what a task runs) at the fixed load, with its label, if measured."""
+        name = label(DEFAULT_LINGER_MS)
+        run = self.find(name, "open")
+        return None if run is None else (name, run)
+
     def best_linger(self) -> tuple[str, RunFigure] | None:
         """The setting whose p99 at the fixed load was lowest, with its figure."""
         measured = [(label(s), self.find(label(s), "open")) for s in self.settings_ms]
@@ -189,9 +195,10 @@ def render_section(figures: LingerFigures) -> list[str]:
 def _against_the_floor(figures: LingerFigures, relay: RunFigure, noop: RunFigure) -> list[str]:
     """The default linger (what a task runs) against the floor, and the floor against the no-op, run by run: the
     lowest p99 of several settings is picked after the fact, so it flatters; these are not picked."""
-    default = figures.find(label(DEFAULT_LINGER_MS), "open")
+    found_default = figures.default_linger()
     text = ""
-    if default is not None:
+    if found_default is not None:
+        default = found_default[1]
         ratio = _x(default.p99_ms, relay.p99_ms)
         text += f"At the default linger ({DEFAULT_LINGER_MS:g} ms) the bridge was {ratio} the floor"
         text += _quartiles_text(paired_quartiles(default, relay), "each bridge run over the floor's of the same round")

@@ -26,14 +26,12 @@ from bench.bridge_figures import (
 from bench.e2e import E2EFigure
 from bench.imports import XRAY_SDK, ImportFigure
 from bench.linger_figures import RELAY, LingerFigures
-from bench.linger_figures import label as linger_label
 from bench.linger_figures import render_section as render_linger_section
 from bench.machine import Machine
 from bench.micro import MicroFigure
 from bench.ordered_figures import OrderedFigures, render_section
 from bench.profile import ProfileFigure
 from bench.synth import SynthFigure
-from bridge.config import DEFAULT_LINGER_MS
 
 #: Where the plots go, next to the report.
 PLOTS_DIR = "perf"
@@ -210,11 +208,12 @@ def _floor_rows(linger: LingerFigures | None) -> list[tuple[str, str, str, str]]
             "",
         )
     ]
-    default = linger.find(linger_label(DEFAULT_LINGER_MS), "open")
-    if default is not None:
+    found = linger.default_linger()
+    if found is not None:
+        name, default = found
         rows.append(
             (
-                f"  secondary: {linger_label(DEFAULT_LINGER_MS)} (the default) / the contract's floor, linger section",
+                f"  secondary: {name} (the default) / the contract's floor, linger section",
                 "",
                 f"{_f(_div(default.p99_ms, relay.p99_ms), 2)}x ({_f(default.p99_ms, 1)} ms)" + _spread(default, relay),
                 "",

@@ -9,7 +9,7 @@ from bench.bridge_figures import BRIDGE, NOOP, BridgeFigures, RunFigure, paired_
 from bench.linger_figures import RELAY, LingerFigures
 from bench.linger_figures import label as linger_label
 from bench.machine import Machine, StealMeter
-from bench.report import Results, _floor_rows, headline
+from bench.report import Results, headline
 from bench.stats import quartiles
 from bridge.config import DEFAULT_LINGER_MS
 
@@ -113,7 +113,15 @@ def test_the_floor_rows_set_the_default_linger_against_the_floor_run_by_run() ->
         ],
         settings_ms=[DEFAULT_LINGER_MS, 2.0],
     )
-    rows = {row[0].strip(): row[2] for row in _floor_rows(linger)}
+    results = Results(
+        command="make bench",
+        machine=Machine.model_construct(),
+        started="now",
+        sections=["bridge", "linger"],
+        bridge=BridgeFigures(runs=[opened(NOOP, [2.0, 2.0]), opened(BRIDGE, [3.0, 3.0])], workers=2),
+        linger=linger,
+    )
+    rows = {row[0].strip(): row[2] for row in headline(results) if "the contract's floor" in row[0]}
     floor = "secondary: the contract's floor (one PutEvents round trip, nothing else) / no-op, linger section"
     assert rows[floor] == "1.50x (3.0 / 2.0 ms); run by run 1.50x, middle half 1.50-1.50x"
     # default / floor run by run: 1.2, 1.1, 1.2, 2.0, 1.3
