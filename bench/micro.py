@@ -4,6 +4,8 @@ The end-to-end ablation (``bench.bridge_figures``) switches the levers that have
 the worker count); these are the ones without one, timed directly on the benchmark's own event:
 
 - the Detail's JSON: ``json.dumps`` (``legs.eventbridge.dumps_detail``) vs orjson (``bridge.jsonfast``);
+- the decoded event validated and turned into its Detail: ``LegEvent`` and ``to_detail()`` (what the bridge did
+  before) vs ``legs.checked`` (the same rules on ``TypedDict`` twins, the dict validated is the Detail);
 - the event's ``data`` (a ``google.protobuf.Struct``) to a dict: each member's ``ListFields()`` first (what
   ``legs.wire`` did before) vs its ``string_value`` first (``legs.wire.struct_to_dict``);
 - a PutEvents request of 10 entries up to the wire: boto3's client call (parameter validation, serializer,
@@ -76,7 +78,23 @@ def run_micro(quick: bool) -> list[MicroFigure]:
     ]
 
     from bench.payload import encode
+    from legs.checked import check_event
     from legs.wire import builtin_wire, struct_to_dict
+
+    decoded = builtin_wire().decode(encode("bench-micro-1"))
+    fast = check_event(decoded)
+    if fast is None or fast.to_detail() != LegEvent.model_validate(decoded).to_detail():
+        raise AssertionError("legs.checked and LegEvent disagree on the benchmark's event")
+    figures.append(
+        MicroFigure(
+            step="the decoded event validated, then its Detail (before the JSON), per event",
+            before="LegEvent + to_detail()",
+            after="TypedDict twins (legs.checked)",
+            unit="per event",
+            before_us=_time_us(lambda: LegEvent.model_validate(decoded).to_detail(), seconds),
+            after_us=_time_us(lambda: check_event(decoded).to_detail(), seconds),  # type: ignore[union-attr]
+        )
+    )
 
     data = builtin_wire()._parse(encode("bench-micro-1")).data
     if _struct_via_list_fields(data) != struct_to_dict(data):

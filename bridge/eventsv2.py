@@ -36,7 +36,7 @@ from bridge.publisher import (
 )
 from bridge.service import EntryBuilder
 from contract.bus import MAX_ENTRIES_PER_CALL, V2_MAX_ENTRIES_PER_CALL, V2_MAX_REQUEST_BYTES, BusKind
-from legs.events import LegEvent
+from legs.eventbridge import BusEvent
 from legs.eventsv2 import request_entry, to_v2_entry
 
 if TYPE_CHECKING:  # boto3-stubs (a development dependency): PutEvents as botocore defines it for eventbridgev2
@@ -151,7 +151,7 @@ def entry_builder_for(config: BridgeConfig) -> EntryBuilder | None:
         return None
     bus_arn, source = config.event_bus_arn or "", config.event_source
 
-    def build(event: LegEvent, received_at: datetime) -> BusEntry:
+    def build(event: BusEvent, received_at: datetime) -> BusEntry:
         return to_v2_entry(event, bus_arn=bus_arn, source=source, received_at=received_at, dumps=dumps_compact)
 
     return build

@@ -25,7 +25,8 @@ from bridge.jsonfast import dumps_compact
 from bridge.log import logger
 from bridge.metrics import BridgeMetrics
 from bridge.publisher import AnyPublisher
-from legs.eventbridge import entry_size, to_put_events_entry
+from legs.checked import check_event
+from legs.eventbridge import BusEvent, entry_size, to_put_events_entry
 from legs.events import LegEvent
 from legs.wire import EventWire, builtin_wire
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:  # boto3-stubs (a development dependency)
 
 _MAX_REASON = 900
 #: Builds the PutEvents entry of a valid event (with the time the bridge received it).
-EntryBuilder = Callable[[LegEvent, datetime], "BusEntry"]
+EntryBuilder = Callable[[BusEvent, datetime], "BusEntry"]
 
 
 def validation_reason(exc: ValidationError) -> str:
@@ -98,12 +99,14 @@ class LegEventService:
             return await self._reject(context, f"not a {self.wire.request_name} protobuf message: {exc}", raw, None)
         except (ValueError, TypeError, OverflowError) as exc:
             return await self._reject(context, f"invalid event: {exc}", raw, None)
-        try:
-            event = LegEvent.model_validate(raw_event)
-        except ValidationError as exc:
-            return await self._reject(context, validation_reason(exc), raw, raw_event)
-        except (ValueError, TypeError, OverflowError) as exc:
-            return await self._reject(context, f"invalid event: {exc}", raw, raw_event)
+        event: BusEvent | None = check_event(raw_event)  # LegEvent's rules on the dict (legs.checked)
+        if event is None:  # invalid, or a shape left to the model: the model decides, and says why
+            try:
+                event = LegEvent.model_validate(raw_event)
+            except ValidationError as exc:
+                return await self._reject(context, validation_reason(exc), raw, raw_event)
+            except (ValueError, TypeError, OverflowError) as exc:
+                return await self._reject(context, f"invalid event: {exc}", raw, raw_event)
 
         entry = self._entry(event, datetime.now(UTC))
         size = entry_size(entry)
@@ -154,7 +157,7 @@ class LegEventService:
             return self._deadline_s
         return max(0.0, min(self._deadline_s, remaining_s - min(self._reserve_s, remaining_s / 2)))
 
-    def _classic_entry(self, event: LegEvent, received_at: datetime) -> BusEntry:
+    def _classic_entry(self, event: BusEvent, received_at: datetime) -> BusEntry:
         return to_put_events_entry(
             event, bus_name=self._bus_name, source=self._source, received_at=received_at, dumps=dumps_compact
         )

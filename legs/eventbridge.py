@@ -5,11 +5,36 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from contract.bus import DEFAULT_BUS_NAME, DEFAULT_SOURCE, SCHEMA_VERSION
 from legs.events import BridgeMeta, LegEvent, utc_second
 from legs.json_types import JsonObject
+
+
+class EventTime(Protocol):
+    """An event's time, as the entry needs it (``EventTimestamp``, or ``legs.checked.Stamp``)."""
+
+    def rfc3339(self) -> str: ...
+    def to_datetime(self) -> datetime: ...
+
+
+class BusEvent(Protocol):
+    """What an entry is built from: a ``LegEvent``, or the bridge's ``legs.checked.CheckedEvent`` (the same
+    event, checked by the same rules, without the model)."""
+
+    @property
+    def event_sid(self) -> str: ...
+    @property
+    def event_name(self) -> str: ...
+    @property
+    def event_timestamp(self) -> EventTime: ...
+    @property
+    def leg_sid(self) -> str | None: ...
+    @property
+    def bridge_sid(self) -> str | None: ...
+    def to_detail(self) -> JsonObject: ...
+
 
 #: ``Detail.bridge`` carries exactly these fields (tests/legs checks the dict above against the model).
 BRIDGE_META_FIELDS = tuple(BridgeMeta.model_fields)
@@ -38,7 +63,7 @@ if TYPE_CHECKING:  # boto3-stubs (a development dependency): the entry's shape a
 
 
 def to_put_events_entry(
-    event: LegEvent,
+    event: BusEvent,
     *,
     bus_name: str = DEFAULT_BUS_NAME,
     source: str = DEFAULT_SOURCE,

@@ -19,8 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from legs.eventbridge import DetailDumps, dumps_detail, to_put_events_entry
-from legs.events import LegEvent
+from legs.eventbridge import BusEvent, DetailDumps, dumps_detail, to_put_events_entry
 
 if TYPE_CHECKING:  # boto3-stubs (a development dependency): the entry's shape as botocore defines it
     from mypy_boto3_eventbridgev2.type_defs import PutEventsRequestEntryTypeDef as V2RequestEntry
@@ -33,14 +32,14 @@ V2_ENTRY_KEYS = ("Source", "DetailType", "Detail", "Resources", "Time", "SystemM
 MAX_ID_LENGTH = 128
 
 
-def event_group_id(event: LegEvent) -> str:
+def event_group_id(event: BusEvent) -> str:
     """The group a FIFO subscriber orders by: the leg; a bridge event's bridge; else the event itself."""
     group = event.leg_sid or event.bridge_sid or event.event_sid
     return _bounded(group)
 
 
 def to_v2_entry(
-    event: LegEvent,
+    event: BusEvent,
     *,
     bus_arn: str,
     source: str,
