@@ -22,7 +22,7 @@ from __future__ import annotations
 import types
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, NamedTuple, NotRequired, Required, Union, get_args, get_origin
+from typing import Annotated, Any, NamedTuple, NotRequired, Required, Union, cast, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
@@ -53,13 +53,14 @@ class Stamp(NamedTuple):
 class CheckedEvent:
     """A valid event as the bridge carries it: what ``LegEvent`` offers the bus entry builders, on a dict."""
 
-    __slots__ = ("event_name", "event_sid", "event_timestamp", "fields")
+    __slots__ = ("event_name", "event_sid", "event_timestamp", "fields", "kind")
 
-    def __init__(self, fields: JsonObject, stamp: Stamp) -> None:
+    def __init__(self, fields: JsonObject, stamp: Stamp, kind: EventKind) -> None:
         self.fields = fields
-        self.event_sid: str = fields["event_sid"]  # type: ignore[assignment]  # validated as a string
-        self.event_name: str = fields["event_name"]  # type: ignore[assignment]
+        self.event_sid = cast(str, fields["event_sid"])  # validated as strings
+        self.event_name = cast(str, fields["event_name"])
         self.event_timestamp = stamp
+        self.kind = kind  # what ``data`` is: the leg, or (bridge events) the bridge
 
     def to_detail(self) -> JsonObject:
         """``LegEvent.to_detail``'s JSON (the same members and values; the order of members may differ)."""
@@ -70,17 +71,17 @@ class CheckedEvent:
     @property
     def leg_sid(self) -> str | None:
         data = self.fields.get("data")
-        if isinstance(data, dict) and kind_of(self.fields["event_type"]) is EventKind.LEG:  # type: ignore[arg-type]
-            return data.get("leg_sid")
+        if isinstance(data, dict) and self.kind is EventKind.LEG:
+            return cast("str | None", data.get("leg_sid"))  # validated by LegData's twin
         return None
 
     @property
     def bridge_sid(self) -> str | None:
         data = self.fields.get("data")
-        if isinstance(data, dict) and kind_of(self.fields["event_type"]) is EventKind.BRIDGE:  # type: ignore[arg-type]
-            return data.get("bridge_sid") or data.get("sid")
+        if isinstance(data, dict) and self.kind is EventKind.BRIDGE:  # validated by BridgeData's twin
+            return cast("str | None", data.get("bridge_sid") or data.get("sid"))
         event_data = self.fields.get("event_data")
-        return event_data.get("bridge_sid") if isinstance(event_data, dict) else None
+        return cast("str | None", event_data.get("bridge_sid")) if isinstance(event_data, dict) else None
 
 
 # ---- the twins ------------------------------------------------------------------------------------
@@ -119,6 +120,7 @@ def _twin(model: type[BaseModel], *, skip: frozenset[str] = frozenset()) -> Any:
             annotation = Annotated[(annotation, *info.metadata)]
         fields[name] = Required[annotation] if info.is_required() else NotRequired[annotation]
     twin = TypedDict(f"{model.__name__}Fields", fields)  # type: ignore[misc]  # functional form, built at run time
+    # pydantic reads a TypedDict's settings from this attribute (what ``with_config`` sets)
     twin.__pydantic_config__ = ConfigDict(extra=model.model_config.get("extra") or "ignore")  # type: ignore[attr-defined]
     if not skip:
         _TWINS[model] = twin
@@ -140,14 +142,13 @@ def check_event(raw: Mapping[str, object]) -> CheckedEvent | None:
         return None  # EventTimestamp's text and datetime forms, and a data that is not an object: the model's
     try:
         fields: JsonObject = _EVENT.validate_python(raw)
+        kind = kind_of(cast(str, fields["event_type"]))  # validated as a string
         if data is not None:
-            fields["data"] = (_BRIDGE if kind_of(fields["event_type"]) is EventKind.BRIDGE else _LEG).validate_python(  # type: ignore[arg-type]
-                data
-            )
+            fields["data"] = (_BRIDGE if kind is EventKind.BRIDGE else _LEG).validate_python(data)
     except ValidationError:
         return None
-    timestamp: dict[str, int] = fields["event_timestamp"]  # type: ignore[assignment]  # validated by its twin
-    return CheckedEvent(fields, Stamp(timestamp["seconds"], timestamp.get("nanos", 0)))
+    timestamp = cast("dict[str, int]", fields["event_timestamp"])  # validated by EventTimestamp's twin
+    return CheckedEvent(fields, Stamp(timestamp["seconds"], timestamp.get("nanos", 0)), kind)
 
 
 #: The validators the models carry, which this module applies by hand (tests/legs/test_checked.py checks that

@@ -12,6 +12,7 @@ import copy
 import json
 import math
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from bridge.jsonfast import dumps_compact
 from contract.catalogue import EventName
 from legs import checked
 from legs.checked import CheckedEvent, check_event
+from legs.eventbridge import BusEvent, to_put_events_entry
 from legs.events import BridgeData, BridgeMeta, EventData, EventError, EventTimestamp, LegData, LegEvent
 from legs.examples import raw_example
 from tests.reliability.test_model_properties import event_dicts
@@ -101,8 +103,18 @@ def _with(event: dict[str, Any], path: tuple[str, ...], value: object) -> dict[s
     return out
 
 
-def _json(detail: dict[str, Any]) -> object:
-    return json.loads(dumps_compact(detail))
+RECEIVED = datetime(2026, 12, 4, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def _refuse(constant: str) -> object:
+    raise AssertionError(f"not strict JSON (EventBridge refuses it): {constant}")
+
+
+def _detail_text(event: BusEvent) -> str:
+    """The Detail the bridge puts on the bus, checked to be strict JSON."""
+    text = to_put_events_entry(event, received_at=RECEIVED, dumps=dumps_compact)["Detail"]
+    json.loads(text, parse_constant=_refuse)
+    return text
 
 
 def assert_agrees(raw: dict[str, Any]) -> str:
@@ -114,7 +126,7 @@ def assert_agrees(raw: dict[str, Any]) -> str:
         model = None
     if fast is not None:
         assert model is not None, f"legs.checked accepted what LegEvent refuses: {raw!r}"
-        assert _json(fast.to_detail()) == _json(model.to_detail()), raw
+        assert _detail_text(fast) == _detail_text(model), raw  # the same text, byte for byte
         assert (fast.event_sid, fast.event_name) == (model.event_sid, model.event_name)
         assert fast.event_timestamp.rfc3339() == model.event_timestamp.rfc3339()
         assert fast.event_timestamp.to_datetime() == model.event_timestamp.to_datetime()
@@ -141,6 +153,16 @@ def test_every_field_of_every_level_with_every_kind_of_value(kind: str) -> None:
     assert len(paths) > 25
     # both sides of the line were exercised: accepted variants, refused ones, and the shapes left to the model
     assert outcomes.get("both", 0) > 100 and outcomes.get("neither", 0) > 100 and outcomes.get("model only", 0) > 0
+
+
+def test_values_orjson_refuses_or_json_has_no_word_for_give_the_models_text() -> None:
+    """An integer beyond 64 bits (orjson refuses it), NaN and infinities (strict JSON has no word for them: null),
+    a key that is not a string (a customer's proto map), together in one event."""
+    raw = {**LEG, "big": 2**70, "nan": math.nan, "inf": [-math.inf], "by_number": {1: "a"}, "text": "é"}
+    raw["event_data"] = {"data": {"n": math.nan, "big": -(2**70)}}
+    assert assert_agrees(raw) == "both"
+    detail = json.loads(_detail_text(LegEvent.model_validate(raw)))
+    assert (detail["big"], detail["nan"], detail["inf"], detail["by_number"]) == (2**70, None, [None], {"1": "a"})
 
 
 @pytest.mark.parametrize("name", [str(name) for name in EventName])
