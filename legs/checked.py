@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from contract.catalogue import EventKind, kind_of
-from legs.events import BridgeData, EventTimestamp, LegData, LegEvent, utc_datetime, utc_second
+from legs.events import BridgeData, EventTimestamp, LegData, LegEvent, rfc3339_nanos, utc_datetime_micros
 from legs.json_types import JsonObject
 
 __all__ = ["CheckedEvent", "check_event"]
@@ -44,10 +44,10 @@ class Stamp(NamedTuple):
     nanos: int
 
     def rfc3339(self) -> str:
-        return f"{utc_second(self.seconds)}.{self.nanos:09d}Z"
+        return rfc3339_nanos(self.seconds, self.nanos)
 
     def to_datetime(self) -> datetime:
-        return utc_datetime(self.seconds).replace(microsecond=self.nanos // 1000)
+        return utc_datetime_micros(self.seconds, self.nanos)
 
 
 class CheckedEvent:

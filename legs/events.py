@@ -48,6 +48,16 @@ def utc_datetime(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+def rfc3339_nanos(seconds: int, nanos: int) -> str:
+    """An event's time as the bus carries it: RFC 3339 in UTC, nanoseconds kept."""
+    return f"{utc_second(seconds)}.{nanos:09d}Z"
+
+
+def utc_datetime_micros(seconds: int, nanos: int) -> datetime:
+    """An event's time as a datetime: microsecond precision (Python's limit)."""
+    return utc_datetime(seconds).replace(microsecond=nanos // 1000)
+
+
 class _Open(BaseModel):
     """Keeps fields it does not know (Exotel may add some) and accepts field names as given."""
 
@@ -86,10 +96,10 @@ class EventTimestamp(BaseModel):
 
     def to_datetime(self) -> datetime:
         """Microsecond precision (Python's limit); use :meth:`rfc3339` to keep nanoseconds."""
-        return utc_datetime(self.seconds).replace(microsecond=self.nanos // 1000)
+        return utc_datetime_micros(self.seconds, self.nanos)
 
     def rfc3339(self) -> str:
-        return f"{utc_second(self.seconds)}.{self.nanos:09d}Z"
+        return rfc3339_nanos(self.seconds, self.nanos)
 
     @property
     def sort_key(self) -> int:

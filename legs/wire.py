@@ -29,7 +29,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from contract.catalogue import event_type_for
-from legs.events import LegEvent, utc_second
+from legs.events import LegEvent, rfc3339_nanos
 from legs.json_types import JsonObject, JsonValue
 from legs.pb import exotel_legs_pb2 as pb
 from legs.proto_service import EventService, ProtoError, builtin_service
@@ -135,7 +135,7 @@ def _timestamp_pair(value: _SecondsNanos) -> dict[str, int]:
 
 
 def _timestamp_text(value: _SecondsNanos) -> str:
-    return f"{utc_second(value.seconds)}.{value.nanos:09d}Z"
+    return rfc3339_nanos(value.seconds, value.nanos)
 
 
 def _bytes(value: bytes) -> str:
