@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import random
 import statistics
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -28,6 +30,41 @@ def quartiles(values: Sequence[float]) -> tuple[float, float, float] | None:
 
 def ratio(value: float, baseline: float) -> float:
     return value / baseline if baseline else math.nan
+
+
+def middle(values: Sequence[float]) -> float:
+    """The run that stands for an open-loop series: the upper median (``sorted(values)[n // 2]``), the pick of
+    :func:`bench.bridge_figures.median_by_p99`; NaN for no values."""
+    return sorted(values)[len(values) // 2] if values else math.nan
+
+
+class Spread(NamedTuple):
+    """Where a ratio of two :func:`middle` values lands when its rounds are drawn again (bootstrap)."""
+
+    low: float  # 5th percentile of the resampled ratios
+    high: float  # 95th percentile
+    over: float  # share of the resampled ratios above the bar
+
+
+def bootstrap_spread(
+    values: Sequence[float], baseline: Sequence[float], bar: float, *, resamples: int = 10_000, seed: int = 0
+) -> Spread | None:
+    """How far ``middle(values) / middle(baseline)`` could have landed with other draws of the same rounds.
+
+    Rounds are drawn with replacement, each round's two runs kept together (they were measured one after the
+    other, under the same conditions); each draw gives the ratio as the report computes it. ``over`` is how often
+    a run of the same length would have put the figure above ``bar``: the target's reliability, not its value.
+    A fixed seed keeps the report reproducible from its JSON. None for fewer than two paired rounds.
+    """
+    pairs = [(a, b) for a, b in zip(values, baseline, strict=False) if a and b]
+    if len(pairs) < 2:
+        return None
+    draw = random.Random(seed).choices
+    ratios = []
+    for _ in range(resamples):
+        sample = draw(pairs, k=len(pairs))
+        ratios.append(middle([a for a, _ in sample]) / middle([b for _, b in sample]))
+    return Spread(percentile(ratios, 5), percentile(ratios, 95), sum(r > bar for r in ratios) / resamples)
 
 
 class LoadResult(BaseModel):
