@@ -602,5 +602,8 @@ def _method_section() -> list[str]:
         "- Plots are written by the benchmark (matplotlib) next to this file, in `perf/`.",
         "- `python -m bench --quick` for a short run; `--sections bridge,ordered,imports,synth,e2e,profile` to choose;",
         "  `--json FILE` keeps the raw figures and `--from-json FILE` re-renders them.",
+        "- The p99 at 1,000 events/s is one draw of 25 rounds. Its row says how far it could have moved under the",
+        "  same conditions (the rounds redrawn); `python -m bench.p99_rounds` runs the same round for 60 rounds,",
+        "  with the floor, and says how often a 25-round run of this benchmark would land over the bar.",
         f"- Rendered {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}.",
     ]
