@@ -34,7 +34,7 @@ from bench.loadgen import LoadSpec, run_load
 from bench.machine import StealMeter
 from bench.procs import RssSampler
 from bench.servers import Measured, Server, start_bridge, start_bridge_http, start_noop
-from bench.stats import LoadResult, quartiles
+from bench.stats import LoadResult, middle_of, paired_rounds, quartiles
 from bridge.workers import available_cpus
 
 CONCURRENCY = (1, 16, 64, 256)
@@ -212,7 +212,7 @@ def open_run(server: Server, *, rate: float, seconds: float) -> RunFigure:
 
 def paired_ratios(runs: RunFigure, baseline: RunFigure) -> list[float]:
     """Run i's p99 over the baseline's run i (measured one after the other, so under the same conditions)."""
-    return [a / b for a, b in zip(runs.runs_p99_ms, baseline.runs_p99_ms, strict=False) if a and b]
+    return [a / b for a, b in paired_rounds(runs.runs_p99_ms, baseline.runs_p99_ms)]
 
 
 def paired_quartiles(run: RunFigure | None, baseline: RunFigure | None) -> tuple[float, float, float] | None:
@@ -222,8 +222,7 @@ def paired_quartiles(run: RunFigure | None, baseline: RunFigure | None) -> tuple
 
 def median_by_p99(runs: list[RunFigure]) -> RunFigure:
     """Open-loop repetitions all carry the offered rate; the one with the median p99 stands for them."""
-    ordered = sorted(runs, key=lambda run: run.p99_ms)
-    chosen = ordered[len(ordered) // 2]
+    chosen = middle_of(runs, key=lambda run: run.p99_ms)
     chosen.repetitions = len(runs)
     return chosen
 
@@ -256,6 +255,18 @@ def log_run(log: Callable[[str], None], figure: RunFigure) -> None:
     )
 
 
+def start_open_round(servers: list[Server]) -> None:
+    """Start the servers of the open-loop round, in the order measured, appending each to ``servers`` as it is up
+    (the caller stops what started, whatever fails later)."""
+    servers.append(start_noop(NOOP))
+    servers.append(start_bridge_http(BRIDGE))
+    servers.append(start_bridge_http(ONE_WORKER, env={"BRIDGE_WORKERS": "1", **ON_ASYNCIO}))
+    servers.append(start_bridge_http(THREADS, env={"BRIDGE_WORKERS": "1", "BRIDGE_PUBLISHER": "threads", **ON_ASYNCIO}))
+    servers.append(start_bridge_http(ASYNCIO_LOOP, env=ON_ASYNCIO))
+    servers.append(start_bridge_http(AIOHTTP, env={**ON_AIOHTTP, **NOT_PINNED}))
+    servers.append(start_bridge_http(UNPINNED, env=NOT_PINNED))
+
+
 def run_bridge_figures(
     *,
     quick: bool,
@@ -279,15 +290,7 @@ def run_bridge_figures(
     samplers: dict[str, RssSampler] = {}
     rest: dict[str, float] = {}
     try:
-        servers.append(start_noop(NOOP))
-        servers.append(start_bridge_http(BRIDGE))
-        servers.append(start_bridge_http(ONE_WORKER, env={"BRIDGE_WORKERS": "1", **ON_ASYNCIO}))
-        servers.append(
-            start_bridge_http(THREADS, env={"BRIDGE_WORKERS": "1", "BRIDGE_PUBLISHER": "threads", **ON_ASYNCIO})
-        )
-        servers.append(start_bridge_http(ASYNCIO_LOOP, env=ON_ASYNCIO))
-        servers.append(start_bridge_http(AIOHTTP, env={**ON_AIOHTTP, **NOT_PINNED}))
-        servers.append(start_bridge_http(UNPINNED, env=NOT_PINNED))
+        start_open_round(servers)
         servers.append(start_noop(NOOP_UVLOOP, loop="uvloop"))
         if include_memory_sink:
             servers.append(start_bridge(MEMORY))

@@ -22,25 +22,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from bench.bridge_figures import (
-    AIOHTTP,
-    ASYNCIO_LOOP,
-    BRIDGE,
-    NOOP,
-    NOT_PINNED,
-    ON_AIOHTTP,
-    ON_ASYNCIO,
-    ONE_WORKER,
-    OPEN_RATE,
-    OPEN_REPETITIONS,
-    OPEN_SECONDS,
-    THREADS,
-    UNPINNED,
-    open_run,
-)
+from bench.bridge_figures import BRIDGE, NOOP, OPEN_RATE, OPEN_REPETITIONS, OPEN_SECONDS, open_run, start_open_round
 from bench.linger_figures import RELAY
-from bench.servers import Server, start_bridge_http, start_noop, start_relay
-from bench.stats import middle, percentile
+from bench.servers import Server, start_relay
+from bench.stats import paired_rounds, percentile, ratio_of_middles
 
 
 class Reliability(BaseModel):
@@ -51,6 +36,7 @@ class Reliability(BaseModel):
     ratio: float  # median run over the no-op's median run, all rounds
     run_by_run: float  # median of each round's ratio
     draw_rounds: int
+    draws: int
     draw_low: float  # 5th percentile of the figure over draws of ``draw_rounds`` rounds
     draw_median: float
     draw_high: float  # 95th percentile
@@ -70,20 +56,20 @@ def reliability(
 ) -> Reliability:
     """The figure ``make bench`` computes (median run over median run), over all rounds and over draws of
     ``draw_rounds`` of them without replacement (each round's two runs together: measured one after the other)."""
-    pairs = [(a, b) for a, b in zip(runs, noop, strict=True) if a and b]
+    if len(runs) != len(noop):
+        raise ValueError(f"{len(runs)} runs of {server} against {len(noop)} of the no-op: rounds do not pair")
+    pairs = paired_rounds(runs, noop)
     if len(pairs) < draw_rounds:
         raise ValueError(f"{len(pairs)} rounds with a p99 for {server}: fewer than the {draw_rounds} a draw takes")
     rng = random.Random(seed)
-    figures = []
-    for _ in range(draws):
-        sample = rng.sample(pairs, draw_rounds)
-        figures.append(middle([a for a, _ in sample]) / middle([b for _, b in sample]))
+    figures = [ratio_of_middles(rng.sample(pairs, draw_rounds)) for _ in range(draws)]
     return Reliability(
         server=server,
         rounds=len(pairs),
-        ratio=middle([a for a, _ in pairs]) / middle([b for _, b in pairs]),
+        ratio=ratio_of_middles(pairs),
         run_by_run=statistics.median(a / b for a, b in pairs),
         draw_rounds=draw_rounds,
+        draws=draws,
         draw_low=percentile(figures, 5),
         draw_median=percentile(figures, 50),
         draw_high=percentile(figures, 95),
@@ -92,26 +78,13 @@ def reliability(
     )
 
 
-def _servers() -> list[Server]:
-    """The open-loop round of ``make bench`` (bench.bridge_figures), in its order, and the floor after it."""
-    return [
-        start_noop(NOOP),
-        start_bridge_http(BRIDGE),
-        start_bridge_http(ONE_WORKER, env={"BRIDGE_WORKERS": "1", **ON_ASYNCIO}),
-        start_bridge_http(THREADS, env={"BRIDGE_WORKERS": "1", "BRIDGE_PUBLISHER": "threads", **ON_ASYNCIO}),
-        start_bridge_http(ASYNCIO_LOOP, env=ON_ASYNCIO),
-        start_bridge_http(AIOHTTP, env={**ON_AIOHTTP, **NOT_PINNED}),
-        start_bridge_http(UNPINNED, env=NOT_PINNED),
-        start_relay(RELAY),
-    ]
-
-
 def measure(rounds: int, log: Callable[[str], None] = print) -> dict[str, list[float]]:
     """Every server's p99 in every round, in the order measured."""
     servers: list[Server] = []
     p99: dict[str, list[float]] = {}
     try:
-        servers = _servers()
+        start_open_round(servers)  # make bench's open-loop round, in its order
+        servers.append(start_relay(RELAY))  # and the floor after it
         p99 = {server.label: [] for server in servers}
         for index in range(rounds):
             for server in servers:
@@ -129,11 +102,13 @@ def report(p99: dict[str, list[float]]) -> list[str]:
         found = reliability(server, p99[server], p99[NOOP])
         lines.append(
             f"{server} / no-op p99 over {found.rounds} rounds: {found.ratio:.2f}x (run by run {found.run_by_run:.2f}x);"
-            f" make bench's figure ({found.draw_rounds} rounds) drawn {4_000:,} times: median {found.draw_median:.2f}x,"
+            f" make bench's figure ({found.draw_rounds} rounds) drawn {found.draws:,} times:"
+            f" median {found.draw_median:.2f}x,"
             f" 90% within {found.draw_low:.2f}-{found.draw_high:.2f}x, {found.draw_over:.0%} over {found.bar:.1f}x"
         )
-    over_floor = statistics.median(a / b for a, b in zip(p99[BRIDGE], p99[RELAY], strict=True) if a and b)
-    lines.append(f"bridge / floor: {middle(p99[BRIDGE]) / middle(p99[RELAY]):.2f}x (run by run {over_floor:.2f}x)")
+    over_floor = paired_rounds(p99[BRIDGE], p99[RELAY])
+    by_round = statistics.median(a / b for a, b in over_floor)
+    lines.append(f"bridge / floor: {ratio_of_middles(over_floor):.2f}x (run by run {by_round:.2f}x)")
     return lines
 
 

@@ -31,7 +31,7 @@ from bench.machine import Machine
 from bench.micro import MicroFigure
 from bench.ordered_figures import OrderedFigures, render_section
 from bench.profile import ProfileFigure
-from bench.stats import bootstrap_spread
+from bench.stats import RESAMPLES, bootstrap_spread
 from bench.synth import SynthFigure
 
 #: Where the plots go, next to the report.
@@ -117,7 +117,7 @@ def _run_by_run(run: RunFigure, baseline: RunFigure, steal_percent: float | None
     if spread is not None:
         text += (
             f". Drawn again ({len(run.runs_p99_ms)} rounds picked at random with replacement, a round's two runs kept"
-            f" together, 10,000 times), the ratio of the two median runs fell within {spread.low:.2f}-"
+            f" together, {RESAMPLES:,} times), the ratio of the two median runs fell within {spread.low:.2f}-"
             f"{spread.high:.2f}x nine times in ten, and over the {P99_TARGET:.1f}x bar {spread.over:.0%} of the time:"
             " how often a run under the same conditions would have reported that target missed (conditions drift"
             " between runs of the benchmark, and this does not cover that)"

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 import random
 import statistics
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, TypeVar
 
 from pydantic import BaseModel, Field
+
+T = TypeVar("T")
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -32,10 +34,25 @@ def ratio(value: float, baseline: float) -> float:
     return value / baseline if baseline else math.nan
 
 
+def middle_of(items: Sequence[T], key: Callable[[T], float]) -> T:
+    """The item that stands for an open-loop series: the upper median by ``key`` (``sorted(...)[n // 2]``, a
+    stable sort), as :func:`bench.bridge_figures.median_by_p99` picks its run."""
+    return sorted(items, key=key)[len(items) // 2]
+
+
 def middle(values: Sequence[float]) -> float:
-    """The run that stands for an open-loop series: the upper median (``sorted(values)[n // 2]``), the pick of
-    :func:`bench.bridge_figures.median_by_p99`; NaN for no values."""
-    return sorted(values)[len(values) // 2] if values else math.nan
+    """:func:`middle_of` for plain values; NaN for no values."""
+    return middle_of(values, float) if values else math.nan
+
+
+def ratio_of_middles(pairs: Sequence[tuple[float, float]]) -> float:
+    """The open-loop figure the report gives, for rounds of (server's p99, baseline's p99): middle over middle."""
+    return middle([a for a, _ in pairs]) / middle([b for _, b in pairs])
+
+
+def paired_rounds(values: Sequence[float], baseline: Sequence[float]) -> list[tuple[float, float]]:
+    """Round i's two p99s, for the rounds where both runs measured one (they ran one after the other)."""
+    return [(a, b) for a, b in zip(values, baseline, strict=False) if a and b]
 
 
 class Spread(NamedTuple):
@@ -46,8 +63,12 @@ class Spread(NamedTuple):
     over: float  # share of the resampled ratios above the bar
 
 
+#: How many times :func:`bootstrap_spread` redraws the rounds.
+RESAMPLES = 10_000
+
+
 def bootstrap_spread(
-    values: Sequence[float], baseline: Sequence[float], bar: float, *, resamples: int = 10_000, seed: int = 0
+    values: Sequence[float], baseline: Sequence[float], bar: float, *, resamples: int = RESAMPLES, seed: int = 0
 ) -> Spread | None:
     """How far ``middle(values) / middle(baseline)`` could have landed with other draws of the same rounds.
 
@@ -56,14 +77,11 @@ def bootstrap_spread(
     a run of the same length would have put the figure above ``bar``: the target's reliability, not its value.
     A fixed seed keeps the report reproducible from its JSON. None for fewer than two paired rounds.
     """
-    pairs = [(a, b) for a, b in zip(values, baseline, strict=False) if a and b]
+    pairs = paired_rounds(values, baseline)
     if len(pairs) < 2:
         return None
     draw = random.Random(seed).choices
-    ratios = []
-    for _ in range(resamples):
-        sample = draw(pairs, k=len(pairs))
-        ratios.append(middle([a for a, _ in sample]) / middle([b for _, b in sample]))
+    ratios = [ratio_of_middles(draw(pairs, k=len(pairs))) for _ in range(resamples)]
     return Spread(percentile(ratios, 5), percentile(ratios, 95), sum(r > bar for r in ratios) / resamples)
 
 
